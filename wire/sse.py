@@ -1,0 +1,309 @@
+"""Server-Sent Events: bytes in any chunking -> `ServerSentEvent`, and back.
+
+Layer: core, bottom (stdlib only). Rule: the WHATWG HTML "event stream
+interpretation" (section 9.2.6) to the letter, incrementally, in time linear in
+the bytes fed whatever the chunking, in memory bounded by two limits.
+
+How it stays linear: each `feed()` finds the last line terminator in the new
+bytes, decodes everything before it (plus the held partial line) once, and
+splits it with C-level calls. The bytes after the last terminator are held in
+one `bytearray`. A CR or LF never occurs inside a multi-byte UTF-8 sequence, so
+decoding line by line with "replace" equals decoding the whole stream at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError
+
+__all__ = ["DEFAULT_MAX_EVENT_BYTES", "DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent",
+           "encode_sse"]
+
+# 16 MiB each: a real API event is a few hundred bytes and the largest (a whole
+# server-tool result block) well under 1 MiB, so these never trouble a real
+# stream, while a hostile peer can make a decoder hold at most ~32 MiB
+# (a line in progress plus an event's data).
+DEFAULT_MAX_LINE_BYTES = 16 * 1024 * 1024
+DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
+
+_BOM = b"\xef\xbb\xbf"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSentEvent:
+    """One dispatched event."""
+
+    event: str = "message"
+    """The event type: the `event:` field, or "message" when none was given."""
+    data: str = ""
+    """The data buffer: `data:` lines joined with LF."""
+    id: str = ""
+    """The last event ID in force when this event was dispatched."""
+    retry: int | None = None
+    """The reconnection time a valid `retry:` field set in this event's own block, else None."""
+
+
+def _utf8_size(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+
+
+class SSEDecoder:
+    """Incremental WHATWG event-stream parser: `feed(bytes) -> list[ServerSentEvent]`.
+
+    `max_line_bytes` bounds one line, `max_event_bytes` one event's data buffer
+    (in UTF-8 bytes); breaching either raises `LineTooLongError` /
+    `EventTooLargeError` (both `SSEError`, a `RemoteProtocolError`) and leaves the
+    decoder unusable. Invalid UTF-8 never raises: it decodes to U+FFFD.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        if max_line_bytes < 1:
+            raise ValueError("max_line_bytes must be at least 1")
+        if max_event_bytes < 1:
+            raise ValueError("max_event_bytes must be at least 1")
+        self.max_line_bytes = max_line_bytes
+        self.max_event_bytes = max_event_bytes
+        self.last_event_id = ""
+        """The spec's "last event ID string", committed at each blank line."""
+        self.retry: int | None = None
+        """The reconnection time in force (ms), set by the last valid `retry:` field."""
+        self._line = bytearray()  # bytes of the line in progress (no terminator)
+        self._head = bytearray()  # the stream's first bytes, until the BOM question is settled
+        self._started = False  # past the (optional) BOM
+        self._skip_lf = False  # the last byte fed was a CR: an LF right after it is part of it
+        self._closed = False
+        self._failed = False
+        # The event being built (the spec's buffers).
+        self._data: list[str] = []
+        self._data_size = 0
+        self._event_type = ""
+        self._id_buffer = ""
+        self._block_retry: int | None = None
+
+    @property
+    def pending(self) -> bool:
+        """True while bytes or fields of an undispatched event are held.
+
+        At end of stream the spec discards them; read this before or after
+        `close()` to learn whether the stream ended mid-event.
+        """
+        return bool(
+            self._line or self._head or self._data or self._event_type
+            or self._id_buffer != self.last_event_id or self._block_retry is not None
+        )
+
+    def feed(self, data: bytes) -> list[ServerSentEvent]:
+        """Take the next bytes of the stream; return the events they complete."""
+        if self._closed:
+            raise LocalProtocolError("SSEDecoder.feed() called after close()")
+        if self._failed:
+            raise LocalProtocolError("SSEDecoder.feed() called after a limit was breached")
+        if not data:
+            return []
+        if not self._started:
+            data = self._strip_bom(data)
+            if not data:
+                return []
+        if self._skip_lf:
+            self._skip_lf = False
+            if data[0] == 0x0A:
+                data = data[1:]
+                if not data:
+                    return []
+        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
+        if end < 0:
+            self._line += data
+            if len(self._line) > self.max_line_bytes:
+                self._fail()
+                raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(self._line))
+            return []
+        if self._line:
+            region = bytes(self._line) + data[: end + 1]
+            self._line.clear()
+        else:
+            region = data[: end + 1]
+        rest = data[end + 1 :]
+        if rest:
+            if len(rest) > self.max_line_bytes:
+                self._fail()
+                raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
+            self._line += rest
+        if len(region) > self.max_line_bytes:
+            self._check_lines(region)
+        if region[-1] == 0x0D:
+            self._skip_lf = True
+        text = region.decode("utf-8", "replace")
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
+        return self._parse(text)
+
+    def close(self) -> None:
+        """End of stream: per the spec an event without its blank line is discarded."""
+        self._closed = True
+
+    # -- internals -----------------------------------------------------------
+
+    def _fail(self) -> None:
+        self._failed = True
+
+    def _strip_bom(self, data: bytes) -> bytes:
+        """Hold the first bytes until they show whether the stream opens with a BOM."""
+        self._head += data
+        head = bytes(self._head)
+        if len(head) < 3 and _BOM.startswith(head):
+            return b""
+        self._started = True
+        self._head.clear()
+        return head[3:] if head.startswith(_BOM) else head
+
+    def _check_lines(self, region: bytes) -> None:
+        longest = max(map(len, region.splitlines()))
+        if longest > self.max_line_bytes:
+            self._fail()
+            raise LineTooLongError("max_line_bytes", self.max_line_bytes, longest)
+
+    def _parse(self, text: str) -> list[ServerSentEvent]:
+        """Interpret complete lines (`text` ends with LF; only LF terminators)."""
+        events: list[ServerSentEvent] = []
+        blocks = text.split("\n\n")
+        tail = blocks.pop()
+        for block in blocks:
+            # Fast path: the API's own shape, `event: NAME\ndata: JSON`, arriving
+            # whole with no field pending. Anything else takes the general path.
+            if not self._data and not self._event_type and self._block_retry is None:
+                nl = block.find("\n")
+                if nl < 0:
+                    if block.startswith("data: "):
+                        self._dispatch_one(events, "message", block[6:])
+                        continue
+                elif (
+                    block.startswith("event: ")
+                    and block.startswith("data: ", nl + 1)
+                    and block.find("\n", nl + 1) < 0
+                ):
+                    self._dispatch_one(events, block[7:nl] or "message", block[nl + 7 :])
+                    continue
+            for line in block.split("\n"):
+                self._line_received(line, events)
+            self._dispatch(events)
+        if tail:
+            for line in tail[:-1].split("\n"):
+                self._line_received(line, events)
+        return events
+
+    def _dispatch_one(self, events: list[ServerSentEvent], event_type: str, data: str) -> None:
+        if len(data) > self.max_event_bytes or (
+            not data.isascii() and 3 * len(data) > self.max_event_bytes
+        ):
+            size = _utf8_size(data)
+            if size > self.max_event_bytes:
+                self._fail()
+                raise EventTooLargeError("max_event_bytes", self.max_event_bytes, size)
+        self.last_event_id = self._id_buffer
+        events.append(ServerSentEvent(event=event_type, data=data, id=self._id_buffer))
+
+    def _line_received(self, line: str, events: list[ServerSentEvent]) -> None:
+        if not line:
+            self._dispatch(events)
+            return
+        colon = line.find(":")
+        if colon == 0:
+            return  # a comment
+        if colon < 0:
+            name, value = line, ""
+        else:
+            name = line[:colon]
+            value = line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
+        if name == "data":
+            self._data_size += _utf8_size(value) + 1
+            if self._data_size - 1 > self.max_event_bytes:
+                self._fail()
+                raise EventTooLargeError("max_event_bytes", self.max_event_bytes,
+                                         self._data_size - 1)
+            self._data.append(value)
+        elif name == "event":
+            self._event_type = value
+        elif name == "id":
+            if "\0" not in value:
+                self._id_buffer = value
+        elif name == "retry":
+            retry = _parse_retry(value)
+            if retry is not None:
+                self.retry = retry
+                self._block_retry = retry
+        # Any other field name is ignored.
+
+    def _dispatch(self, events: list[ServerSentEvent]) -> None:
+        self.last_event_id = self._id_buffer
+        retry, self._block_retry = self._block_retry, None
+        if not self._data:
+            self._event_type = ""
+            return
+        data = "\n".join(self._data)
+        self._data = []
+        self._data_size = 0
+        event_type = self._event_type or "message"
+        self._event_type = ""
+        events.append(ServerSentEvent(event=event_type, data=data, id=self.last_event_id,
+                                      retry=retry))
+
+
+# More digits than this cannot name a time anyone waits for; Python also refuses
+# to convert (sys.int_info.default_max_str_digits). Such a field is ignored.
+_MAX_RETRY_DIGITS = 4000
+
+
+def _parse_retry(value: str) -> int | None:
+    """The spec's rule: a value of ASCII digits only sets the reconnection time."""
+    if not value or not value.isascii() or not value.isdigit():
+        return None
+    digits = value.lstrip("0") or "0"
+    if len(digits) > _MAX_RETRY_DIGITS:
+        return None
+    return int(digits)
+
+
+def encode_sse(
+    data: str,
+    *,
+    event: str | None = None,
+    id: str | None = None,
+    retry: int | None = None,
+) -> bytes:
+    """Encode one event; `SSEDecoder` reads it back as the same values.
+
+    Data containing CR, LF or CRLF becomes several `data:` lines (so every line
+    break in `data` decodes as LF). `event` and `id` may not contain CR or LF
+    (they would end the field), nor `id` a NUL (the decoder ignores such ids);
+    `retry` must be a non-negative int. Those raise `ValueError`.
+    """
+    parts: list[str] = []
+    if event is not None:
+        _check_field("event", event)
+        parts.append(f"event: {event}\n" if event else "event\n")
+    if id is not None:
+        _check_field("id", id)
+        if "\0" in id:
+            raise ValueError("id: may not contain NUL")
+        parts.append(f"id: {id}\n" if id else "id\n")
+    if retry is not None:
+        if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
+            raise ValueError("retry: must be a non-negative integer")
+        parts.append(f"retry: {retry}\n")
+    if "\r" in data:
+        data = data.replace("\r\n", "\n").replace("\r", "\n")
+    for line in data.split("\n"):
+        parts.append(f"data: {line}\n")
+    parts.append("\n")
+    return "".join(parts).encode("utf-8")
+
+
+def _check_field(name: str, value: str) -> None:
+    if "\r" in value or "\n" in value:
+        raise ValueError(f"{name}: may not contain CR or LF")

@@ -1,0 +1,83 @@
+"""`MessageStreamDecoder`: response body bytes -> typed events and the `Message`.
+
+Layer: core, the top of the streaming stack: `SSEDecoder` + `parse_stream_event`
++ `MessageAccumulator` in one object, for whoever holds the bytes of a
+`text/event-stream` response (a driver, a proxy, a test, a log replayer).
+"""
+
+from __future__ import annotations
+
+from .accumulate import MessageAccumulator
+from .errors import IncompleteStreamError, LocalProtocolError
+from .events import StreamError, StreamEvent, parse_stream_event
+from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
+from .types import Message
+
+__all__ = ["MessageStreamDecoder"]
+
+
+class MessageStreamDecoder:
+    """Feed the bytes of a Messages stream in any chunking; get typed events back.
+
+    `feed()` returns the events the bytes completed, in order, pings and errors
+    included, and applies them to `message`. It raises `RemoteProtocolError`
+    subclasses for bad input (an `SSEError` for a breached limit, an
+    `EventDecodeError` for an event that is not the promised JSON, an
+    `InvalidToolInputError` for broken tool input); `message` keeps everything
+    applied before the error. `close()` at end of stream raises
+    `IncompleteStreamError` unless `message_stop` arrived.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
+        self._accumulator = MessageAccumulator()
+        self._closed = False
+
+    @property
+    def message(self) -> Message | None:
+        """The message so far (None before `message_start`); final after `message_stop`."""
+        return self._accumulator.message
+
+    @property
+    def done(self) -> bool:
+        """True once `message_stop` arrived."""
+        return self._accumulator.stopped
+
+    @property
+    def error(self) -> StreamError | None:
+        """The stream's `error` event, if one arrived (`error.to_exception()` raises-ready)."""
+        return self._accumulator.error
+
+    def feed(self, data: bytes) -> list[StreamEvent]:
+        """Take the next bytes; return the typed events they complete."""
+        if self._closed:
+            raise LocalProtocolError("MessageStreamDecoder.feed() called after close()")
+        events = [parse_stream_event(sse) for sse in self._sse.feed(data)]
+        feed = self._accumulator.feed
+        for event in events:
+            feed(event)
+        return events
+
+    def close(self) -> None:
+        """End of stream: raises `IncompleteStreamError` (`.partial_message`) unless complete."""
+        if self._closed:
+            return
+        self._closed = True
+        pending = self._sse.pending
+        self._sse.close()
+        if self._accumulator.stopped:
+            return
+        if self._accumulator.error is not None:
+            reason = f"stream ended by an error event ({self._accumulator.error.error_type})"
+        elif not self._accumulator.started:
+            reason = "stream ended before message_start"
+        else:
+            reason = "stream ended before message_stop"
+        if pending:
+            reason += "; an event was cut off mid-way"
+        raise IncompleteStreamError(reason, self.message)
