@@ -300,3 +300,66 @@ def test_message_json_matches_the_wire_format() -> None:
     _, message = stream_decode([sample()])
     assert message is not None
     assert json.loads(json.dumps(message.to_dict())) == message.to_dict()
+
+
+# --- hostile input ------------------------------------------------------------------------
+
+_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.text(max_size=3),
+                  st.just([]), st.just({}), st.just({"type": "text_delta"}))
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> list[dict[str, Any]]:
+    objs, _ = draw(stream_event_sequences(max_blocks=3))
+    objs = [dict(o) for o in objs]
+    for _ in range(draw(st.integers(1, 4))):
+        if not objs:
+            break
+        i = draw(st.integers(0, len(objs) - 1))
+        action = draw(st.sampled_from(["drop", "dup", "swap", "retype", "junk"]))
+        if action == "drop":
+            del objs[i]
+        elif action == "dup":
+            objs.insert(i, objs[i])
+        elif action == "swap":
+            j = draw(st.integers(0, len(objs) - 1))
+            objs[i], objs[j] = objs[j], objs[i]
+        elif action == "retype":
+            objs[i] = {**objs[i], "type": draw(st.sampled_from(
+                ["message_start", "content_block_delta", "message_delta", "error", "nope"]))}
+        else:
+            key = draw(st.sampled_from(sorted(objs[i])))
+            objs[i] = {**objs[i], key: draw(_JUNK)}
+    return objs
+
+
+@given(_mutated(), st.data())
+def test_broken_event_sequences_raise_only_documented_errors(
+    objs: list[dict[str, Any]], data: st.DataObject
+) -> None:
+    stream = encode_events(objs)
+    outcomes = []
+    for chunks in ([stream], data.draw(chunkings(stream))):
+        decoder = wire.MessageStreamDecoder()
+        try:
+            for chunk in chunks:
+                decoder.feed(chunk)
+            decoder.close()
+            outcome: object = decoder.message
+        except wire.WireError as exc:
+            outcome = type(exc)
+            if decoder.message is not None:
+                decoder.message.to_dict()  # the partial message stays usable
+        outcomes.append(outcome)
+    assert outcomes[0] == outcomes[1]
+
+
+@given(st.binary(max_size=300), st.data())
+def test_arbitrary_bytes_raise_only_documented_errors(stream: bytes, data: st.DataObject) -> None:
+    decoder = wire.MessageStreamDecoder(max_line_bytes=64, max_event_bytes=64)
+    try:
+        for chunk in data.draw(chunkings(stream)):
+            decoder.feed(chunk)
+        decoder.close()
+    except wire.WireError:
+        pass

@@ -13,7 +13,7 @@ decoding line by line with "replace" equals decoding the whole stream at once.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError
 
@@ -30,18 +30,42 @@ DEFAULT_MAX_EVENT_BYTES = 16 * 1024 * 1024
 _BOM = b"\xef\xbb\xbf"
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ServerSentEvent:
-    """One dispatched event."""
+class ServerSentEvent(NamedTuple):
+    """One dispatched event (immutable; equal only to another `ServerSentEvent`).
+
+    - `event`: the event type: the `event:` field, or "message" when none was given;
+    - `data`: the data buffer: the `data:` lines joined with LF;
+    - `id`: the last event ID in force when this event was dispatched;
+    - `retry`: the reconnection time a valid `retry:` field set in this event's
+      own block, else None (the time in force is `SSEDecoder.retry`).
+
+    A named tuple rather than a dataclass because a decoder makes one per
+    event and a tuple is built several times faster.
+    """
 
     event: str = "message"
-    """The event type: the `event:` field, or "message" when none was given."""
     data: str = ""
-    """The data buffer: `data:` lines joined with LF."""
     id: str = ""
-    """The last event ID in force when this event was dispatched."""
     retry: int | None = None
-    """The reconnection time a valid `retry:` field set in this event's own block, else None."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is ServerSentEvent and tuple.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return tuple.__hash__(self)
+
+
+# The hot path builds events with `tuple.__new__`, skipping the keyword
+# constructor: the values are already checked (h11's `_parsed` bypass).
+_tuple_new = tuple.__new__
+
+
+def _event(event: str, data: str, id: str, retry: int | None) -> ServerSentEvent:
+    sse: ServerSentEvent = _tuple_new(ServerSentEvent, (event, data, id, retry))
+    return sse
 
 
 def _utf8_size(text: str) -> int:
@@ -171,42 +195,57 @@ class SSEDecoder:
     def _parse(self, text: str) -> list[ServerSentEvent]:
         """Interpret complete lines (`text` ends with LF; only LF terminators)."""
         events: list[ServerSentEvent] = []
-        blocks = text.split("\n\n")
+        append = events.append
+        blocks = text.split("\n\n")  # each but the last ends at a blank line
         tail = blocks.pop()
+        dispatched = bool(blocks)
+        if not blocks:
+            pass
+        elif self._data or self._event_type or self._block_retry is not None:
+            # The first block finishes an event begun in an earlier feed.
+            self._block(blocks[0], events)
+            del blocks[0]
+        # Every block now starts with no field pending (a dispatch resets them),
+        # so the API's own shape, `event: NAME\ndata: JSON` (or a lone `data:`
+        # line), can be dispatched at once, exactly as the general path would;
+        # anything else takes the general path.
+        short = self.max_event_bytes // 3  # shorter data cannot breach the limit
+        event_id = self._id_buffer
         for block in blocks:
-            # Fast path: the API's own shape, `event: NAME\ndata: JSON`, arriving
-            # whole with no field pending. Anything else takes the general path.
-            if not self._data and not self._event_type and self._block_retry is None:
-                nl = block.find("\n")
-                if nl < 0:
-                    if block.startswith("data: "):
-                        self._dispatch_one(events, "message", block[6:])
-                        continue
-                elif (
-                    block.startswith("event: ")
-                    and block.startswith("data: ", nl + 1)
-                    and block.find("\n", nl + 1) < 0
-                ):
-                    self._dispatch_one(events, block[7:nl] or "message", block[nl + 7 :])
+            head, found, data = block.partition("\ndata: ")
+            if found:
+                if head.startswith("event: ") and "\n" not in head and "\n" not in data:
+                    if len(data) > short:
+                        self._check_event_size(data)
+                    event = head[7:] or "message"
+                    append(_tuple_new(ServerSentEvent, (event, data, event_id, None)))
                     continue
-            for line in block.split("\n"):
-                self._line_received(line, events)
-            self._dispatch(events)
+            elif block.startswith("data: ") and "\n" not in block:
+                data = block[6:]
+                if len(data) > short:
+                    self._check_event_size(data)
+                append(_tuple_new(ServerSentEvent, ("message", data, event_id, None)))
+                continue
+            self._block(block, events)
+            event_id = self._id_buffer
+        if dispatched:
+            self.last_event_id = self._id_buffer
         if tail:
             for line in tail[:-1].split("\n"):
                 self._line_received(line, events)
         return events
 
-    def _dispatch_one(self, events: list[ServerSentEvent], event_type: str, data: str) -> None:
-        if len(data) > self.max_event_bytes or (
-            not data.isascii() and 3 * len(data) > self.max_event_bytes
-        ):
-            size = _utf8_size(data)
-            if size > self.max_event_bytes:
-                self._fail()
-                raise EventTooLargeError("max_event_bytes", self.max_event_bytes, size)
-        self.last_event_id = self._id_buffer
-        events.append(ServerSentEvent(event=event_type, data=data, id=self._id_buffer))
+    def _block(self, block: str, events: list[ServerSentEvent]) -> None:
+        """The general path: every line of a block, then the blank line that ended it."""
+        for line in block.split("\n"):
+            self._line_received(line, events)
+        self._dispatch(events)
+
+    def _check_event_size(self, data: str) -> None:
+        size = _utf8_size(data)
+        if size > self.max_event_bytes:
+            self._fail()
+            raise EventTooLargeError("max_event_bytes", self.max_event_bytes, size)
 
     def _line_received(self, line: str, events: list[ServerSentEvent]) -> None:
         if not line:
@@ -250,8 +289,7 @@ class SSEDecoder:
         self._data_size = 0
         event_type = self._event_type or "message"
         self._event_type = ""
-        events.append(ServerSentEvent(event=event_type, data=data, id=self.last_event_id,
-                                      retry=retry))
+        events.append(_event(event_type, data, self.last_event_id, retry))
 
 
 # More digits than this cannot name a time anyone waits for; Python also refuses
@@ -305,5 +343,7 @@ def encode_sse(
 
 
 def _check_field(name: str, value: str) -> None:
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: must be a str, not {type(value).__name__}")
     if "\r" in value or "\n" in value:
         raise ValueError(f"{name}: may not contain CR or LF")

@@ -315,8 +315,12 @@ def stream_event_sequences(
 
 
 def encode_events(events: list[JSONDict]) -> bytes:
-    """Frame events as the API does: `event: TYPE`, one compact `data:` line, a blank line."""
+    """Frame events as the API does: `event: TYPE`, one compact `data:` line, a blank line.
+
+    An event object without a usable string `type` gets no `event:` line.
+    """
     return b"".join(
-        encode_sse(json.dumps(e, separators=(",", ":"), ensure_ascii=False), event=e["type"])
+        encode_sse(json.dumps(e, separators=(",", ":"), ensure_ascii=False),
+                   event=e["type"] if isinstance(e.get("type"), str) and e["type"] else None)
         for e in events
     )
