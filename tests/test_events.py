@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from hypothesis import given
+from hypothesis import strategies as st
 
 import wire
 from wire.testing.strategies import messages, stream_event_sequences
@@ -159,3 +160,60 @@ def test_every_event_round_trips(sequence: tuple[list[dict[str, Any]], dict[str,
     events, _ = sequence
     for obj in events:
         assert parse(obj).to_dict() == obj
+
+
+# --- the text-delta fast path agrees with the general parse -------------------------------
+
+
+def general_parse(data: str) -> object:
+    """The event json.loads + dispatch give, or "error"."""
+    try:
+        return wire.stream_event_from_dict(json.loads(data), name="content_block_delta")
+    except (ValueError, wire.EventDecodeError):
+        return "error"
+
+
+def fast_or_general(data: str) -> object:
+    try:
+        return wire.parse_stream_event(wire.ServerSentEvent(event="content_block_delta", data=data))
+    except wire.EventDecodeError:
+        return "error"
+
+
+@given(st.integers(0, 10**12), st.text(), st.booleans())
+def test_fast_text_delta_equals_general_parse(index: int, text: str, ascii_only: bool) -> None:
+    obj = {"type": "content_block_delta", "index": index,
+           "delta": {"type": "text_delta", "text": text}}
+    data = json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only)
+    event = fast_or_general(data)
+    assert event == general_parse(data)
+    assert isinstance(event, wire.ContentBlockDelta)
+    assert event.to_dict() == obj
+
+
+@given(st.text(max_size=10), st.data())
+def test_fast_text_delta_falls_back_on_any_deviation(text: str, data: st.DataObject) -> None:
+    base = json.dumps({"type": "content_block_delta", "index": 3,
+                       "delta": {"type": "text_delta", "text": text}}, separators=(",", ":"))
+    at = data.draw(st.integers(0, len(base)))
+    edit = data.draw(st.sampled_from(["insert", "delete", "replace"]))
+    char = data.draw(st.sampled_from([*' "\\}{,:0x\n-', "\\u00e9", "\\ud800", "é"]))
+    if edit == "insert":
+        mutated = base[:at] + char + base[at:]
+    elif edit == "delete":
+        mutated = base[:at] + base[at + 1 :]
+    else:
+        mutated = base[:at] + char + base[at + 1 :]
+    assert fast_or_general(mutated) == general_parse(mutated)
+
+
+@pytest.mark.parametrize("data", [
+    '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}',
+    '{"type":"content_block_delta","index":07,"delta":{"type":"text_delta","text":"a"}}',
+    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a"}} ',
+    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a\\q"}}',
+    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a","b":1}}',
+    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"\t"}}',
+])
+def test_fast_text_delta_edge_cases(data: str) -> None:
+    assert fast_or_general(data) == general_parse(data)

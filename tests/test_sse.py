@@ -260,3 +260,12 @@ def test_encode_sse_keeps_leading_spaces() -> None:
 def test_encode_sse_refuses_unencodable_fields(kwargs: dict[str, object]) -> None:
     with pytest.raises(ValueError):  # noqa: PT011 - each case has its own message
         wire.encode_sse("x", **kwargs)  # type: ignore[arg-type]
+
+
+def test_cr_before_a_partial_line_does_not_swallow_its_lf() -> None:
+    # Found by hypothesis: the CR ends "data::"; the LF in the next chunk ends "retry: 12".
+    stream = b"data::\ndata::\rretry: 12\ndata\n\n"
+    decoder = wire.SSEDecoder()
+    events = decoder.feed(stream[:22]) + decoder.feed(stream[22:])
+    assert decoder.retry == 12
+    assert events == decode_all_ways(stream) == [E(data=":\n:\n", retry=12)]

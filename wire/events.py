@@ -18,11 +18,13 @@ from typing import Any, ClassVar, TypeAlias
 from .errors import APIError, EventDecodeError, error_class_for
 from .sse import ServerSentEvent
 from .types import (
+    _NO_EXTRA,
     _NO_KEYS,
     ContentBlock,
     Message,
     _int,
     _missing,
+    _no_extra,
     _object,
     _out,
     _split,
@@ -63,13 +65,13 @@ class TextDelta:
 
     type: ClassVar[str] = "text_delta"
     text: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TextDelta:
         if len(d) == 2 and type(d.get("text")) is str:  # the common, exact shape
-            return cls(text=d["text"])
+            return _text_delta(d["text"])
         keys = ("type", "text")
         return cls(text=_str(d, "text", "text_delta"), extra=_split(d, keys),
                    omitted=_missing(d, keys))
@@ -84,11 +86,13 @@ class InputJSONDelta:
 
     type: ClassVar[str] = "input_json_delta"
     partial_json: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> InputJSONDelta:
+        if len(d) == 2 and type(d.get("partial_json")) is str:  # the common, exact shape
+            return _input_json_delta(d["partial_json"])
         keys = ("type", "partial_json")
         return cls(partial_json=_str(d, "partial_json", "input_json_delta"),
                    extra=_split(d, keys), omitted=_missing(d, keys))
@@ -104,7 +108,7 @@ class ThinkingDelta:
 
     type: ClassVar[str] = "thinking_delta"
     thinking: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
@@ -124,7 +128,7 @@ class SignatureDelta:
 
     type: ClassVar[str] = "signature_delta"
     signature: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
@@ -144,7 +148,7 @@ class CitationsDelta:
 
     type: ClassVar[str] = "citations_delta"
     citation: dict[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
@@ -163,7 +167,7 @@ class UnknownDelta:
     """A delta of a type wire does not know; it leaves its block untouched."""
 
     type: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": self.type}, _NO_KEYS, self.extra)
@@ -204,7 +208,7 @@ class MessageStart:
 
     type: ClassVar[str] = "message_start"
     message: Message = field(default_factory=Message)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -219,7 +223,7 @@ class ContentBlockStart:
     type: ClassVar[str] = "content_block_start"
     index: int = 0
     content_block: ContentBlock
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -235,7 +239,7 @@ class ContentBlockDelta:
     type: ClassVar[str] = "content_block_delta"
     index: int = 0
     delta: Delta
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -250,7 +254,7 @@ class ContentBlockStop:
 
     type: ClassVar[str] = "content_block_stop"
     index: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -269,7 +273,7 @@ class MessageDelta:
     type: ClassVar[str] = "message_delta"
     delta: Mapping[str, Any] = field(default_factory=dict)
     usage: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @property
@@ -293,7 +297,7 @@ class MessageStop:
     """`message_stop`: the last event of a complete stream."""
 
     type: ClassVar[str] = "message_stop"
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "message_stop"}, _NO_KEYS, self.extra)
@@ -304,7 +308,7 @@ class Ping:
     """`ping`: a keep-alive; changes nothing."""
 
     type: ClassVar[str] = "ping"
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "ping"}, _NO_KEYS, self.extra)
@@ -316,7 +320,7 @@ class StreamError:
 
     type: ClassVar[str] = "error"
     error: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @property
@@ -361,6 +365,74 @@ StreamEvent: TypeAlias = (
 
 # --- parsing ---------------------------------------------------------------------------
 
+# Constructors for the hot path (one per text or tool-input fragment). They
+# skip the frozen dataclass's keyword __init__, which pays for
+# `object.__setattr__` by name, for values already checked (h11's `_parsed`
+# bypass); the objects are the same as the keyword-built ones.
+_new = object.__new__
+_set_text = TextDelta.__dict__["text"].__set__
+_set_text_extra = TextDelta.__dict__["extra"].__set__
+_set_text_omitted = TextDelta.__dict__["omitted"].__set__
+_set_json = InputJSONDelta.__dict__["partial_json"].__set__
+_set_json_extra = InputJSONDelta.__dict__["extra"].__set__
+_set_json_omitted = InputJSONDelta.__dict__["omitted"].__set__
+_set_index = ContentBlockDelta.__dict__["index"].__set__
+_set_delta = ContentBlockDelta.__dict__["delta"].__set__
+_set_cbd_extra = ContentBlockDelta.__dict__["extra"].__set__
+_set_cbd_omitted = ContentBlockDelta.__dict__["omitted"].__set__
+
+
+def _text_delta(text: str) -> TextDelta:
+    delta: TextDelta = _new(TextDelta)
+    _set_text(delta, text)
+    _set_text_extra(delta, _NO_EXTRA)
+    _set_text_omitted(delta, _NO_KEYS)
+    return delta
+
+
+def _input_json_delta(partial_json: str) -> InputJSONDelta:
+    delta: InputJSONDelta = _new(InputJSONDelta)
+    _set_json(delta, partial_json)
+    _set_json_extra(delta, _NO_EXTRA)
+    _set_json_omitted(delta, _NO_KEYS)
+    return delta
+
+
+def _content_block_delta(index: int, delta: Delta) -> ContentBlockDelta:
+    event: ContentBlockDelta = _new(ContentBlockDelta)
+    _set_index(event, index)
+    _set_delta(event, delta)
+    _set_cbd_extra(event, _NO_EXTRA)
+    _set_cbd_omitted(event, _NO_KEYS)
+    return event
+
+
+# The API's text deltas arrive in one exact compact shape. Recognising it and
+# decoding only the string (with the same C scanner json.loads uses, strict)
+# skips the general parse; any other bytes, down to one space or one extra
+# key, take the general path. tests/test_events.py proves both paths agree.
+_TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":'
+_TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":"'
+_HEAD_LEN = len(_TEXT_DELTA_HEAD)
+_MID_LEN = len(_TEXT_DELTA_MID)
+_scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+
+
+def _fast_text_delta(data: str) -> ContentBlockDelta | None:
+    mid = data.find(_TEXT_DELTA_MID, _HEAD_LEN, _HEAD_LEN + 10 + _MID_LEN)
+    if mid < 0:
+        return None
+    digits = data[_HEAD_LEN:mid]
+    if not (digits.isdigit() and digits.isascii()) or (digits[0] == "0" and len(digits) > 1):
+        return None
+    try:
+        text, end = _scanstring(data, mid + _MID_LEN, True)
+    except ValueError:
+        return None
+    if end != len(data) - 2 or not data.endswith("}}"):
+        return None
+    return _content_block_delta(int(digits), _text_delta(text))
+
 
 def _message_start(d: dict[str, Any]) -> MessageStart:
     keys = ("type", "message")
@@ -379,7 +451,7 @@ def _block_delta(d: dict[str, Any]) -> ContentBlockDelta:
     if len(d) == 3:  # the common, exact shape: type, index, delta
         index = d.get("index")
         if type(index) is int and "delta" in d:
-            return ContentBlockDelta(index=index, delta=delta_from_dict(d["delta"]))
+            return _content_block_delta(index, delta_from_dict(d["delta"]))
     keys = ("type", "index", "delta")
     return ContentBlockDelta(index=_int(d, "index", "content_block_delta"),
                              delta=delta_from_dict(d.get("delta", {})),
@@ -451,8 +523,13 @@ def parse_stream_event(sse: ServerSentEvent) -> StreamEvent:
     JSON object or a known event's fields have the wrong JSON types. An object
     with an unknown (or no) `type` becomes `UnknownEvent`.
     """
+    data = sse.data
+    if data.startswith(_TEXT_DELTA_HEAD):
+        event = _fast_text_delta(data)
+        if event is not None:
+            return event
     try:
-        d = _loads(sse.data)
+        d = _loads(data)
     except ValueError as exc:
         raise EventDecodeError(sse.event, f"data is not JSON ({exc})") from None
     except RecursionError:

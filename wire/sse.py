@@ -160,8 +160,8 @@ class SSEDecoder:
             self._line += rest
         if len(region) > self.max_line_bytes:
             self._check_lines(region)
-        if region[-1] == 0x0D:
-            self._skip_lf = True
+        if region[-1] == 0x0D and not rest:
+            self._skip_lf = True  # the fed bytes end on a CR: its LF may come next
         text = region.decode("utf-8", "replace")
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")

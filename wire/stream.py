@@ -57,10 +57,12 @@ class MessageStreamDecoder:
         """Take the next bytes; return the typed events they complete."""
         if self._closed:
             raise LocalProtocolError("MessageStreamDecoder.feed() called after close()")
-        events = [parse_stream_event(sse) for sse in self._sse.feed(data)]
+        events: list[StreamEvent] = []
         feed = self._accumulator.feed
-        for event in events:
-            feed(event)
+        for sse in self._sse.feed(data):
+            event = parse_stream_event(sse)
+            events.append(event)
+            feed(event)  # in stream order, so the first bad event is the one that raises
         return events
 
     def close(self) -> None:

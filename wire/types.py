@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, ClassVar, TypeAlias
 
 from .errors import EventDecodeError
@@ -35,6 +36,12 @@ __all__ = [
 
 JSON: TypeAlias = Any
 _NO_KEYS: frozenset[str] = frozenset()
+_NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
+
+
+def _no_extra() -> Mapping[str, Any]:
+    """The default `extra`: one shared, read-only, empty mapping."""
+    return _NO_EXTRA
 
 
 def copy_json(value: JSON) -> JSON:
@@ -46,8 +53,10 @@ def copy_json(value: JSON) -> JSON:
     return value
 
 
-def _split(d: Mapping[str, Any], keys: tuple[str, ...]) -> dict[str, Any]:
-    return {k: v for k, v in d.items() if k not in keys}
+def _split(d: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
+    """The keys of `d` beyond `keys` (the shared empty mapping when there are none)."""
+    extra = {k: v for k, v in d.items() if k not in keys}
+    return extra if extra else _NO_EXTRA
 
 
 def _fail(what: str, reason: str) -> EventDecodeError:
@@ -107,7 +116,7 @@ class TextBlock:
     type: ClassVar[str] = "text"
     _keys: ClassVar[tuple[str, ...]] = ("type", "text")
     text: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @property
@@ -133,7 +142,7 @@ class ThinkingBlock:
     _keys: ClassVar[tuple[str, ...]] = ("type", "thinking", "signature")
     thinking: str = ""
     signature: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
@@ -154,7 +163,7 @@ class RedactedThinkingBlock:
     type: ClassVar[str] = "redacted_thinking"
     _keys: ClassVar[tuple[str, ...]] = ("type", "data")
     data: str = ""
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
@@ -175,7 +184,7 @@ class _ToolCall:
     id: str = ""
     name: str = ""
     input: dict[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @classmethod
@@ -217,7 +226,7 @@ class UnknownBlock:
     """A block of a type wire does not know (or need not look into), kept whole."""
 
     type: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> UnknownBlock:
@@ -261,7 +270,7 @@ class Usage:
     _keys: ClassVar[tuple[str, ...]] = ("input_tokens", "output_tokens")
     input_tokens: int = 0
     output_tokens: int = 0
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @property
@@ -311,7 +320,7 @@ class Message:
     stop_reason: str | None = None
     stop_sequence: str | None = None
     usage: Usage = field(default_factory=Usage)
-    extra: Mapping[str, Any] = field(default_factory=dict)
+    extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @property
