@@ -85,6 +85,6 @@ def reference_decode(stream: bytes) -> tuple[list[RefEvent], str, int | None]:
                 last_id_buffer = value
         elif name == "retry":
             if value and all(c in "0123456789" for c in value) and len(value.lstrip("0")) <= 4000:
-                retry = int(value)
+                retry = int(value.lstrip("0") or "0")
                 block_retry = retry
     return events, last_id, retry

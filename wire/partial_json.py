@@ -144,7 +144,10 @@ class PartialJSONParser:
         if self._token == _NUMBER_TOKEN:
             text = "".join(self._pieces)
             if _NUMBER.fullmatch(text):
-                return _number(text)
+                try:
+                    return _number(text)
+                except ValueError:  # more digits than Python converts: left out
+                    return _MISSING
         elif self._token == _LITERAL:
             text = "".join(self._pieces)
             if text in _LITERALS:

@@ -45,12 +45,23 @@ def _no_extra() -> Mapping[str, Any]:
 
 
 def copy_json(value: JSON) -> JSON:
-    """A deep copy of a JSON value (dicts and lists copied, scalars shared)."""
-    if type(value) is dict:
-        return {k: copy_json(v) for k, v in value.items()}
-    if type(value) is list:
-        return [copy_json(v) for v in value]
-    return value
+    """A deep copy of a JSON value (dicts and lists copied, scalars shared).
+
+    Iterative, so any depth `json.loads` accepted can be copied.
+    """
+    if type(value) is not dict and type(value) is not list:
+        return value
+    root = dict(value) if type(value) is dict else list(value)
+    stack: list[Any] = [root]
+    while stack:
+        container = stack.pop()
+        items = container.items() if type(container) is dict else enumerate(container)
+        for key, item in items:
+            if type(item) is dict or type(item) is list:
+                copy = dict(item) if type(item) is dict else list(item)
+                container[key] = copy
+                stack.append(copy)
+    return root
 
 
 def _split(d: Mapping[str, Any], keys: tuple[str, ...]) -> Mapping[str, Any]:
