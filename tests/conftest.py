@@ -1,5 +1,6 @@
-"""Hypothesis profiles: `ci` (default, fast) and `heavy` (on demand:
-`pytest --hypothesis-profile=heavy -m heavy` or any subset)."""
+"""Hypothesis profiles: `ci` (the default, fast) and `heavy`, chosen with the
+HYPOTHESIS_PROFILE environment variable. Tests marked `heavy` are deselected by
+default; run them with `pytest -m heavy` (add HYPOTHESIS_PROFILE=heavy for more)."""
 
 import os
 
