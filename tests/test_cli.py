@@ -46,3 +46,17 @@ def test_truncated_capture_prints_partial_message_and_one_line_error(tmp_path: P
 def test_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     assert main(["decode", str(tmp_path / "nope.sse")]) == 1
     assert capsys.readouterr().err.startswith("wire: error:")
+
+
+def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
+    big = tmp_path / "big.sse"
+    big.write_bytes(SAMPLE.read_bytes() * 300)  # more output than a pipe buffers
+    proc = subprocess.Popen([sys.executable, "-m", "wire", "decode", str(big)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None
+    assert proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()
+    assert proc.wait(timeout=60) == 141
+    assert proc.stderr.read() == b""
+    proc.stderr.close()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -83,6 +84,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WireError as exc:
         print(f"wire: error: {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (`wire decode ... | head`): stop quietly, as Unix
+        # tools do, and keep Python from complaining when it flushes stdout.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 141
     except OSError as exc:
         print(f"wire: error: {exc.strerror or exc}", file=sys.stderr)
         return 1
