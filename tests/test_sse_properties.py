@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from unittest.mock import patch
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wire
+import wire.sse
 from tests.helpers import sse_events
 from tests.reference_sse import reference_decode
 from wire.testing.strategies import chunkings, sse_streams
@@ -105,3 +108,37 @@ def test_big_event_in_small_chunks(size_kib: int, data: st.DataObject) -> None:
     step = data.draw(st.sampled_from([64, 1000, 4096]))
     events, _ = sse_events(stream[i : i + step] for i in range(0, len(stream), step))
     assert events == [wire.ServerSentEvent(event="big", data=payload)]
+
+
+@given(sse_streams(hostile=True), st.data())
+def test_in_place_path_for_big_regions_agrees(stream: bytes, data: st.DataObject) -> None:
+    """Regions from 64 KiB on may be read in place (`_single_block`); force it for all."""
+    with patch.object(wire.sse, "_BIG_REGION", 0):
+        fast = _decode_with_state(data.draw(chunkings(stream)))
+    ref_events, ref_last_id, ref_retry = reference_decode(stream)
+    assert _as_tuples(fast[0]) == [(e.event, e.data, e.id, e.retry) for e in ref_events]
+    assert fast[1:] == (ref_last_id, ref_retry)
+
+
+@given(st.binary(max_size=200), st.data())
+def test_in_place_path_limits_agree(stream: bytes, data: st.DataObject) -> None:
+    limits = data.draw(st.sampled_from([{"max_event_bytes": 8}, {"max_event_bytes": 40},
+                                        {"max_line_bytes": 16}]))
+    chunks = data.draw(chunkings(stream))
+    outcomes = []
+    for big in (0, 1 << 30):
+        with patch.object(wire.sse, "_BIG_REGION", big):
+            try:
+                outcomes.append(sse_events(chunks, **limits))
+            except wire.SSEError as exc:
+                outcomes.append(type(exc))
+    assert outcomes[0] == outcomes[1]
+
+
+def test_big_event_with_pending_fields_and_invalid_utf8() -> None:
+    payload = "é" * 70_000 + "\ufffd"
+    stream = b"id: 9\nevent: big\ndata: " + payload[:-1].encode() + b"\xff\n\n"
+    for step in (64, 4096, len(stream)):
+        events, last = sse_events(stream[i : i + step] for i in range(0, len(stream), step))
+        assert events == [wire.ServerSentEvent(event="big", data=payload, id="9")]
+        assert last == "9"

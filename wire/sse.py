@@ -101,11 +101,12 @@ class SSEDecoder:
         self._head = bytearray()  # the stream's first bytes, until the BOM question is settled
         self._started = False  # past the (optional) BOM
         self._skip_lf = False  # the last byte fed was a CR: an LF right after it is part of it
-        self._closed = False
-        self._failed = False
+        self._refusal: str | None = None  # why feed() is refused, once closed or failed
         # The event being built (the spec's buffers).
         self._data: list[str] = []
-        self._data_size = 0
+        self._data_chars = 0  # characters in the data buffer, one LF per line included
+        self._data_bytes = 0  # its exact UTF-8 size, counted only near the limit...
+        self._data_counted = 0  # ...for the first this many lines
         self._event_type = ""
         self._id_buffer = ""
         self._block_retry: int | None = None
@@ -124,67 +125,75 @@ class SSEDecoder:
 
     def feed(self, data: bytes) -> list[ServerSentEvent]:
         """Take the next bytes of the stream; return the events they complete."""
-        if self._closed:
-            raise LocalProtocolError("SSEDecoder.feed() called after close()")
-        if self._failed:
-            raise LocalProtocolError("SSEDecoder.feed() called after a limit was breached")
-        if not data:
+        if self._refusal is not None:
+            raise LocalProtocolError(self._refusal)
+        if self._skip_lf or not self._started:
+            data = self._prelude(data)
+        line = self._line
+        if 10 not in data and 13 not in data:  # no LF, no CR (int tests are the fastest)
+            if data:  # the line in progress grows
+                line += data
+                if len(line) > self.max_line_bytes:
+                    self._fail()
+                    raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(line))
             return []
-        if not self._started:
-            data = self._strip_bom(data)
-            if not data:
-                return []
-        if self._skip_lf:
-            self._skip_lf = False
-            if data[0] == 0x0A:
-                data = data[1:]
-                if not data:
-                    return []
-        end = max(data.rfind(b"\n"), data.rfind(b"\r"))
-        if end < 0:
-            self._line += data
-            if len(self._line) > self.max_line_bytes:
-                self._fail()
-                raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(self._line))
-            return []
-        if self._line:
-            region = bytes(self._line) + data[: end + 1]
-            self._line.clear()
+        end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
+        # Everything up to the last line end is decoded at once, straight from
+        # the buffers (no joined copy); what follows is the next line in progress.
+        view = memoryview(data)
+        region: bytearray | memoryview
+        if line:
+            line += view[:end]
+            region = line
         else:
-            region = data[: end + 1]
-        rest = data[end + 1 :]
-        if rest:
-            if len(rest) > self.max_line_bytes:
-                self._fail()
-                raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
-            self._line += rest
+            region = view[:end]
         if len(region) > self.max_line_bytes:
-            self._check_lines(region)
-        if region[-1] == 0x0D and not rest:
-            self._skip_lf = True  # the fed bytes end on a CR: its LF may come next
-        text = region.decode("utf-8", "replace")
+            self._check_lines(bytes(region))
+        rest = view[end:]
+        if len(rest) > self.max_line_bytes:
+            self._fail()
+            raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
+        self._skip_lf = not rest and region[-1] == 0x0D  # its LF may start the next chunk
+        if len(region) >= _BIG_REGION:
+            events: list[ServerSentEvent] = []
+            if self._single_block(line if line else data, len(region), events):
+                line.clear()
+                line += rest
+                return events
+        text = str(region, "utf-8", "replace")
+        line.clear()
+        line += rest
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
         return self._parse(text)
 
     def close(self) -> None:
         """End of stream: per the spec an event without its blank line is discarded."""
-        self._closed = True
+        if self._refusal is None:
+            self._refusal = "SSEDecoder.feed() called after close()"
 
     # -- internals -----------------------------------------------------------
 
     def _fail(self) -> None:
-        self._failed = True
+        self._refusal = "SSEDecoder.feed() called after a limit was breached"
 
-    def _strip_bom(self, data: bytes) -> bytes:
-        """Hold the first bytes until they show whether the stream opens with a BOM."""
-        self._head += data
-        head = bytes(self._head)
-        if len(head) < 3 and _BOM.startswith(head):
-            return b""
-        self._started = True
-        self._head.clear()
-        return head[3:] if head.startswith(_BOM) else head
+    def _prelude(self, data: bytes) -> bytes:
+        """Drop a leading BOM (held until it is certain) and the LF of a CRLF split by chunks."""
+        if not data:
+            return data
+        if not self._started:
+            self._head += data
+            head = bytes(self._head)
+            if len(head) < 3 and _BOM.startswith(head):
+                return b""
+            self._started = True
+            self._head.clear()
+            data = head[3:] if head.startswith(_BOM) else head
+        if self._skip_lf and data:
+            self._skip_lf = False
+            if data[0] == 0x0A:
+                data = data[1:]
+        return data
 
     def _check_lines(self, region: bytes) -> None:
         longest = max(map(len, region.splitlines()))
@@ -201,7 +210,7 @@ class SSEDecoder:
         dispatched = bool(blocks)
         if not blocks:
             pass
-        elif self._data or self._event_type or self._block_retry is not None:
+        elif not self._clean():
             # The first block finishes an event begun in an earlier feed.
             self._block(blocks[0], events)
             del blocks[0]
@@ -235,6 +244,40 @@ class SSEDecoder:
                 self._line_received(line, events)
         return events
 
+    def _clean(self) -> bool:
+        """No field of an undispatched event is pending."""
+        return not self._data and not self._event_type and self._block_retry is None
+
+    def _single_block(self, buf: bytes | bytearray, size: int,
+                      events: list[ServerSentEvent]) -> bool:
+        """Interpret `buf[:size]` in place if it is `[event: N LF] data: X LF LF`; else False.
+
+        This is how one big event ends (its data line completes, then the
+        blank line). Decoding the values straight from the bytes costs one
+        string, not a decoded region, blocks and lines split out of it and the
+        value sliced out of those. Field boundaries are ASCII, so decoding the
+        pieces equals decoding the whole. Fields pending from earlier lines
+        take part as usual.
+        """
+        end = size - 2
+        if buf.find(b"\n\n", 0, size) != end or buf.find(b"\r", 0, size) >= 0:
+            return False
+        if buf.startswith(b"event: "):
+            nl = buf.find(b"\n", 7, end)
+            if nl < 0 or not buf.startswith(b"data: ", nl + 1) or buf.find(b"\n", nl + 1, end) >= 0:
+                return False
+            start = nl + 7
+        elif buf.startswith(b"data: ") and buf.find(b"\n", 0, end) < 0:
+            nl, start = -1, 6
+        else:
+            return False
+        with memoryview(buf) as view:
+            if nl > 0:
+                self._event_type = str(view[7:nl], "utf-8", "replace")
+            self._add_data(str(view[start:end], "utf-8", "replace"))
+        self._dispatch(events)
+        return True
+
     def _block(self, block: str, events: list[ServerSentEvent]) -> None:
         """The general path: every line of a block, then the blank line that ended it."""
         for line in block.split("\n"):
@@ -260,12 +303,7 @@ class SSEDecoder:
             name = line[:colon]
             value = line[colon + 2 :] if line.startswith(" ", colon + 1) else line[colon + 1 :]
         if name == "data":
-            self._data_size += _utf8_size(value) + 1
-            if self._data_size - 1 > self.max_event_bytes:
-                self._fail()
-                raise EventTooLargeError("max_event_bytes", self.max_event_bytes,
-                                         self._data_size - 1)
-            self._data.append(value)
+            self._add_data(value)
         elif name == "event":
             self._event_type = value
         elif name == "id":
@@ -278,6 +316,24 @@ class SSEDecoder:
                 self._block_retry = retry
         # Any other field name is ignored.
 
+    def _add_data(self, value: str) -> None:
+        """Append a `data:` value to the data buffer, within `max_event_bytes`.
+
+        A character is at most 3 UTF-8 bytes here (U+FFFD included), so the
+        exact size is only counted once the character count allows a breach,
+        and each line is counted once: linear, and no encoding on the way.
+        """
+        self._data.append(value)
+        self._data_chars += len(value) + 1
+        if 3 * (self._data_chars - 1) > self.max_event_bytes:
+            for part in self._data[self._data_counted :]:
+                self._data_bytes += _utf8_size(part) + 1
+            self._data_counted = len(self._data)
+            if self._data_bytes - 1 > self.max_event_bytes:
+                self._fail()
+                raise EventTooLargeError("max_event_bytes", self.max_event_bytes,
+                                         self._data_bytes - 1)
+
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         self.last_event_id = self._id_buffer
         retry, self._block_retry = self._block_retry, None
@@ -286,11 +342,15 @@ class SSEDecoder:
             return
         data = "\n".join(self._data)
         self._data = []
-        self._data_size = 0
+        self._data_chars = self._data_bytes = self._data_counted = 0
         event_type = self._event_type or "message"
         self._event_type = ""
         events.append(_event(event_type, data, self.last_event_id, retry))
 
+
+# From this size on, a region that is one event block is read in place (see
+# `_single_block`); below it, the general decode-and-split costs less.
+_BIG_REGION = 1 << 16
 
 # More digits than this cannot name a time anyone waits for; Python also refuses
 # to convert (sys.int_info.default_max_str_digits). Such a field is ignored.
