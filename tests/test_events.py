@@ -180,10 +180,15 @@ def fast_or_general(data: str) -> object:
         return "error"
 
 
-@given(st.integers(0, 10**12), st.text(), st.booleans())
-def test_fast_text_delta_equals_general_parse(index: int, text: str, ascii_only: bool) -> None:
+DELTA_KINDS = [("text_delta", "text"), ("input_json_delta", "partial_json")]
+
+
+@given(st.integers(0, 10**12), st.text(), st.booleans(), st.sampled_from(DELTA_KINDS))
+def test_fast_delta_equals_general_parse(
+    index: int, text: str, ascii_only: bool, kind: tuple[str, str]
+) -> None:
     obj = {"type": "content_block_delta", "index": index,
-           "delta": {"type": "text_delta", "text": text}}
+           "delta": {"type": kind[0], kind[1]: text}}
     data = json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only)
     event = fast_or_general(data)
     assert event == general_parse(data)
@@ -192,9 +197,10 @@ def test_fast_text_delta_equals_general_parse(index: int, text: str, ascii_only:
 
 
 @given(st.text(max_size=10), st.data())
-def test_fast_text_delta_falls_back_on_any_deviation(text: str, data: st.DataObject) -> None:
+def test_fast_delta_falls_back_on_any_deviation(text: str, data: st.DataObject) -> None:
+    kind = data.draw(st.sampled_from(DELTA_KINDS))
     base = json.dumps({"type": "content_block_delta", "index": 3,
-                       "delta": {"type": "text_delta", "text": text}}, separators=(",", ":"))
+                       "delta": {"type": kind[0], kind[1]: text}}, separators=(",", ":"))
     at = data.draw(st.integers(0, len(base)))
     edit = data.draw(st.sampled_from(["insert", "delete", "replace"]))
     char = data.draw(st.sampled_from([*' "\\}{,:0x\n-', "\\u00e9", "\\ud800", "é"]))
@@ -214,6 +220,10 @@ def test_fast_text_delta_falls_back_on_any_deviation(text: str, data: st.DataObj
     '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a\\q"}}',
     '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a","b":1}}',
     '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"\t"}}',
+    '{"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"a"}}',
+    '{"type":"content_block_delta","index":12345678901,"delta":{"type":"text_delta","text":"a"}}',
+    '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}',
+    '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":1}}',
 ])
-def test_fast_text_delta_edge_cases(data: str) -> None:
+def test_fast_delta_edge_cases(data: str) -> None:
     assert fast_or_general(data) == general_parse(data)

@@ -407,31 +407,40 @@ def _content_block_delta(index: int, delta: Delta) -> ContentBlockDelta:
     return event
 
 
-# The API's text deltas arrive in one exact compact shape. Recognising it and
-# decoding only the string (with the same C scanner json.loads uses, strict)
-# skips the general parse; any other bytes, down to one space or one extra
-# key, take the general path. tests/test_events.py proves both paths agree.
-_TEXT_DELTA_HEAD = '{"type":"content_block_delta","index":'
-_TEXT_DELTA_MID = ',"delta":{"type":"text_delta","text":"'
-_HEAD_LEN = len(_TEXT_DELTA_HEAD)
-_MID_LEN = len(_TEXT_DELTA_MID)
+# The API's text and tool-input deltas arrive in one exact compact shape each.
+# Recognising it and decoding only the string (with the same C scanner
+# json.loads uses, strict) skips the general parse; any other bytes, down to
+# one space or one extra key, take the general path. tests/test_events.py
+# proves both paths agree.
+_DELTA_HEAD = '{"type":"content_block_delta","index":'
+_TEXT_MID = ',"delta":{"type":"text_delta","text":"'
+_JSON_MID = ',"delta":{"type":"input_json_delta","partial_json":"'
+_HEAD_LEN = len(_DELTA_HEAD)
 _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 
 
-def _fast_text_delta(data: str) -> ContentBlockDelta | None:
-    mid = data.find(_TEXT_DELTA_MID, _HEAD_LEN, _HEAD_LEN + 10 + _MID_LEN)
-    if mid < 0:
+def _fast_delta(data: str) -> ContentBlockDelta | None:
+    comma = data.find(",", _HEAD_LEN, _HEAD_LEN + 11)
+    digits = data[_HEAD_LEN:comma]
+    if comma < 0 or not (digits.isdigit() and digits.isascii()) or (
+        digits[0] == "0" and len(digits) > 1
+    ):
         return None
-    digits = data[_HEAD_LEN:mid]
-    if not (digits.isdigit() and digits.isascii()) or (digits[0] == "0" and len(digits) > 1):
+    if data.startswith(_TEXT_MID, comma):
+        make: Callable[[str], Delta] = _text_delta
+        start = comma + len(_TEXT_MID)
+    elif data.startswith(_JSON_MID, comma):
+        make = _input_json_delta
+        start = comma + len(_JSON_MID)
+    else:
         return None
     try:
-        text, end = _scanstring(data, mid + _MID_LEN, True)
+        value, end = _scanstring(data, start, True)
     except ValueError:
         return None
     if end != len(data) - 2 or not data.endswith("}}"):
         return None
-    return _content_block_delta(int(digits), _text_delta(text))
+    return _content_block_delta(int(digits), make(value))
 
 
 def _message_start(d: dict[str, Any]) -> MessageStart:
@@ -524,8 +533,8 @@ def parse_stream_event(sse: ServerSentEvent) -> StreamEvent:
     with an unknown (or no) `type` becomes `UnknownEvent`.
     """
     data = sse.data
-    if data.startswith(_TEXT_DELTA_HEAD):
-        event = _fast_text_delta(data)
+    if data.startswith(_DELTA_HEAD):
+        event = _fast_delta(data)
         if event is not None:
             return event
     try:

@@ -258,16 +258,19 @@ class PartialJSONParser:
 
     def _string_start(self, text: str, i: int) -> int:
         """Parse a string whose opening quote ended at `i`; return where parsing resumes."""
-        try:
-            value, end = _scanstring(text, i, True)
-        except ValueError:
-            # Not closed in this fragment (or invalid: the final decode will say).
-            self._token = _STRING
-            self._pieces = []
-            self._escape = False
-            return self._string_rest(text, i)
-        self._string_done(value)
-        return int(end)
+        if text.find('"', i) >= 0:  # else it is surely open: skip the scanner's costly error
+            try:
+                value, end = _scanstring(text, i, True)
+            except ValueError:
+                pass
+            else:
+                self._string_done(value)
+                return int(end)
+        # Not closed in this fragment (or invalid: the final decode will say).
+        self._token = _STRING
+        self._pieces = []
+        self._escape = False
+        return self._string_rest(text, i)
 
     def _string_rest(self, text: str, i: int) -> int:
         """Continue a string across fragments: find its closing quote, skipping escapes."""

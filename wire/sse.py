@@ -123,10 +123,12 @@ class SSEDecoder:
             or self._id_buffer != self.last_event_id or self._block_retry is not None
         )
 
-    def feed(self, data: bytes) -> list[ServerSentEvent]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Take the next bytes of the stream; return the events they complete."""
         if self._refusal is not None:
             raise LocalProtocolError(self._refusal)
+        if type(data) is not bytes:
+            data = bytes(data)
         if self._skip_lf or not self._started:
             data = self._prelude(data)
         line = self._line
