@@ -53,7 +53,7 @@ class MessageStreamDecoder:
         """The stream's `error` event, if one arrived (`error.to_exception()` raises-ready)."""
         return self._accumulator.error
 
-    def feed(self, data: bytes) -> list[StreamEvent]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[StreamEvent]:
         """Take the next bytes; return the typed events they complete."""
         if self._closed:
             raise LocalProtocolError("MessageStreamDecoder.feed() called after close()")
