@@ -9,7 +9,8 @@ from pathlib import Path
 
 import wire
 
-CORE = ["sse", "types", "events", "partial_json", "accumulate", "stream", "errors"]
+CORE = ["sse", "types", "events", "partial_json", "accumulate", "stream", "errors", "requests",
+        "http", "retry", "ratelimit", "batches"]
 FORBIDDEN = {"socket", "ssl", "trio", "asyncio", "threading", "time", "select", "selectors"}
 
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import IO
 
-from . import __version__
+from ._version import __version__
 from .errors import IncompleteStreamError, WireError
 from .stream import MessageStreamDecoder
 

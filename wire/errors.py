@@ -18,10 +18,12 @@ __all__ = [
     "APITimeoutError",
     "AuthenticationError",
     "BadRequestError",
+    "BodyTooLargeError",
     "ConflictError",
     "EventDecodeError",
     "EventTooLargeError",
     "GatewayTimeoutError",
+    "IncompleteBodyError",
     "IncompleteStreamError",
     "InternalServerError",
     "InvalidParameterError",
@@ -39,6 +41,7 @@ __all__ = [
     "RequestTooLargeError",
     "SSEError",
     "ServiceUnavailableError",
+    "SizeLimitError",
     "UnprocessableEntityError",
     "WireError",
     "error_class_for",
@@ -73,16 +76,23 @@ class RemoteProtocolError(ProtocolError):
     """The peer broke HTTP, SSE or the event grammar, or breached a size limit."""
 
 
-class SSEError(RemoteProtocolError):
-    """An SSE size limit was breached. `.limit` names it; `.maximum` and `.size` say by how much."""
+class SizeLimitError(RemoteProtocolError):
+    """The peer sent more than a limit allows. `.limit` names it; `.maximum` and `.size` say by
+    how much (`.size` is what had arrived when the breach was seen)."""
 
-    what = "SSE input"
+    what = "input"
 
     def __init__(self, limit: str, maximum: int, size: int) -> None:
         self.limit = limit
         self.maximum = maximum
         self.size = size
         super().__init__(f"{self.what} of at least {size} bytes exceeds {limit}={maximum}")
+
+
+class SSEError(SizeLimitError):
+    """An SSE size limit was breached (see `SizeLimitError` for the attributes)."""
+
+    what = "SSE input"
 
 
 class LineTooLongError(SSEError):
@@ -95,6 +105,21 @@ class EventTooLargeError(SSEError):
     """One SSE event's data grew past `max_event_bytes`."""
 
     what = "SSE event data"
+
+
+class BodyTooLargeError(SizeLimitError):
+    """A buffered response body (decompressed) grew past `max_body_bytes`: a bomb, or a liar."""
+
+    what = "response body"
+
+
+class IncompleteBodyError(RemoteProtocolError):
+    """The connection closed mid-body; `.body` holds the (decoded) bytes that arrived."""
+
+    def __init__(self, reason: str, body: bytes) -> None:
+        self.reason = reason
+        self.body = body
+        super().__init__(f"{reason} (after {len(body)} body bytes)")
 
 
 class EventDecodeError(RemoteProtocolError):

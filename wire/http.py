@@ -1,0 +1,395 @@
+"""`ClientConnection`: the client side of one HTTP/1.1 connection to the API, sans-IO.
+
+Layer: core, on top of h11 and the streaming stack. Rule: bytes in, typed
+values out; no socket, no clock. Every h11 error is translated here, at the
+one door peer bytes come through, into wire's `RemoteProtocolError` (or
+`LocalProtocolError` for misuse), chained with `from`.
+
+One response yields, in order: a `ResponseHead`; then body events chosen by
+status and media type:
+
+- 2xx `text/event-stream`: the typed stream events (`MessageStreamDecoder`);
+- 2xx `application/json`: one `JSONBody` at the end;
+- an error status (>= 400): one `APIError` instance (the subclass the status
+  and the envelope's `error.type` name) for the caller to raise;
+- anything else (batch results JSONL): `BodyData` chunks;
+
+then `ResponseComplete`. A stream whose HTTP body is complete but that never
+sent `message_stop` ends with an `IncompleteStreamError` instance among the
+events (after every event that did arrive), for the caller to raise; a
+connection closed mid-body raises `IncompleteStreamError` (SSE) or
+`IncompleteBodyError` from `receive_data(b"")`, with what was decoded.
+
+gzip and deflate bodies are decoded incrementally, with the decompressed
+output bounded per step and, for buffered bodies, in total
+(`max_body_bytes`): a compression bomb raises `BodyTooLargeError`.
+"""
+
+from __future__ import annotations
+
+import json
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, TypeAlias
+
+import h11
+
+from .errors import (
+    APIError,
+    BodyTooLargeError,
+    IncompleteBodyError,
+    IncompleteStreamError,
+    LocalProtocolError,
+    RemoteProtocolError,
+    WireError,
+    error_class_for,
+)
+from .events import StreamEvent
+from .ratelimit import RateLimits
+from .requests import Request
+from .retry import is_retryable
+from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
+from .stream import MessageStreamDecoder
+
+__all__ = [
+    "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_HEADER_BYTES",
+    "BodyData",
+    "ClientConnection",
+    "JSONBody",
+    "ResponseComplete",
+    "ResponseEvent",
+    "ResponseHead",
+]
+
+# A buffered (JSON or error) body: the largest real one is a Message of a few
+# MiB (long outputs, big server-tool results). 32 MiB bounds a hostile peer.
+DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
+# The response head: the API's runs to ~2 KiB; h11's own default is 16 KiB.
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+# Decompressed output is produced in steps of at most this many bytes.
+_INFLATE_STEP = 256 * 1024
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ResponseHead:
+    """Status line and headers of a response (header names lower-cased)."""
+
+    status: int
+    reason: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    request_id: str | None = None
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+
+    def header(self, name: str) -> str | None:
+        """The first value of header `name` (any case), or None."""
+        name = name.lower()
+        for key, value in self.headers:
+            if key == name:
+                return value
+        return None
+
+    @property
+    def media_type(self) -> str:
+        """The content type without parameters, lower-cased ("" when absent)."""
+        value = self.header("content-type") or ""
+        return value.split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True, slots=True)
+class JSONBody:
+    """The parsed JSON body of a successful non-streaming response."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class BodyData:
+    """Body bytes (decompressed) of a response that is neither JSON nor SSE, e.g. JSONL."""
+
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class ResponseComplete:
+    """The response ended; `reusable` says whether the connection can carry another request."""
+
+    reusable: bool = True
+
+
+ResponseEvent: TypeAlias = (
+    ResponseHead | StreamEvent | JSONBody | BodyData | APIError | IncompleteStreamError
+    | ResponseComplete
+)
+
+
+class _Inflater:
+    """Incremental gzip/deflate decoding; each step yields at most `_INFLATE_STEP` bytes.
+
+    Steps are generated lazily, so the consumer can refuse output (a bomb)
+    before more is produced. "deflate" is zlib-wrapped by the standard, raw by
+    some servers: the first two bytes decide.
+    """
+
+    def __init__(self, encoding: str) -> None:
+        self.encoding = encoding
+        self._inflate: Any = None
+        self._head = b""  # the first bytes, until the format is known
+        self._fed = False
+        if encoding == "gzip":
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        self._fed = self._fed or bool(data)
+        if self._inflate is None:
+            self._head += data
+            if len(self._head) < 2:
+                return
+            first, second = self._head[0], self._head[1]
+            wrapped = first & 0x0F == 8 and (first * 256 + second) % 31 == 0
+            self._inflate = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            data, self._head = self._head, b""
+        try:
+            chunk = self._inflate.decompress(data, _INFLATE_STEP)
+            while True:
+                if chunk:
+                    yield chunk
+                tail = self._inflate.unconsumed_tail
+                if not tail:
+                    return
+                chunk = self._inflate.decompress(tail, _INFLATE_STEP)
+        except zlib.error as exc:
+            raise RemoteProtocolError(f"bad {self.encoding} body: {exc}") from exc
+
+    def finish(self) -> Iterator[bytes]:
+        if not self._fed:
+            return  # an empty body
+        if self._inflate is None:
+            raise RemoteProtocolError(f"the {self.encoding} body is cut short")
+        try:
+            chunk = self._inflate.flush()
+        except zlib.error as exc:
+            raise RemoteProtocolError(f"bad {self.encoding} body: {exc}") from exc
+        if chunk:
+            yield chunk
+        if not self._inflate.eof:
+            raise RemoteProtocolError(f"the {self.encoding} body ended before its end marker")
+
+
+class _Body:
+    """How one response body turns into events."""
+
+    def __init__(self, head: ResponseHead, max_body_bytes: int, max_line_bytes: int,
+                 max_event_bytes: int) -> None:
+        self.head = head
+        self.max_body_bytes = max_body_bytes
+        self.size = 0
+        encoding = (head.header("content-encoding") or "identity").strip().lower()
+        if encoding in ("", "identity"):
+            self.inflater: _Inflater | None = None
+        elif encoding in ("gzip", "x-gzip", "deflate"):
+            self.inflater = _Inflater("gzip" if encoding == "x-gzip" else encoding)
+        else:
+            raise RemoteProtocolError(f"unsupported content-encoding {encoding!r}")
+        self.stream: MessageStreamDecoder | None = None
+        self.buffer: bytearray | None = None
+        if head.status >= 400:
+            self.buffer = bytearray()
+        elif head.media_type == "text/event-stream":
+            self.stream = MessageStreamDecoder(max_line_bytes=max_line_bytes,
+                                               max_event_bytes=max_event_bytes)
+        elif head.media_type == "application/json" or head.media_type.endswith("+json"):
+            self.buffer = bytearray()
+
+    def feed(self, data: bytes, events: list[ResponseEvent]) -> None:
+        if self.inflater is None:
+            self._decoded(data, events)
+        else:
+            for chunk in self.inflater.feed(data):
+                self._decoded(chunk, events)
+
+    def finish(self, events: list[ResponseEvent]) -> None:
+        if self.inflater is not None:
+            for chunk in self.inflater.finish():
+                self._decoded(chunk, events)
+        if self.stream is not None:
+            try:
+                self.stream.close()
+            except IncompleteStreamError as exc:
+                events.append(exc)  # after every event that did arrive; the caller raises it
+        elif self.buffer is not None:
+            events.append(self._parse_buffer())
+
+    def cut_off(self, reason: str) -> WireError:
+        """The error for a connection closed mid-body, carrying what was decoded."""
+        if self.stream is not None:
+            return IncompleteStreamError(reason, self.stream.message)
+        return IncompleteBodyError(reason, bytes(self.buffer or b""))
+
+    def _decoded(self, data: bytes, events: list[ResponseEvent]) -> None:
+        self.size += len(data)
+        if self.stream is not None:
+            events.extend(self.stream.feed(data))
+        elif self.buffer is not None:
+            if self.size > self.max_body_bytes:
+                raise BodyTooLargeError("max_body_bytes", self.max_body_bytes, self.size)
+            self.buffer += data
+        elif data:
+            events.append(BodyData(bytes(data)))
+
+    def _parse_buffer(self) -> ResponseEvent:
+        head = self.head
+        raw = bytes(self.buffer or b"")
+        try:
+            value: Any = json.loads(raw) if raw.strip() else None
+            parsed = raw.strip() != b""
+        except (ValueError, RecursionError):
+            value, parsed = None, False
+        if head.status < 400:
+            if not parsed:
+                raise RemoteProtocolError(f"HTTP {head.status} JSON body is not valid JSON")
+            return JSONBody(value)
+        return _api_error(head, value if parsed else None, raw)
+
+
+def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
+    """The `APIError` for an error response (the envelope when it parsed, else the raw text)."""
+    error = envelope.get("error") if isinstance(envelope, dict) else None
+    error_type = message = None
+    if isinstance(error, dict):
+        error_type = error.get("type") if isinstance(error.get("type"), str) else None
+        message = error.get("message") if isinstance(error.get("message"), str) else None
+    if message is None:
+        text = raw.decode("utf-8", "replace").strip()
+        message = text[:500] if text else f"HTTP {head.status} {head.reason}".strip()
+    request_id = head.request_id
+    if request_id is None and isinstance(envelope, dict):
+        rid = envelope.get("request_id")
+        request_id = rid if isinstance(rid, str) else None
+    cls = error_class_for(head.status, error_type)
+    return cls(message, status=head.status, type=error_type, request_id=request_id,
+               retryable=is_retryable(head.status, head.headers, envelope), body=envelope)
+
+
+class ClientConnection:
+    """The client side of one HTTP/1.1 connection: `send_request()` bytes, `receive_data()` events.
+
+    `host` is the `Host` header value (with its port when not the default).
+    One request at a time; after `ResponseComplete` with `reusable=True` the
+    next request may be sent on the same connection (keep-alive).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        *,
+        accept_encoding: str | None = "gzip, deflate",
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+    ) -> None:
+        if not host or any(c in host for c in "\r\n\0 /"):
+            raise LocalProtocolError(f"invalid host {host!r}")
+        self.host = host
+        self.accept_encoding = accept_encoding
+        self.max_body_bytes = max_body_bytes
+        self.max_line_bytes = max_line_bytes
+        self.max_event_bytes = max_event_bytes
+        self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
+        self._body: _Body | None = None
+        self._head: ResponseHead | None = None
+
+    @property
+    def reusable(self) -> bool:
+        """True when the connection may carry a new request now."""
+        h = self._h11
+        return (h.our_state is h11.IDLE and h.their_state is h11.IDLE) or (
+            h.our_state is h11.DONE and h.their_state is h11.DONE
+        )
+
+    @property
+    def response(self) -> ResponseHead | None:
+        """The head of the response in progress (or the last one)."""
+        return self._head
+
+    def send_request(self, request: Request) -> bytes:
+        """The bytes of `request`: head and body. Raises `LocalProtocolError` if busy."""
+        h = self._h11
+        if h.our_state is h11.DONE and h.their_state is h11.DONE:
+            h.start_next_cycle()
+        if h.our_state is not h11.IDLE:
+            raise LocalProtocolError("the connection is busy or closed; open a new one")
+        headers = [("host", self.host), *request.headers]
+        if self.accept_encoding:
+            headers.append(("accept-encoding", self.accept_encoding))
+        if request.body or request.method in ("POST", "PUT", "PATCH"):
+            headers.append(("content-length", str(len(request.body))))
+        try:
+            out = h.send(h11.Request(method=request.method, target=request.target,
+                                     headers=headers))
+            if request.body:
+                out += h.send(h11.Data(data=request.body))
+            out += h.send(h11.EndOfMessage())
+        except h11.LocalProtocolError:
+            # h11's text may quote a header value, i.e. perhaps a key: say less, chain nothing.
+            raise LocalProtocolError(
+                "cannot send this request: a header name or value is not valid HTTP"
+            ) from None
+        self._head = None
+        self._body = None
+        return out or b""
+
+    def receive_data(self, data: bytes) -> list[ResponseEvent]:
+        """Take bytes from the peer (b"" at end of file); return the events they complete."""
+        h = self._h11
+        try:
+            h.receive_data(data)
+        except RuntimeError as exc:
+            raise LocalProtocolError(f"cannot receive now: {exc}") from exc
+        events: list[ResponseEvent] = []
+        while True:
+            try:
+                event = h.next_event()
+            except h11.RemoteProtocolError as exc:
+                if self._body is not None:
+                    raise self._body.cut_off(f"HTTP: {exc}") from exc
+                raise RemoteProtocolError(f"HTTP: {exc}") from exc
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                return events
+            if isinstance(event, h11.Response):
+                self._start(event, events)
+            elif isinstance(event, h11.Data):
+                if self._body is not None:
+                    self._body.feed(bytes(event.data), events)
+            elif isinstance(event, h11.EndOfMessage):
+                if self._body is not None:
+                    self._body.finish(events)
+                    self._body = None
+                events.append(ResponseComplete(reusable=h.our_state is h11.DONE
+                                               and h.their_state is h11.DONE))
+            elif isinstance(event, h11.ConnectionClosed):
+                if self._body is not None:
+                    raise self._body.cut_off("the connection closed mid-body")
+                if self._head is None and h.our_state is not h11.IDLE:
+                    raise RemoteProtocolError("the connection closed before a response")
+                return events
+            # InformationalResponse (1xx) needs nothing.
+
+    def _start(self, response: h11.Response, events: list[ResponseEvent]) -> None:
+        headers = tuple(
+            (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
+            for name, value in response.headers
+        )
+        head = ResponseHead(status=response.status_code,
+                            reason=bytes(response.reason).decode("latin-1"),
+                            headers=headers, request_id=None,
+                            rate_limits=RateLimits.from_headers(headers))
+        request_id = head.header("request-id") or head.header("x-request-id")
+        if request_id is not None:
+            head = ResponseHead(status=head.status, reason=head.reason, headers=headers,
+                                request_id=request_id, rate_limits=head.rate_limits)
+        self._head = head
+        self._body = _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
+        events.append(head)
