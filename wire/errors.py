@@ -19,10 +19,12 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "BodyTooLargeError",
+    "ClientClosedRequestError",
     "ConflictError",
     "EventDecodeError",
     "EventTooLargeError",
     "GatewayTimeoutError",
+    "HTTPNotImplementedError",
     "IncompleteBodyError",
     "IncompleteStreamError",
     "InternalServerError",
@@ -34,9 +36,11 @@ __all__ = [
     "OverloadedError",
     "PaymentRequiredError",
     "PermissionDeniedError",
+    "PreconditionFailedError",
     "ProtocolError",
     "RateLimitError",
     "RemoteProtocolError",
+    "RequestHeaderFieldsTooLargeError",
     "RequestTimeoutError",
     "RequestTooLargeError",
     "SSEError",
@@ -235,12 +239,24 @@ class ConflictError(APIError):
     default_retryable = True
 
 
+class PreconditionFailedError(APIError):
+    default_status = 412
+
+
 class RequestTooLargeError(APIError):
     default_status = 413
 
 
 class UnprocessableEntityError(APIError):
     default_status = 422
+
+
+class RequestHeaderFieldsTooLargeError(APIError):
+    default_status = 431
+
+
+class ClientClosedRequestError(APIError):
+    default_status = 499
 
 
 class RateLimitError(APIError):
@@ -251,6 +267,10 @@ class RateLimitError(APIError):
 class InternalServerError(APIError):
     default_status = 500
     default_retryable = True
+
+
+class HTTPNotImplementedError(InternalServerError):
+    default_status = 501
 
 
 class ServiceUnavailableError(InternalServerError):
@@ -287,10 +307,14 @@ _BY_STATUS: dict[int, type[APIError]] = {
     404: NotFoundError,
     408: RequestTimeoutError,
     409: ConflictError,
+    412: PreconditionFailedError,
     413: RequestTooLargeError,
     422: UnprocessableEntityError,
     429: RateLimitError,
+    431: RequestHeaderFieldsTooLargeError,
+    499: ClientClosedRequestError,
     500: InternalServerError,
+    501: HTTPNotImplementedError,
     503: ServiceUnavailableError,
     504: GatewayTimeoutError,
     529: OverloadedError,
