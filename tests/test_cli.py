@@ -60,3 +60,14 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 141
     assert proc.stderr.read() == b""
     proc.stderr.close()
+
+
+def test_demo_streams_from_the_emulator_offline() -> None:
+    pytest.importorskip("trio")
+    out = subprocess.run([sys.executable, "-m", "wire", "demo", "--pace", "0", "hello", "there"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert "streaming a reply to 'hello there'" in out.stdout
+    assert "hello there" in out.stdout.split("\n\n")[1]  # the reply quotes the prompt
+    assert "stop reason: end_turn" in out.stdout
+    assert "time to first token" in out.stdout

@@ -7,6 +7,7 @@ stderr (never a traceback, never a key) and exit non-zero.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -62,6 +63,78 @@ def _decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _serve(args: argparse.Namespace) -> int:
+    try:
+        from .testing.server import run
+    except ImportError as exc:  # trio is an extra
+        print(f"wire: error: wire serve needs trio ({exc.name} is missing): "
+              "pip install 'wire[trio]'", file=sys.stderr)
+        return 1
+
+    def ready(server: object) -> None:
+        print(f"wire emulator listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
+
+    with contextlib.suppress(KeyboardInterrupt):
+        run(args.host, args.port, api_key=args.api_key, seed=args.seed,
+            batch_seconds=args.batch_seconds, pace=args.pace, on_ready=ready)
+    return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    """The emulator on loopback and one real streamed request to it, printed as it arrives.
+
+    Until the sync driver exists this moves the bytes itself: a blocking
+    socket carrying `ClientConnection`'s bytes (all protocol logic stays in
+    the sans-IO core).
+    """
+    import socket
+    import time
+
+    from .events import ContentBlockDelta, TextDelta
+    from .http import ClientConnection, ResponseComplete, ResponseHead
+    from .requests import APIConfig, create_message
+    from .testing.server import serve
+
+    prompt = " ".join(args.prompt) or "Tell me about the weather in Paris"
+    with serve(seed=args.seed, pace=args.pace) as server:
+        config = APIConfig(api_key="sk-demo")
+        request = create_message(config, model=args.model, max_tokens=args.max_tokens,
+                                 messages=[{"role": "user", "content": prompt}], stream=True)
+        print(f"wire demo: emulator at {server.base_url}; streaming a reply to {prompt!r}\n")
+        start = time.perf_counter()
+        first: float | None = None
+        request_id: str | None = None
+        connection = ClientConnection(f"{server.host}:{server.port}")
+        with socket.create_connection((server.host, server.port), timeout=30) as sock:
+            sock.sendall(connection.send_request(request))
+            done = False
+            while not done:
+                data = sock.recv(65536)
+                for event in connection.receive_data(data):
+                    if isinstance(event, ResponseHead):
+                        request_id = event.request_id
+                    elif isinstance(event, ContentBlockDelta) and isinstance(event.delta,
+                                                                             TextDelta):
+                        first = first or time.perf_counter()
+                        print(event.delta.text, end="", flush=True)
+                    elif isinstance(event, WireError):
+                        raise event
+                    elif isinstance(event, ResponseComplete):
+                        done = True
+                if not data:
+                    break
+        total = time.perf_counter() - start
+    message = connection.stream_message
+    if message is None:
+        raise IncompleteStreamError("the stream carried no message", None)
+    usage = message.usage
+    print(f"\n\nstop reason: {message.stop_reason}; usage: {usage.input_tokens} input, "
+          f"{usage.output_tokens} output tokens; request id: {request_id}")
+    ttft = f"{(first - start) * 1000:.1f} ms" if first else "n/a"
+    print(f"time to first token: {ttft}; total: {total * 1000:.1f} ms")
+    return 0
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="wire", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"wire {__version__}")
@@ -74,6 +147,26 @@ def _parser() -> argparse.ArgumentParser:
     decode.add_argument("--message", action="store_true",
                         help="print the accumulated message instead of the events")
     decode.set_defaults(run=_decode)
+    demo = commands.add_parser(
+        "demo", help="stream a reply from the emulator on loopback (offline), printed live")
+    demo.add_argument("prompt", nargs="*", help="the prompt (a default one otherwise)")
+    demo.add_argument("--model", default="claude-opus-4-6")
+    demo.add_argument("--max-tokens", type=int, default=120)
+    demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument("--pace", type=float, default=300.0,
+                      help="emulated tokens per second (0: as fast as possible)")
+    demo.set_defaults(run=_demo)
+    serve = commands.add_parser("serve", help="run the API emulator (for tests; loopback only)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--api-key", default=None,
+                       help="accept only this key (default: any non-empty key)")
+    serve.add_argument("--seed", type=int, default=0, help="replies are a function of the seed")
+    serve.add_argument("--batch-seconds", type=float, default=1.0,
+                       help="how long a message batch takes to end")
+    serve.add_argument("--pace", type=float, default=0.0,
+                       help="stream at most this many tokens per second (0: no pacing)")
+    serve.set_defaults(run=_serve)
     return parser
 
 

@@ -51,6 +51,7 @@ from .requests import Request
 from .retry import is_retryable
 from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
 from .stream import MessageStreamDecoder
+from .types import Message
 
 __all__ = [
     "DEFAULT_MAX_BODY_BYTES",
@@ -300,6 +301,7 @@ class ClientConnection:
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
         self._body: _Body | None = None
         self._head: ResponseHead | None = None
+        self._stream: MessageStreamDecoder | None = None
 
     @property
     def reusable(self) -> bool:
@@ -313,6 +315,11 @@ class ClientConnection:
     def response(self) -> ResponseHead | None:
         """The head of the response in progress (or the last one)."""
         return self._head
+
+    @property
+    def stream_message(self) -> Message | None:
+        """The `Message` the streamed response in progress (or the last one) has built so far."""
+        return None if self._stream is None else self._stream.message
 
     def send_request(self, request: Request) -> bytes:
         """The bytes of `request`: head and body. Raises `LocalProtocolError` if busy."""
@@ -339,6 +346,7 @@ class ClientConnection:
             ) from None
         self._head = None
         self._body = None
+        self._stream = None
         return out or b""
 
     def receive_data(self, data: bytes) -> list[ResponseEvent]:
@@ -392,4 +400,5 @@ class ClientConnection:
                                 request_id=request_id, rate_limits=head.rate_limits)
         self._head = head
         self._body = _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
+        self._stream = self._body.stream
         events.append(head)

@@ -314,13 +314,18 @@ def stream_event_sequences(
     return messages(max_blocks=max_blocks).flatmap(_stream_for)
 
 
+def _event_name(value: Any) -> bool:
+    return isinstance(value, str) and bool(value) and "\r" not in value and "\n" not in value
+
+
 def encode_events(events: list[JSONDict]) -> bytes:
     """Frame events as the API does: `event: TYPE`, one compact `data:` line, a blank line.
 
-    An event object without a usable string `type` gets no `event:` line.
+    An event object whose `type` cannot be an `event:` value (not a string,
+    empty, or with a line break) gets no `event:` line.
     """
     return b"".join(
         encode_sse(json.dumps(e, separators=(",", ":"), ensure_ascii=False),
-                   event=e["type"] if isinstance(e.get("type"), str) and e["type"] else None)
+                   event=e["type"] if _event_name(e.get("type")) else None)
         for e in events
     )

@@ -1,0 +1,108 @@
+"""The emulator on a loopback socket (wire.testing.serve), driven by wire's sans-IO client
+over a plain blocking socket, and `wire serve` from the command line."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from typing import Any
+
+import pytest
+
+import wire
+from wire import requests as build
+from wire.http import ClientConnection, JSONBody, ResponseComplete
+
+pytest.importorskip("trio")
+
+from wire.testing import serve
+
+CFG = wire.APIConfig(api_key="sk-test")
+HELLO = [{"role": "user", "content": "hello there"}]
+
+
+def exchange(port: int, request: wire.Request, *, timeout: float = 10.0,
+             sock: socket.socket | None = None) -> tuple[list[Any], float]:
+    """One request over a real socket; the events, and the seconds the answer took."""
+    own = sock is None
+    sock = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    client = ClientConnection(f"127.0.0.1:{port}")
+    start = time.monotonic()
+    try:
+        sock.sendall(client.send_request(request))
+        events: list[Any] = []
+        while not events or not isinstance(events[-1], ResponseComplete):
+            data = sock.recv(65536)
+            events += client.receive_data(data)
+            if not data:
+                break
+    finally:
+        if own:
+            sock.close()
+    return events, time.monotonic() - start
+
+
+def test_stream_over_loopback() -> None:
+    with serve(seed=7) as server:
+        assert server.base_url.startswith("http://127.0.0.1:")
+        request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=50,
+                                       messages=HELLO, stream=True)
+        events, _ = exchange(server.port, request)
+    kinds = [type(e) for e in events]
+    assert kinds[1] is wire.MessageStart
+    assert wire.MessageStop in kinds
+    assert events[-1] == ResponseComplete(reusable=True)
+
+
+def test_keep_alive_over_one_socket() -> None:
+    with serve() as server:
+        sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        with sock:
+            for _ in range(3):
+                events, _ = exchange(server.port, build.list_models(CFG), sock=sock)
+                assert isinstance(events[1], JSONBody)
+        assert server.emulator.requests_seen == 3
+
+
+def test_stall_fault_delays_the_stream() -> None:
+    with serve() as server:
+        request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=20,
+                                       messages=HELLO, stream=True,
+                                       extra_headers={"x-wire-fault": "stall=0.5"})
+        events, took = exchange(server.port, request)
+    assert took >= 0.5
+    assert wire.MessageStop in [type(e) for e in events]
+
+
+def test_drop_fault_closes_the_socket() -> None:
+    with serve() as server:
+        request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=50,
+                                       messages=HELLO, stream=True,
+                                       extra_headers={"x-wire-fault": "drop-after=200"})
+        with pytest.raises(wire.IncompleteStreamError):
+            exchange(server.port, request)
+
+
+def test_wrong_key_over_loopback() -> None:
+    with serve(api_key="sk-right") as server:
+        events, _ = exchange(server.port, build.list_models(CFG))
+    assert isinstance(events[1], wire.AuthenticationError)
+
+
+def test_wire_serve_prints_its_url_and_serves() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "wire", "serve", "--port", str(port)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.strip() == f"wire emulator listening on http://127.0.0.1:{port}"
+        events, _ = exchange(port, build.get_model(CFG, "claude-opus-4-6"))
+        assert isinstance(events[1], JSONBody)
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)  # also closes the pipes

@@ -1,0 +1,612 @@
+"""The API emulator's logic, sans-IO: request bytes in, actions (send, sleep, close) out.
+
+`Emulator` holds what all connections share (batches, counters, fault
+`times`); `EmulatorConnection` is one HTTP/1.1 server connection over h11.
+`receive_data(data, now)` returns the actions that answer the requests the
+bytes completed; the runtime (`wire.testing.server`) performs them. Time is
+always passed in, so tests can drive batches and rate-limit windows by hand.
+
+Fidelity targets PROTOCOL.md §9: both auth headers, both `anthropic-version`
+values, the error envelope and statuses, `request-id` and counting-down
+`anthropic-ratelimit-*` headers, streams with an `event:` line on every event,
+pages with `has_more`/`first_id`/`last_id`, batches with an absolute
+`results_url` and LF-terminated JSONL results.
+"""
+
+from __future__ import annotations
+
+import gzip as _gzip
+import json
+import random
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeAlias
+from urllib.parse import parse_qs, unquote, urlsplit
+
+import h11
+
+import wire.testing.replies as replies
+from wire.sse import encode_sse
+from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
+
+__all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send", "Sleep"]
+
+VERSIONS = ("2023-06-01", "2026-10-21")
+
+MODELS: tuple[dict[str, Any], ...] = tuple(
+    {"type": "model", "id": model_id, "display_name": name, "created_at": created}
+    for model_id, name, created in (
+        ("claude-opus-4-6", "Claude Opus 4.6", "2026-02-04T00:00:00Z"),
+        ("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-04T00:00:00Z"),
+        ("claude-opus-4-5", "Claude Opus 4.5", "2025-11-24T00:00:00Z"),
+        ("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
+        ("claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
+        ("claude-opus-4-1", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
+    )
+)
+
+
+@dataclass(frozen=True)
+class Send:
+    """Write these bytes."""
+
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Sleep:
+    """Pause this long (seconds) before the next action."""
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class Close:
+    """Close the connection."""
+
+
+Action: TypeAlias = Send | Sleep | Close
+
+
+class _APIFailure(Exception):
+    """An error response to send: status and envelope message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass
+class _Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+    body: bytes
+    host: str
+
+
+@dataclass
+class _Response:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    frames: list[bytes] | None = None  # SSE events, each one whole frame
+    pace: float = 0.0  # seconds between content frames
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class _Batch:
+    id: str
+    created: float
+    requests: list[dict[str, Any]]
+    canceled: float | None = None
+    deleted: bool = False
+
+    def finished(self, now: float, seconds: float) -> int:
+        """How many requests are done at `now` (they finish evenly over `seconds`)."""
+        n = len(self.requests)
+        if seconds <= 0 or n == 0:
+            return n
+        return min(n, int((now - self.created) / seconds * n))
+
+
+def _rfc3339(t: float) -> str:
+    return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+class Emulator:
+    """The emulated API: state shared by every connection of one server.
+
+    `api_key=None` accepts any non-empty key (as `x-api-key` or
+    `Authorization: Bearer`); a string accepts only that key. Replies are a
+    function of `seed` and the request; `batch_seconds` is how long a batch
+    takes to end; `pace` (tokens per second) slows streams down to mimic real
+    latency (0: as fast as possible).
+    """
+
+    def __init__(self, *, api_key: str | None = None, seed: int = 0,
+                 batch_seconds: float = 1.0, pace: float = 0.0,
+                 requests_per_minute: int = 1000, input_tokens_per_minute: int = 80_000,
+                 output_tokens_per_minute: int = 16_000) -> None:
+        self.api_key = api_key
+        self.seed = seed
+        self.batch_seconds = batch_seconds
+        self.pace = pace
+        self.limits = {"requests": requests_per_minute, "input-tokens": input_tokens_per_minute,
+                       "output-tokens": output_tokens_per_minute}
+        self._used = dict.fromkeys(self.limits, 0)
+        self._window = -1
+        self._ids = random.Random(f"ids-{seed}")
+        self._fault_uses: dict[str, int] = {}
+        self._batches: dict[str, _Batch] = {}
+        self.requests_seen = 0
+
+    def connection(self) -> EmulatorConnection:
+        return EmulatorConnection(self)
+
+    def new_id(self, prefix: str) -> str:
+        """A fresh id in the API's style (prefix, "01", 22 characters), from the seed."""
+        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+        return prefix + "01" + "".join(self._ids.choice(alphabet) for _ in range(22))
+
+    # -- one request -------------------------------------------------------------------------
+
+    def respond(self, request: _Request, now: float) -> tuple[_Response, Faults]:
+        """The response to one request, and the faults to apply to it."""
+        self.requests_seen += 1
+        try:
+            self._authenticate(request.headers)
+            faults = self._faults(request.headers)
+        except _APIFailure as failure:
+            return self._error(failure.status, failure.message), Faults()
+        if faults.status is not None:
+            response = self._error(faults.status, "injected fault")
+            if faults.retry_after is not None:
+                response.headers.append(("retry-after", faults.retry_after))
+            return response, faults
+        try:
+            response = self._route(request, now)
+        except _APIFailure as failure:
+            response = self._error(failure.status, failure.message)
+        return response, faults
+
+    def _error(self, status: int, message: str) -> _Response:
+        error_type = ERROR_TYPES.get(status, "api_error" if status >= 500 else
+                                     "invalid_request_error")
+        envelope = {"type": "error", "error": {"type": error_type, "message": message},
+                    "request_id": None}
+        return _Response(status, _dumps(envelope))
+
+    def _authenticate(self, headers: dict[str, str]) -> None:
+        key = headers.get("x-api-key", "")
+        if not key and headers.get("authorization", "").lower().startswith("bearer "):
+            key = headers["authorization"][7:].strip()
+        if not key or (self.api_key is not None and key != self.api_key):
+            raise _APIFailure(401, "invalid x-api-key")
+        version = headers.get("anthropic-version")
+        if version is None:
+            raise _APIFailure(400, "anthropic-version: header is required")
+        if version not in VERSIONS:
+            raise _APIFailure(400, f"anthropic-version: {version!r} is not a valid version")
+
+    def _faults(self, headers: dict[str, str]) -> Faults:
+        raw = headers.get("x-wire-fault")
+        try:
+            faults = parse_faults(raw)
+        except FaultError as exc:
+            raise _APIFailure(400, f"x-wire-fault: {exc}") from None
+        if raw is not None and faults.times is not None:
+            used = self._fault_uses.get(raw, 0)
+            self._fault_uses[raw] = used + 1
+            if used >= faults.times:
+                return Faults()
+        return faults
+
+    def _route(self, request: _Request, now: float) -> _Response:
+        method, parts = request.method, [unquote(p) for p in request.path.split("/")[1:]]
+        if parts[:1] != ["v1"]:
+            raise _APIFailure(404, f"not found: {request.path}")
+        parts = parts[1:]
+        if parts == ["messages"] and method == "POST":
+            return self._create_message(request, now)
+        if parts == ["messages", "count_tokens"] and method == "POST":
+            body = self._json_body(request)
+            self._check_message_params(body, request.headers)
+            return _Response(200, _dumps({"input_tokens": replies.count_tokens(body)}))
+        if parts == ["models"] and method == "GET":
+            return _Response(200, _dumps(self._page(list(MODELS), request.query)))
+        if len(parts) == 2 and parts[0] == "models" and method == "GET":
+            model = self._model(parts[1])
+            return _Response(200, _dumps(model))
+        if parts[:2] == ["messages", "batches"]:
+            return self._batch_route(method, parts[2:], request, now)
+        raise _APIFailure(404, f"not found: {method} {request.path}")
+
+    # -- messages --------------------------------------------------------------------------------
+
+    def _json_body(self, request: _Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.body)
+        except ValueError:
+            raise _APIFailure(400, "the request body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise _APIFailure(400, "the request body must be a JSON object")
+        return body
+
+    def _model(self, model_id: Any) -> dict[str, Any]:
+        for model in MODELS:
+            if model["id"] == model_id:
+                return model
+        if isinstance(model_id, str) and model_id.startswith("claude-"):
+            # Unlisted claude-* ids act as aliases, so clients may name any current model.
+            return {**MODELS[0], "id": model_id}
+        raise _APIFailure(404, f"model: {model_id}")
+
+    def _check_message_params(self, body: dict[str, Any], headers: dict[str, str],
+                              *, create: bool = False) -> None:
+        self._model(body.get("model"))
+        messages = body.get("messages")
+        if not isinstance(messages, list) or not messages:
+            raise _APIFailure(400, "messages: at least one message is required")
+        for i, message in enumerate(messages):
+            if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+                raise _APIFailure(400, f"messages.{i}.role: must be 'user' or 'assistant'")
+            if not isinstance(message.get("content"), str | list):
+                raise _APIFailure(400, f"messages.{i}.content: must be a string or a list")
+        if create:
+            max_tokens = body.get("max_tokens")
+            if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 0:
+                raise _APIFailure(400, "max_tokens: must be a non-negative integer")
+            if headers.get("anthropic-version") == "2026-10-21":
+                for name in ("temperature", "top_p", "top_k"):
+                    if name in body:
+                        raise _APIFailure(400, f"{name}: not supported in 2026-10-21")
+
+    def _reply(self, body: dict[str, Any]) -> replies.Reply:
+        message_id = self.new_id("msg_")
+        if body.get("max_tokens") == 0:  # pre-warms the cache: nothing is generated
+            usage = {"input_tokens": replies.count_tokens(body), "output_tokens": 0}
+            message = {"id": message_id, "type": "message", "role": "assistant",
+                       "model": body["model"], "content": [], "stop_reason": "max_tokens",
+                       "stop_sequence": None, "usage": usage}
+            shell = {**message, "stop_reason": None}
+            return replies.Reply(message=message, events=[
+                {"type": "message_start", "message": shell},
+                {"type": "message_delta", "delta": {"stop_reason": "max_tokens",
+                                                    "stop_sequence": None},
+                 "usage": {"output_tokens": 0}},
+                {"type": "message_stop"}])
+        return replies.make_reply(body, seed=self.seed, message_id=message_id)
+
+    def _create_message(self, request: _Request, now: float) -> _Response:
+        body = self._json_body(request)
+        self._check_message_params(body, request.headers, create=True)
+        reply = self._reply(body)
+        usage = reply.message["usage"]
+        headers = self._count(now, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+        if body.get("stream") is True:
+            frames = [encode_sse(json.dumps(e, separators=(",", ":"), ensure_ascii=False)
+                                 if e["type"] != "ping" else '{"type": "ping"}', event=e["type"])
+                      for e in reply.events]
+            pace = 1.0 / self.pace if self.pace > 0 else 0.0
+            return _Response(200, content_type="text/event-stream; charset=utf-8",
+                             frames=frames, pace=pace,
+                             headers=[*headers, ("cache-control", "no-cache")])
+        return _Response(200, _dumps(reply.message), headers=headers)
+
+    def _count(self, now: float, input_tokens: int, output_tokens: int) -> list[tuple[str, str]]:
+        """Book a request in the current minute; the rate-limit headers that then apply."""
+        window = int(now // 60)
+        if window != self._window:
+            self._window = window
+            self._used = dict.fromkeys(self.limits, 0)
+        self._used["requests"] += 1
+        self._used["input-tokens"] += input_tokens
+        self._used["output-tokens"] += output_tokens
+        reset = _rfc3339((window + 1) * 60).replace(".000000Z", "Z")
+        headers = []
+        for name, limit in self.limits.items():
+            remaining = max(0, limit - self._used[name])
+            headers += [(f"anthropic-ratelimit-{name}-limit", str(limit)),
+                        (f"anthropic-ratelimit-{name}-remaining", str(remaining)),
+                        (f"anthropic-ratelimit-{name}-reset", reset)]
+        tokens = self.limits["input-tokens"] + self.limits["output-tokens"]
+        used = self._used["input-tokens"] + self._used["output-tokens"]
+        headers += [("anthropic-ratelimit-tokens-limit", str(tokens)),
+                    ("anthropic-ratelimit-tokens-remaining", str(max(0, tokens - used))),
+                    ("anthropic-ratelimit-tokens-reset", reset)]
+        return headers
+
+    # -- pages --------------------------------------------------------------------------------
+
+    def _page(self, items: list[dict[str, Any]], query: dict[str, list[str]]) -> dict[str, Any]:
+        def one(name: str) -> str | None:
+            values = query.get(name)
+            return values[-1] if values else None
+
+        try:
+            limit = int(one("limit") or 20)
+        except ValueError:
+            raise _APIFailure(400, "limit: must be an integer") from None
+        if not 1 <= limit <= 1000:
+            raise _APIFailure(400, "limit: must be between 1 and 1000")
+        ids = [item["id"] for item in items]
+        after, before = one("after_id"), one("before_id")
+        if after is not None:
+            if after not in ids:
+                raise _APIFailure(400, f"after_id: unknown id {after}")
+            start = ids.index(after) + 1
+            chosen = items[start : start + limit]
+            has_more = start + limit < len(items)
+        elif before is not None:
+            if before not in ids:
+                raise _APIFailure(400, f"before_id: unknown id {before}")
+            end = ids.index(before)
+            chosen = items[max(0, end - limit) : end]
+            has_more = end - limit > 0
+        else:
+            chosen = items[:limit]
+            has_more = limit < len(items)
+        return {"data": chosen, "has_more": has_more,
+                "first_id": chosen[0]["id"] if chosen else None,
+                "last_id": chosen[-1]["id"] if chosen else None}
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def _batch_route(self, method: str, parts: list[str], request: _Request,
+                     now: float) -> _Response:
+        if not parts:
+            if method == "POST":
+                return _Response(200, _dumps(self._create_batch(request, now)))
+            if method == "GET":
+                listed = [self._batch_json(b, now, request.host)
+                          for b in reversed(self._batches.values()) if not b.deleted]
+                return _Response(200, _dumps(self._page(listed, request.query)))
+        elif len(parts) >= 1:
+            batch = self._batches.get(parts[0])
+            if batch is None or batch.deleted:
+                raise _APIFailure(404, f"message batch not found: {parts[0]}")
+            rest = parts[1:]
+            if rest == [] and method == "GET":
+                return _Response(200, _dumps(self._batch_json(batch, now, request.host)))
+            if rest == [] and method == "DELETE":
+                if not self._ended(batch, now):
+                    raise _APIFailure(400, "a batch can be deleted only once it has ended")
+                batch.deleted = True
+                return _Response(200, _dumps({"id": batch.id, "type": "message_batch_deleted"}))
+            if rest == ["cancel"] and method == "POST":
+                if batch.canceled is None and not self._ended(batch, now):
+                    batch.canceled = now
+                return _Response(200, _dumps(self._batch_json(batch, now, request.host)))
+            if rest == ["results"] and method == "GET":
+                if not self._ended(batch, now):
+                    raise _APIFailure(400, "results are available once the batch has ended")
+                return _Response(200, self._results(batch, now), content_type="application/binary")
+        raise _APIFailure(404, f"not found: {method} {request.path}")
+
+    def _create_batch(self, request: _Request, now: float) -> dict[str, Any]:
+        body = self._json_body(request)
+        items = body.get("requests")
+        if not isinstance(items, list) or not items:
+            raise _APIFailure(400, "requests: at least one request is required")
+        seen: set[str] = set()
+        for i, item in enumerate(items):
+            custom_id = item.get("custom_id") if isinstance(item, dict) else None
+            if not isinstance(custom_id, str) or not custom_id or custom_id in seen:
+                raise _APIFailure(400, f"requests.{i}.custom_id: must be a unique string")
+            if not isinstance(item.get("params"), dict):
+                raise _APIFailure(400, f"requests.{i}.params: must be an object")
+            seen.add(custom_id)
+        batch = _Batch(self.new_id("msgbatch_"), now, items)
+        self._batches[batch.id] = batch
+        return self._batch_json(batch, now, request.host)
+
+    def _done(self, batch: _Batch, now: float) -> int:
+        at = now if batch.canceled is None else min(now, batch.canceled)
+        return batch.finished(at, self.batch_seconds)
+
+    def _ended(self, batch: _Batch, now: float) -> bool:
+        return batch.canceled is not None or self._done(batch, now) == len(batch.requests)
+
+    def _outcome(self, batch: _Batch, index: int, now: float) -> dict[str, Any]:
+        """The result of request `index` (once the batch ended)."""
+        item = batch.requests[index]
+        if index >= self._done(batch, now):
+            return {"type": "canceled"}
+        params = item["params"]
+        try:
+            self._check_message_params(params, {}, create=True)
+            if params.get("stream"):
+                raise _APIFailure(400, "stream: not supported in batches")
+        except _APIFailure as failure:
+            envelope = {"type": "error", "error": {"type": "invalid_request_error",
+                                                   "message": failure.message},
+                        "request_id": self.new_id("req_")}
+            return {"type": "errored", "error": envelope}
+        message = replies.make_reply(params, seed=self.seed,
+                                     message_id=f"msg_{batch.id[9:]}{index:04d}").message
+        message["usage"] = {**message["usage"], "service_tier": "batch"}
+        return {"type": "succeeded", "message": message}
+
+    def _batch_json(self, batch: _Batch, now: float, host: str) -> dict[str, Any]:
+        ended = self._ended(batch, now)
+        done = self._done(batch, now)
+        counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+        if ended:
+            for i in range(len(batch.requests)):
+                counts[self._outcome(batch, i, now)["type"]] += 1
+        else:
+            counts["processing"] = len(batch.requests) - done
+            counts["succeeded"] = done
+        end_time = batch.canceled if batch.canceled is not None else (
+            batch.created + self.batch_seconds)
+        return {
+            "id": batch.id, "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": counts,
+            "created_at": _rfc3339(batch.created), "expires_at": _rfc3339(batch.created + 86400),
+            "ended_at": _rfc3339(end_time) if ended else None,
+            "cancel_initiated_at": _rfc3339(batch.canceled) if batch.canceled else None,
+            "archived_at": None,
+            "results_url": f"http://{host}/v1/messages/batches/{batch.id}/results"
+            if ended else None,
+        }
+
+    def _results(self, batch: _Batch, now: float) -> bytes:
+        lines = [_dumps({"custom_id": item["custom_id"], "result": self._outcome(batch, i, now)})
+                 for i, item in enumerate(batch.requests)]
+        return b"".join(line + b"\n" for line in lines)
+
+
+class EmulatorConnection:
+    """One server-side HTTP/1.1 connection: `receive_data(bytes, now) -> list[Action]`."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._request: h11.Request | None = None
+        self._body = bytearray()
+        self.closed = False
+
+    def receive_data(self, data: bytes, now: float) -> list[Action]:
+        """Take bytes from the client (b"" at EOF); return what to do."""
+        if self.closed:
+            return []
+        actions: list[Action] = []
+        self._h11.receive_data(data)
+        while not self.closed:
+            try:
+                event = self._h11.next_event()
+            except h11.RemoteProtocolError:
+                actions += self._bad_request()
+                break
+            if event is h11.NEED_DATA or event is h11.PAUSED:
+                break
+            if isinstance(event, h11.Request):
+                self._request, self._body = event, bytearray()
+            elif isinstance(event, h11.Data):
+                self._body += event.data
+            elif isinstance(event, h11.EndOfMessage):
+                actions += self._answer(now)
+            elif isinstance(event, h11.ConnectionClosed):
+                actions.append(Close())
+                self.closed = True
+        return actions
+
+    def _bad_request(self) -> list[Action]:
+        self.closed = True
+        body = _dumps({"type": "error", "error": {"type": "invalid_request_error",
+                                                  "message": "malformed HTTP request"}})
+        head = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
+                b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n")
+        return [Send(head + body), Close()]
+
+    def _answer(self, now: float) -> list[Action]:
+        event = self._request
+        assert event is not None
+        headers = {bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1")
+                   for k, v in event.headers}
+        target = urlsplit(bytes(event.target).decode("latin-1"))
+        request = _Request(bytes(event.method).decode("ascii"), target.path,
+                           parse_qs(target.query), headers, bytes(self._body),
+                           headers.get("host", "127.0.0.1"))
+        response, faults = self.emulator.respond(request, now)
+        request_id = self.emulator.new_id("req_")
+        if response.content_type == "application/json" and response.status >= 400:
+            envelope = json.loads(response.body)
+            envelope["request_id"] = request_id
+            response.body = _dumps(envelope)
+        actions = self._render(response, faults, request_id)
+        if self._h11.our_state is h11.MUST_CLOSE or faults.drop_after is not None:
+            if not actions or not isinstance(actions[-1], Close):
+                actions.append(Close())
+        if actions and isinstance(actions[-1], Close):
+            self.closed = True
+        elif self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            self._h11.start_next_cycle()
+        return actions
+
+    def _render(self, response: _Response, faults: Faults, request_id: str) -> list[Action]:
+        """The response as actions, with the faults applied."""
+        rng = random.Random(f"{self.emulator.seed}-{request_id}")
+        frames = response.frames
+        if frames is not None:
+            frames = _stream_faults(frames, faults)
+        headers = [("content-type", response.content_type), ("request-id", request_id),
+                   ("server", "wire-emulator"), *response.headers]
+        streaming = frames is not None
+        compressor = None
+        if faults.gzip:
+            headers.append(("content-encoding", "gzip"))
+            compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        if streaming:
+            headers.append(("transfer-encoding", "chunked"))
+            pieces = frames or []
+        else:
+            body = _gzip.compress(response.body) if compressor else response.body
+            compressor = None
+            headers.append(("content-length", str(len(body))))
+            pieces = [body]
+        reason = b"OK" if response.status == 200 else b""
+        head = self._h11.send(h11.Response(status_code=response.status, headers=headers,
+                                           reason=reason))
+        actions: list[Action] = [Send(head or b"")]
+        sent = 0
+        stall_at = len(pieces) // 2 if streaming else 0
+        for index, piece in enumerate(pieces):
+            if compressor is not None:
+                piece = compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
+            if faults.stall and index == stall_at:
+                if not streaming and len(piece) > 1:  # a JSON body stalls half-way
+                    actions += self._data(piece[: len(piece) // 2], faults, rng)
+                    sent += len(piece) // 2
+                    piece = piece[len(piece) // 2 :]
+                actions.append(Sleep(faults.stall))
+            if response.pace and index > 0:
+                actions.append(Sleep(response.pace))
+            if faults.drop_after is not None and sent + len(piece) >= faults.drop_after:
+                actions += self._data(piece[: faults.drop_after - sent], faults, rng)
+                actions.append(Close())
+                return actions
+            sent += len(piece)
+            actions += self._data(piece, faults, rng)
+        if compressor is not None:
+            actions += self._data(compressor.flush(), faults, rng)
+        actions.append(Send(self._h11.send(h11.EndOfMessage()) or b""))
+        return actions
+
+    def _data(self, piece: bytes, faults: Faults, rng: random.Random) -> list[Action]:
+        return [Send(self._h11.send(h11.Data(data=part)) or b"")
+                for part in faults.pieces(piece, rng)]
+
+
+def _stream_faults(frames: list[bytes], faults: Faults) -> list[bytes]:
+    """Stream-only faults: an error event mid-stream, malformed frames."""
+    frames = list(frames)
+    if faults.error_event:
+        # After message_start and some content, as the API's overload errors come.
+        cut = min(len(frames) - 1, 1 + max(1, (len(frames) - 1) // 3))
+        error = {"type": "error", "error": {"type": faults.error_event,
+                                            "message": "injected error event"}}
+        frames = [*frames[:cut], encode_sse(json.dumps(error, separators=(",", ":")),
+                                            event="error")]
+    if faults.malformed == "utf8":
+        for i, frame in enumerate(frames):
+            marker = frame.find(b'"text":"')
+            if b"text_delta" in frame and marker >= 0:
+                at = marker + len(b'"text":"')
+                frames[i] = frame[:at] + b"\xff\xfe" + frame[at:]
+                break
+    elif faults.malformed == "no-newline":
+        frames[-1] = frames[-1].rstrip(b"\n")
+    elif faults.malformed == "long-line":
+        frames.insert(1, b":" + b"x" * LONG_LINE_BYTES + b"\n")
+    return frames

@@ -1,0 +1,124 @@
+"""The emulator on a real socket: trio runs `EmulatorConnection`s and carries out their actions.
+
+`serve()` runs it in a background thread for tests (sync or async alike):
+
+    with wire.testing.serve() as server:       # 127.0.0.1, a free port
+        client = SomeClient(base_url=server.base_url, api_key="test")
+
+`run()` serves in the foreground (`wire serve`). Only loopback is meant: the
+emulator has no TLS and accepts any key unless given one.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from typing import Any
+
+import trio
+
+from wire.testing.emulator import Close, Emulator, Send, Sleep
+
+__all__ = ["Server", "run", "serve"]
+
+_READ_SIZE = 64 * 1024
+
+
+class Server:
+    """A running emulator: `base_url`, `host`, `port`, and its `emulator` (state, counters)."""
+
+    def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+        self.emulator = emulator
+        self.host = host
+        self.port = port
+        self._cancel: trio.CancelScope | None = None
+        self._token: trio.lowlevel.TrioToken | None = None
+        self._ready = threading.Event()
+        self._error: BaseException | None = None
+
+    @property
+    def base_url(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"http://{host}:{self.port}"
+
+    async def _main(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
+        listeners = await trio.open_tcp_listeners(self.port, host=self.host)
+        self.port = listeners[0].socket.getsockname()[1]
+        self._token = trio.lowlevel.current_trio_token()
+        with trio.CancelScope() as scope:
+            self._cancel = scope
+            async with trio.open_nursery() as nursery:
+                await nursery.start(trio.serve_listeners, self._handle, listeners)
+                self._ready.set()
+                task_status.started()
+
+    async def _handle(self, stream: trio.SocketStream) -> None:
+        connection = self.emulator.connection()
+        async with stream:
+            while not connection.closed:
+                try:
+                    data = await stream.receive_some(_READ_SIZE)
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    return
+                for action in connection.receive_data(data, time.time()):
+                    if isinstance(action, Send):
+                        try:
+                            await stream.send_all(action.data)
+                        except (trio.BrokenResourceError, trio.ClosedResourceError):
+                            return
+                    elif isinstance(action, Sleep):
+                        await trio.sleep(action.seconds)
+                    elif isinstance(action, Close):
+                        return
+                if not data:
+                    return
+
+    def _thread(self) -> None:
+        try:
+            trio.run(self._main)
+        except BaseException as exc:  # reported to the thread that waits for readiness
+            self._error = exc
+            self._ready.set()
+
+    def stop(self) -> None:
+        """Stop serving and close every connection."""
+        if self._token is not None and self._cancel is not None:
+            with suppress(trio.RunFinishedError):
+                self._token.run_sync_soon(self._cancel.cancel)
+
+
+@contextmanager
+def serve(host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None, seed: int = 0,
+          **options: Any) -> Iterator[Server]:
+    """Run the emulator in a background thread for the duration of the `with` block.
+
+    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits).
+    """
+    server = Server(Emulator(api_key=api_key, seed=seed, **options), host, port)
+    thread = threading.Thread(target=server._thread, name="wire-emulator", daemon=True)
+    thread.start()
+    if not server._ready.wait(timeout=30):
+        raise RuntimeError("the emulator did not start within 30 s")
+    if server._error is not None:
+        raise RuntimeError(f"the emulator could not start: {server._error}") from server._error
+    try:
+        yield server
+    finally:
+        server.stop()
+        thread.join(timeout=30)
+
+
+def run(host: str = "127.0.0.1", port: int = 8080, *, api_key: str | None = None, seed: int = 0,
+        on_ready: Any = None, **options: Any) -> None:
+    """Serve in the foreground until interrupted; `on_ready(server)` is called once listening."""
+    server = Server(Emulator(api_key=api_key, seed=seed, **options), host, port)
+
+    async def main() -> None:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(server._main)
+            if on_ready is not None:
+                on_ready(server)
+
+    trio.run(main)
