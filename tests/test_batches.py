@@ -3,16 +3,13 @@ limits, errors naming their line."""
 
 from __future__ import annotations
 
-import ast
 import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-import wire.batches
 from tests.helpers import splits
 from wire.batches import (
     DEFAULT_MAX_RESULT_LINE_BYTES,
@@ -481,13 +478,3 @@ def test_feed_after_close_is_a_local_error() -> None:
     decoder.close()
     with pytest.raises(LocalProtocolError, match="after close"):
         decoder.feed(b"{}\n")
-
-
-def test_module_is_sans_io() -> None:
-    forbidden = {"socket", "ssl", "trio", "asyncio", "threading", "time", "select", "selectors"}
-    tree = ast.parse(Path(wire.batches.__file__).read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            assert not {a.name.split(".")[0] for a in node.names} & forbidden
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            assert node.module.split(".")[0] not in forbidden

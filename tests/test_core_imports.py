@@ -11,7 +11,9 @@ import wire
 
 CORE = ["sse", "types", "events", "partial_json", "accumulate", "stream", "errors", "requests",
         "http", "retry", "ratelimit", "batches"]
-FORBIDDEN = {"socket", "ssl", "trio", "asyncio", "threading", "time", "select", "selectors"}
+# `email` (email.utils imports socket) and the stdlib `http` package are I/O helpers too.
+FORBIDDEN = {"socket", "ssl", "trio", "asyncio", "threading", "time", "select", "selectors",
+             "email", "http"}
 
 
 def test_import_wire_loads_no_io_module() -> None:

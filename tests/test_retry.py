@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import ast
 import dataclasses
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import given
@@ -428,24 +426,6 @@ def test_overloaded_is_always_retried_before_max_retries(
 def test_parse_retry_after_never_raises(headers: list[tuple[str, str]], now: float | None) -> None:
     value = parse_retry_after(headers, now=now)
     assert value is None or value >= 0
-
-
-# --- sans-IO ------------------------------------------------------------------------------
-
-FORBIDDEN = {"socket", "ssl", "trio", "asyncio", "threading", "time", "email", "select"}
-
-
-@pytest.mark.parametrize("module", ["retry", "ratelimit"])
-def test_module_imports_no_io_clock_or_email(module: str) -> None:
-    tree = ast.parse((Path(wire.__file__).parent / f"{module}.py").read_text())
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            names = {alias.name.split(".")[0] for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = {node.module.split(".")[0]}
-        else:
-            continue
-        assert not names & FORBIDDEN, f"wire/{module}.py imports {names & FORBIDDEN}"
 
 
 def test_imf_helper_matches_a_known_date() -> None:

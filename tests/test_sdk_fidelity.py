@@ -60,6 +60,17 @@ def client_for(server: Any, *, tee: list[bytes] | None = None, **options: Any) -
                                http_client=hx.Client(transport=Tee()), **options)
 
 
+def assert_wire_agrees(body: bytes, sdk_message: Any) -> None:
+    """wire's MessageStreamDecoder builds the SDK's final message from the same body bytes."""
+    decoder = wire.MessageStreamDecoder()
+    decoder.feed(body)
+    decoder.close()
+    assert decoder.message is not None
+    ours = decoder.message.to_dict()
+    theirs = sdk_message.model_dump(mode="json", exclude_unset=True, warnings=False)
+    assert drop_invented_nulls(theirs, ours) == ours
+
+
 def test_create_message(server: Any) -> None:
     with client_for(server) as client:
         message = client.messages.create(model=MODEL, max_tokens=64, messages=HELLO)
@@ -78,13 +89,7 @@ def test_stream_matches_wire_on_the_same_bytes(server: Any) -> None:
         texts = list(stream.text_stream)
         sdk_message = stream.get_final_message()
     assert "".join(texts) == "".join(b.text for b in sdk_message.content if b.type == "text")
-    decoder = wire.MessageStreamDecoder()
-    decoder.feed(bodies[-1])
-    decoder.close()
-    assert decoder.message is not None
-    ours = decoder.message.to_dict()
-    theirs = sdk_message.model_dump(mode="json", exclude_unset=True, warnings=False)
-    assert drop_invented_nulls(theirs, ours) == ours
+    assert_wire_agrees(bodies[-1], sdk_message)
 
 
 def test_stream_with_tools_and_thinking(server: Any) -> None:
@@ -103,13 +108,7 @@ def test_stream_with_tools_and_thinking(server: Any) -> None:
     assert message.stop_reason == "tool_use"
     tool = next(b for b in message.content if b.type == "tool_use")
     assert isinstance(tool.input.get("city"), str)
-    decoder = wire.MessageStreamDecoder()
-    decoder.feed(bodies[-1])
-    decoder.close()
-    assert decoder.message is not None
-    ours = decoder.message.to_dict()
-    theirs = message.model_dump(mode="json", exclude_unset=True, warnings=False)
-    assert drop_invented_nulls(theirs, ours) == ours
+    assert_wire_agrees(bodies[-1], message)
 
 
 def test_models_list_follows_pagination(server: Any) -> None:
