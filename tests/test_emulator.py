@@ -327,3 +327,16 @@ def test_keep_alive_across_requests() -> None:
         events = client.receive_data(b"".join(a.data for a in actions if isinstance(a, Send)))
         assert events[-1] == ResponseComplete(reusable=True)
     assert json.loads(json.dumps(body_of(events)))["data"]
+
+
+def test_enforced_limits_answer_429_with_retry_after() -> None:
+    emulator = Emulator(requests_per_minute=2, enforce_limits=True)
+    outcomes = [call(emulator, message(), now=NOW + i) for i in range(3)]
+    assert isinstance(body_of(outcomes[0]), dict)
+    assert isinstance(body_of(outcomes[1]), dict)
+    error = error_of(outcomes[2])
+    assert isinstance(error, wire.RateLimitError)
+    wait = int(outcomes[2][0].header("retry-after"))
+    assert 1 <= wait <= 60
+    later = call(emulator, message(), now=(NOW // 60 + 1) * 60 + 1)
+    assert isinstance(body_of(later), dict)

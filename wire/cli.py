@@ -76,7 +76,8 @@ def _serve(args: argparse.Namespace) -> int:
 
     with contextlib.suppress(KeyboardInterrupt):
         run(args.host, args.port, api_key=args.api_key, seed=args.seed,
-            batch_seconds=args.batch_seconds, pace=args.pace, on_ready=ready)
+            batch_seconds=args.batch_seconds, pace=args.pace,
+            enforce_limits=args.enforce_limits, on_ready=ready)
     return 0
 
 
@@ -166,6 +167,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="how long a message batch takes to end")
     serve.add_argument("--pace", type=float, default=0.0,
                        help="stream at most this many tokens per second (0: no pacing)")
+    serve.add_argument("--enforce-limits", action="store_true",
+                       help="answer 429 past the per-minute limits (they are only reported "
+                       "by default)")
     serve.set_defaults(run=_serve)
     return parser
 

@@ -72,10 +72,12 @@ Action: TypeAlias = Send | Sleep | Close
 class _APIFailure(Exception):
     """An error response to send: status and envelope message."""
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str,
+                 headers: list[tuple[str, str]] | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
+        self.headers = headers or []
 
 
 @dataclass
@@ -129,19 +131,22 @@ class Emulator:
     `Authorization: Bearer`); a string accepts only that key. Replies are a
     function of `seed` and the request; `batch_seconds` is how long a batch
     takes to end; `pace` (tokens per second) slows streams down to mimic real
-    latency (0: as fast as possible).
+    latency (0: as fast as possible). The per-minute limits are reported in
+    `anthropic-ratelimit-*` headers; with `enforce_limits` a message beyond
+    one gets the API's 429 with `retry-after` (the seconds to the next minute).
     """
 
     def __init__(self, *, api_key: str | None = None, seed: int = 0,
                  batch_seconds: float = 1.0, pace: float = 0.0,
                  requests_per_minute: int = 1000, input_tokens_per_minute: int = 80_000,
-                 output_tokens_per_minute: int = 16_000) -> None:
+                 output_tokens_per_minute: int = 16_000, enforce_limits: bool = False) -> None:
         self.api_key = api_key
         self.seed = seed
         self.batch_seconds = batch_seconds
         self.pace = pace
         self.limits = {"requests": requests_per_minute, "input-tokens": input_tokens_per_minute,
                        "output-tokens": output_tokens_per_minute}
+        self.enforce_limits = enforce_limits
         self._used = dict.fromkeys(self.limits, 0)
         self._window = -1
         self._ids = random.Random(f"ids-{seed}")
@@ -176,6 +181,7 @@ class Emulator:
             response = self._route(request, now)
         except _APIFailure as failure:
             response = self._error(failure.status, failure.message)
+            response.headers += failure.headers
         return response, faults
 
     def _error(self, status: int, message: str) -> _Response:
@@ -308,10 +314,16 @@ class Emulator:
         if window != self._window:
             self._window = window
             self._used = dict.fromkeys(self.limits, 0)
-        self._used["requests"] += 1
-        self._used["input-tokens"] += input_tokens
-        self._used["output-tokens"] += output_tokens
         reset = _rfc3339((window + 1) * 60).replace(".000000Z", "Z")
+        asked = {"requests": 1, "input-tokens": input_tokens, "output-tokens": output_tokens}
+        if self.enforce_limits:
+            for name, amount in asked.items():
+                if self._used[name] + amount > self.limits[name]:
+                    wait = max(1, int((window + 1) * 60 - now + 0.999))
+                    raise _APIFailure(429, f"rate limit exceeded: {name} per minute",
+                                      [("retry-after", str(wait))])
+        for name, amount in asked.items():
+            self._used[name] += amount
         headers = []
         for name, limit in self.limits.items():
             remaining = max(0, limit - self._used[name])
