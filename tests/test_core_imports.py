@@ -10,7 +10,7 @@ from pathlib import Path
 import wire
 
 CORE = ["sse", "types", "events", "partial_json", "accumulate", "stream", "errors", "requests",
-        "http", "retry", "ratelimit", "batches"]
+        "http", "retry", "ratelimit", "batches", "timeouts"]
 # `email` (email.utils imports socket) and the stdlib `http` package are I/O helpers too.
 FORBIDDEN = {"socket", "ssl", "trio", "asyncio", "threading", "time", "select", "selectors",
              "email", "http"}

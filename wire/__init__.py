@@ -90,6 +90,7 @@ from .requests import APIConfig, Request
 from .retry import RetryPolicy
 from .sse import ServerSentEvent, SSEDecoder, encode_sse
 from .stream import MessageStreamDecoder
+from .timeouts import Timeout
 from .types import (
     ContentBlock,
     MCPToolUseBlock,
@@ -191,6 +192,7 @@ __all__ = [
     "TextDelta",
     "ThinkingBlock",
     "ThinkingDelta",
+    "Timeout",
     "ToolUseBlock",
     "UnknownBlock",
     "UnknownDelta",

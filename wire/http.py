@@ -235,7 +235,7 @@ class _Body:
         elif self.buffer is not None:
             if self.size > self.max_body_bytes:
                 raise BodyTooLargeError("max_body_bytes", self.max_body_bytes, self.size)
-            self.buffer += data
+            self.buffer.extend(data)
         elif data:
             events.append(BodyData(bytes(data)))
 
