@@ -340,3 +340,25 @@ def test_enforced_limits_answer_429_with_retry_after() -> None:
     assert 1 <= wait <= 60
     later = call(emulator, message(), now=(NOW // 60 + 1) * 60 + 1)
     assert isinstance(body_of(later), dict)
+
+
+def test_oversized_request_body_is_a_413_and_close() -> None:
+    connection = Emulator().connection()
+    head = (b"POST /v1/messages HTTP/1.1\r\nhost: h\r\nx-api-key: k\r\n"
+            b"anthropic-version: 2023-06-01\r\ncontent-length: 40000000\r\n\r\n")
+    actions = connection.receive_data(head, NOW)
+    chunk = b"x" * 1_000_000
+    for _ in range(33):
+        actions += connection.receive_data(chunk, NOW)
+        if actions:
+            break
+    assert isinstance(actions[-1], Close)
+    client_bytes = b"".join(a.data for a in actions if isinstance(a, Send))
+    assert client_bytes.startswith(b"HTTP/1.1 413 ")
+    assert b"request_too_large" in client_bytes
+
+
+def test_garbage_request_is_a_400_and_close() -> None:
+    actions = Emulator().connection().receive_data(b"NOT HTTP AT ALL\r\n\r\n", NOW)
+    assert isinstance(actions[-1], Close)
+    assert actions[0].data.startswith(b"HTTP/1.1 400 ")

@@ -332,3 +332,22 @@ def _normalise(events: list[Any]) -> list[Any]:
 def test_any_chunking_gives_the_same_events(raw: bytes, data: st.DataObject) -> None:
     whole = _normalise(exchange(raw))
     assert _normalise(exchange(raw, data.draw(chunkings(raw, max_chunks=400)))) == whole
+
+
+def test_a_response_before_any_request_is_a_remote_error() -> None:
+    client = ClientConnection("h")
+    with pytest.raises(wire.RemoteProtocolError):
+        client.receive_data(response_bytes(200, [], b""))
+    assert not client.reusable
+
+
+def test_a_failed_connection_refuses_further_use() -> None:
+    client = ClientConnection("h")
+    client.send_request(GET)
+    with pytest.raises(wire.RemoteProtocolError):
+        client.receive_data(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n")
+    assert not client.reusable
+    with pytest.raises(wire.LocalProtocolError):
+        client.receive_data(b"more")
+    with pytest.raises(wire.LocalProtocolError):
+        client.send_request(GET)

@@ -302,13 +302,15 @@ class ClientConnection:
         self._body: _Body | None = None
         self._head: ResponseHead | None = None
         self._stream: MessageStreamDecoder | None = None
+        self._failed = False
 
     @property
     def reusable(self) -> bool:
         """True when the connection may carry a new request now."""
         h = self._h11
-        return (h.our_state is h11.IDLE and h.their_state is h11.IDLE) or (
-            h.our_state is h11.DONE and h.their_state is h11.DONE
+        return not self._failed and (
+            (h.our_state is h11.IDLE and h.their_state is h11.IDLE)
+            or (h.our_state is h11.DONE and h.their_state is h11.DONE)
         )
 
     @property
@@ -326,8 +328,8 @@ class ClientConnection:
         h = self._h11
         if h.our_state is h11.DONE and h.their_state is h11.DONE:
             h.start_next_cycle()
-        if h.our_state is not h11.IDLE:
-            raise LocalProtocolError("the connection is busy or closed; open a new one")
+        if self._failed or h.our_state is not h11.IDLE:
+            raise LocalProtocolError("the connection is busy, closed or failed; open a new one")
         headers = [("host", self.host), *request.headers]
         if self.accept_encoding:
             headers.append(("accept-encoding", self.accept_encoding))
@@ -350,12 +352,29 @@ class ClientConnection:
         return out or b""
 
     def receive_data(self, data: bytes) -> list[ResponseEvent]:
-        """Take bytes from the peer (b"" at end of file); return the events they complete."""
+        """Take bytes from the peer (b"" at end of file); return the events they complete.
+
+        Raises a `RemoteProtocolError` subclass when the peer breaks HTTP or a
+        limit; the connection is then unusable (`LocalProtocolError` after).
+        """
         h = self._h11
+        if self._failed:
+            raise LocalProtocolError("this connection failed earlier; open a new one")
+        if data and h.our_state is h11.IDLE:
+            self._failed = True
+            raise RemoteProtocolError("the peer sent data before any request")
         try:
             h.receive_data(data)
         except RuntimeError as exc:
             raise LocalProtocolError(f"cannot receive now: {exc}") from exc
+        try:
+            return self._events()
+        except WireError:
+            self._failed = True
+            raise
+
+    def _events(self) -> list[ResponseEvent]:
+        h = self._h11
         events: list[ResponseEvent] = []
         while True:
             try:

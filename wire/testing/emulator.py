@@ -33,6 +33,9 @@ from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults
 __all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send", "Sleep"]
 
 VERSIONS = ("2023-06-01", "2026-10-21")
+# The API refuses larger Messages requests (413, PROTOCOL.md §5); so does the emulator,
+# which also bounds what a hostile client can make it hold.
+MAX_REQUEST_BYTES = 32 * 1000 * 1000
 
 MODELS: tuple[dict[str, Any], ...] = tuple(
     {"type": "model", "id": model_id, "display_name": name, "created_at": created}
@@ -506,6 +509,10 @@ class EmulatorConnection:
                 self._request, self._body = event, bytearray()
             elif isinstance(event, h11.Data):
                 self._body += event.data
+                if len(self._body) > MAX_REQUEST_BYTES:
+                    actions += self._refuse(413, "request_too_large",
+                                            "request body is larger than 32 MB")
+                    break
             elif isinstance(event, h11.EndOfMessage):
                 actions += self._answer(now)
             elif isinstance(event, h11.ConnectionClosed):
@@ -514,11 +521,15 @@ class EmulatorConnection:
         return actions
 
     def _bad_request(self) -> list[Action]:
+        return self._refuse(400, "invalid_request_error", "malformed HTTP request")
+
+    def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
+        """Answer with an error envelope and close (the request cannot be read on)."""
         self.closed = True
-        body = _dumps({"type": "error", "error": {"type": "invalid_request_error",
-                                                  "message": "malformed HTTP request"}})
-        head = (b"HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\n"
-                b"connection: close\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n")
+        body = _dumps({"type": "error", "error": {"type": error_type, "message": message},
+                       "request_id": self.emulator.new_id("req_")})
+        head = (f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
+                f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n").encode()
         return [Send(head + body), Close()]
 
     def _answer(self, now: float) -> list[Action]:
