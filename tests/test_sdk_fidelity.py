@@ -186,3 +186,22 @@ def test_sdk_raises_on_an_error_event(server: Any) -> None:
         extra_headers={"x-wire-fault": "error-event=overloaded_error"},
     ) as stream:
         stream.get_final_message()
+
+
+def test_async_sdk_streams_and_lists(server: Any) -> None:
+    import asyncio
+
+    async def main() -> tuple[str, list[str]]:
+        async with anthropic.AsyncAnthropic(api_key="sk-test", base_url=server.base_url,
+                                            max_retries=0) as client:
+            async with client.messages.stream(model=MODEL, max_tokens=40,
+                                              messages=HELLO) as stream:
+                text = "".join([piece async for piece in stream.text_stream])
+                message = await stream.get_final_message()
+            assert text == "".join(b.text for b in message.content if b.type == "text")
+            ids = [m.id async for m in client.models.list(limit=3)]
+            return message.stop_reason or "", ids
+
+    stop_reason, ids = asyncio.run(main())
+    assert stop_reason in ("end_turn", "max_tokens")
+    assert ids == [m["id"] for m in MODELS]

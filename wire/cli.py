@@ -63,13 +63,17 @@ def _decode(args: argparse.Namespace) -> int:
     return 0
 
 
+def _needs_trio(command: str, exc: ImportError) -> int:
+    print(f"wire: error: wire {command} needs trio ({exc.name} is missing): "
+          "pip install 'wire[trio]'", file=sys.stderr)
+    return 1
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         from .testing.server import run
     except ImportError as exc:  # trio is an extra
-        print(f"wire: error: wire serve needs trio ({exc.name} is missing): "
-              "pip install 'wire[trio]'", file=sys.stderr)
-        return 1
+        return _needs_trio("serve", exc)
 
     def ready(server: object) -> None:
         print(f"wire emulator listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
@@ -94,7 +98,11 @@ def _demo(args: argparse.Namespace) -> int:
     from .events import ContentBlockDelta, TextDelta
     from .http import ClientConnection, ResponseComplete, ResponseHead
     from .requests import APIConfig, create_message
-    from .testing.server import serve
+
+    try:
+        from .testing.server import serve
+    except ImportError as exc:  # trio is an extra
+        return _needs_trio("demo", exc)
 
     prompt = " ".join(args.prompt) or "Tell me about the weather in Paris"
     with serve(seed=args.seed, pace=args.pace) as server:
