@@ -12,14 +12,16 @@ what the payload is:
 Invariants checked on every input (runs: whole, one byte at a time, the
 fuzzer's chunks):
 1. Only `WireError` subclasses escape `feed()`; reading `message` never
-   raises; `close()` raises nothing but `IncompleteStreamError`; `to_dict()`
-   of every event and of the message never raises.
+   raises; `close()` raises `IncompleteStreamError` or an error the last
+   `feed()` deferred; `to_dict()` of every event and of the message never
+   raises.
 2. One byte at a time, feed() completes at most one event, so that run is the
    reference. Without an error, every run returns the same events (compared by
    repr) and then has the same `message`, `done`, `error` and `close()`
    outcome. With an error, every run raises the same one (type and text), the
-   events it returned before are a prefix of the reference's (those the
-   failing chunk completed are lost with the exception), and `message`,
+   events it returned before are a prefix of the reference's (a feed() that
+   hits a bad event returns the good ones before it and defers the error to
+   the next call), and `message`,
    `done` and `error` are the same: events apply in stream order, the bad one
    stops them. `close()` after an error is not compared: whether it reports an
    event cut off mid-way depends on how many bytes the failing chunk carried.
@@ -72,6 +74,10 @@ class Run:
             partial = exc.partial_message
             partial_repr = None if partial is None else repr(_to_dict(partial, "partial"))
             self.close = f"IncompleteStreamError: {exc} / {partial_repr}"
+        except wire.WireError as exc:
+            # An error deferred by the last feed() (it returned the good events first).
+            assert self.error is None, "close() raised a second error"
+            self.error = f"{type(exc).__name__}: {exc}"
 
     def outcome(self) -> tuple[Any, ...]:
         return (self.events, self.error, self.message, self.done, self.stream_error, self.close)

@@ -269,3 +269,19 @@ def test_cr_before_a_partial_line_does_not_swallow_its_lf() -> None:
     events = decoder.feed(stream[:22]) + decoder.feed(stream[22:])
     assert decoder.retry == 12
     assert events == decode_all_ways(stream) == [E(data=":\n:\n", retry=12)]
+
+
+def test_events_before_a_breach_come_first() -> None:
+    decoder = wire.SSEDecoder(max_line_bytes=64)
+    assert decoder.feed(b"data: a\n\ndata: " + b"x" * 100 + b"\n\n") == [E(data="a")]
+    with pytest.raises(wire.LineTooLongError):
+        decoder.close()
+
+
+def test_the_first_breach_in_stream_order_wins_in_any_chunking() -> None:
+    stream = (b"data: " + b"x" * 54 + b"\n") * 5 + b"\n" + b"y" * 100 + b"\n"
+    for step in (1, 7, 64, len(stream)):
+        with pytest.raises(wire.SSEError) as info:
+            sse_events((stream[i : i + step] for i in range(0, len(stream), step)),
+                       max_line_bytes=64, max_event_bytes=256)
+        assert type(info.value) is wire.EventTooLargeError, step

@@ -363,3 +363,12 @@ def test_arbitrary_bytes_raise_only_documented_errors(stream: bytes, data: st.Da
         decoder.close()
     except wire.WireError:
         pass
+
+
+def test_good_events_before_a_bad_one_are_returned_then_the_error() -> None:
+    decoder = wire.MessageStreamDecoder()
+    events = decoder.feed(encode_events([START]) + b"event: ping\ndata: {oops\n\n")
+    assert [type(e) for e in events] == [wire.MessageStart]
+    with pytest.raises(wire.EventDecodeError):
+        decoder.feed(b"")
+    assert decoder.message is not None

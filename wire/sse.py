@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError
+from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError, SSEError
 
 __all__ = ["DEFAULT_MAX_EVENT_BYTES", "DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent",
            "encode_sse"]
@@ -102,6 +102,7 @@ class SSEDecoder:
         self._started = False  # past the (optional) BOM
         self._skip_lf = False  # the last byte fed was a CR: an LF right after it is part of it
         self._refusal: str | None = None  # why feed() is refused, once closed or failed
+        self._deferred: SSEError | None = None  # a breach to raise after the events before it
         # The event being built (the spec's buffers).
         self._data: list[str] = []
         self._data_chars = 0  # characters in the data buffer, one LF per line included
@@ -124,7 +125,15 @@ class SSEDecoder:
         )
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
-        """Take the next bytes of the stream; return the events they complete."""
+        """Take the next bytes of the stream; return the events they complete.
+
+        A limit breached after some events of the same bytes is raised by the
+        next `feed()` or `close()`, so those events are never lost and errors
+        come in stream order whatever the chunking.
+        """
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         if self._refusal is not None:
             raise LocalProtocolError(self._refusal)
         if type(data) is not bytes:
@@ -149,30 +158,54 @@ class SSEDecoder:
             region = line
         else:
             region = view[:end]
-        if len(region) > self.max_line_bytes:
-            self._check_lines(bytes(region))
         rest = view[end:]
-        if len(rest) > self.max_line_bytes:
+        # A line over the limit: the lines before it are still interpreted (their
+        # events come first), then the breach is raised; nothing after it is kept.
+        breach: SSEError | None = None
+        if len(region) > self.max_line_bytes:
+            long_line = self._first_long_line(bytes(region))
+            if long_line is not None:
+                at, size = long_line
+                breach = LineTooLongError("max_line_bytes", self.max_line_bytes, size)
+                region = memoryview(bytes(region)[:at])
+        if breach is None and len(rest) > self.max_line_bytes:
+            breach = LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
+        if breach is not None:
             self._fail()
-            raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
-        self._skip_lf = not rest and region[-1] == 0x0D  # its LF may start the next chunk
-        if len(region) >= _BIG_REGION:
-            events: list[ServerSentEvent] = []
-            if self._single_block(line if line else data, len(region), events):
+            rest = view[:0]
+        elif len(region) >= _BIG_REGION:
+            single: list[ServerSentEvent] = []
+            if self._single_block(line if line else data, len(region), single):
                 line.clear()
                 line += rest
-                return events
+                return single
+        self._skip_lf = not rest and len(region) > 0 and region[-1] == 0x0D  # CR, then LF?
         text = str(region, "utf-8", "replace")
         line.clear()
         line += rest
         if "\r" in text:
             text = text.replace("\r\n", "\n").replace("\r", "\n")
-        return self._parse(text)
+        events: list[ServerSentEvent] = []
+        try:
+            self._parse(text, events)
+        except SSEError as error:
+            breach = error  # earlier in the stream than any long line found above
+        if breach is not None:
+            if not events:
+                raise breach
+            self._deferred = breach  # the events before the breach come first
+        return events
 
     def close(self) -> None:
-        """End of stream: per the spec an event without its blank line is discarded."""
+        """End of stream: per the spec an event without its blank line is discarded.
+
+        Raises a limit breach that `feed()` deferred (see `feed`).
+        """
         if self._refusal is None:
             self._refusal = "SSEDecoder.feed() called after close()"
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
 
     # -- internals -----------------------------------------------------------
 
@@ -197,15 +230,18 @@ class SSEDecoder:
                 data = data[1:]
         return data
 
-    def _check_lines(self, region: bytes) -> None:
-        longest = max(map(len, region.splitlines()))
-        if longest > self.max_line_bytes:
-            self._fail()
-            raise LineTooLongError("max_line_bytes", self.max_line_bytes, longest)
+    def _first_long_line(self, region: bytes) -> tuple[int, int] | None:
+        """(offset, length) of the first line of `region` over `max_line_bytes`, or None."""
+        offset = 0
+        for line in region.splitlines(keepends=True):
+            size = len(line.rstrip(b"\r\n"))
+            if size > self.max_line_bytes:
+                return offset, size
+            offset += len(line)
+        return None
 
-    def _parse(self, text: str) -> list[ServerSentEvent]:
-        """Interpret complete lines (`text` ends with LF; only LF terminators)."""
-        events: list[ServerSentEvent] = []
+    def _parse(self, text: str, events: list[ServerSentEvent]) -> None:
+        """Interpret complete lines (`text` ends with LF; only LF terminators) into `events`."""
         append = events.append
         blocks = text.split("\n\n")  # each but the last ends at a blank line
         tail = blocks.pop()
@@ -244,7 +280,6 @@ class SSEDecoder:
         if tail:
             for line in tail[:-1].split("\n"):
                 self._line_received(line, events)
-        return events
 
     def _clean(self) -> bool:
         """No field of an undispatched event is pending."""

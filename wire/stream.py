@@ -8,7 +8,7 @@ Layer: core, the top of the streaming stack: `SSEDecoder` + `parse_stream_event`
 from __future__ import annotations
 
 from .accumulate import MessageAccumulator
-from .errors import IncompleteStreamError, LocalProtocolError
+from .errors import IncompleteStreamError, LocalProtocolError, WireError
 from .events import StreamError, StreamEvent, parse_stream_event
 from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
 from .types import Message
@@ -24,7 +24,10 @@ class MessageStreamDecoder:
     subclasses for bad input (an `SSEError` for a breached limit, an
     `EventDecodeError` for an event that is not the promised JSON, an
     `InvalidToolInputError` for broken tool input); `message` keeps everything
-    applied before the error. `close()` at end of stream raises
+    applied before the error. When the same bytes completed good events
+    before the bad one, `feed()` returns those and the next `feed()` or
+    `close()` raises, so no event is lost and errors come in stream order
+    whatever the chunking. `close()` at end of stream raises
     `IncompleteStreamError` unless `message_stop` arrived.
     """
 
@@ -37,6 +40,7 @@ class MessageStreamDecoder:
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._accumulator = MessageAccumulator()
         self._closed = False
+        self._deferred: WireError | None = None  # an error to raise after the events before it
 
     @property
     def message(self) -> Message | None:
@@ -55,18 +59,30 @@ class MessageStreamDecoder:
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[StreamEvent]:
         """Take the next bytes; return the typed events they complete."""
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         if self._closed:
             raise LocalProtocolError("MessageStreamDecoder.feed() called after close()")
         events: list[StreamEvent] = []
         feed = self._accumulator.feed
-        for sse in self._sse.feed(data):
-            event = parse_stream_event(sse)
-            events.append(event)
-            feed(event)  # in stream order, so the first bad event is the one that raises
+        try:
+            for sse in self._sse.feed(data):
+                event = parse_stream_event(sse)
+                events.append(event)
+                feed(event)  # in stream order, so the first bad event is the one that raises
+        except WireError as error:
+            if not events:
+                raise
+            self._deferred = error  # the good events of these bytes are returned first
         return events
 
     def close(self) -> None:
         """End of stream: raises `IncompleteStreamError` (`.partial_message`) unless complete."""
+        if self._deferred is not None:
+            self._closed = True
+            error, self._deferred = self._deferred, None
+            raise error
         if self._closed:
             return
         self._closed = True
