@@ -372,3 +372,13 @@ def test_good_events_before_a_bad_one_are_returned_then_the_error() -> None:
     with pytest.raises(wire.EventDecodeError):
         decoder.feed(b"")
     assert decoder.message is not None
+
+
+def test_null_counts_in_message_delta_keep_the_start_values() -> None:
+    acc = accumulate([START, {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
+                              "usage": {"input_tokens": None, "output_tokens": 7,
+                                        "cache_read_input_tokens": None}}])
+    assert acc.message is not None
+    assert acc.message.usage.to_dict() == {"input_tokens": 10, "output_tokens": 7,
+                                           "cache_read_input_tokens": None,
+                                           "service_tier": "standard"}

@@ -235,7 +235,10 @@ class MessageAccumulator:
             else:
                 self._extra[key] = value
         if event.usage:
-            usage = {**self._usage, **event.usage}
+            # A null count is no count: the message keeps the one it had (the
+            # always-sent counts must stay integers).
+            usage = {**self._usage, **{k: v for k, v in event.usage.items()
+                                      if v is not None or k not in Usage._keys}}
             Usage.from_dict(usage)  # validates the counts' types before anything changes
             self._usage = usage
             self._omitted -= {"usage"}
