@@ -49,6 +49,7 @@ def exchange(raw: bytes, chunks: list[bytes] | None = None, request: Request = G
     events: list[Any] = []
     for chunk in chunks if chunks is not None else [raw]:
         events.extend(client.receive_data(chunk))
+    events.extend(client.receive_data(b""))  # EOF: also raises an error deferred till now
     return events
 
 
@@ -344,10 +345,30 @@ def test_a_response_before_any_request_is_a_remote_error() -> None:
 def test_a_failed_connection_refuses_further_use() -> None:
     client = ClientConnection("h")
     client.send_request(GET)
-    with pytest.raises(wire.RemoteProtocolError):
-        client.receive_data(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n")
+    events = client.receive_data(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n")
+    assert [type(e) for e in events] == [ResponseHead]  # the head, then the error
     assert not client.reusable
+    with pytest.raises(wire.RemoteProtocolError):
+        client.receive_data(b"more")
     with pytest.raises(wire.LocalProtocolError):
         client.receive_data(b"more")
     with pytest.raises(wire.LocalProtocolError):
         client.send_request(GET)
+
+
+def test_events_before_a_bad_event_are_delivered_then_the_error() -> None:
+    start = {"type": "message_start", "message": {
+        "id": "m", "type": "message", "role": "assistant", "model": "x", "content": [],
+        "stop_reason": None, "stop_sequence": None,
+        "usage": {"input_tokens": 1, "output_tokens": 1}}}
+    body = wire.encode_sse(json.dumps(start), event="message_start") + b"data: {oops\n\n"
+    client = ClientConnection("h")
+    client.send_request(POST)
+    events = client.receive_data(response_bytes(200, [("content-type", "text/event-stream")],
+                                                body, chunked=True))
+    assert [type(e) for e in events] == [ResponseHead, wire.MessageStart]
+    with pytest.raises(wire.EventDecodeError):
+        client.receive_data(b"")
+    assert not client.reusable
+    with pytest.raises(wire.LocalProtocolError):
+        client.receive_data(b"")

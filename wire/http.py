@@ -303,6 +303,7 @@ class ClientConnection:
         self._head: ResponseHead | None = None
         self._stream: MessageStreamDecoder | None = None
         self._failed = False
+        self._deferred: WireError | None = None  # raised by the next receive_data()
 
     @property
     def reusable(self) -> bool:
@@ -356,8 +357,13 @@ class ClientConnection:
 
         Raises a `RemoteProtocolError` subclass when the peer breaks HTTP or a
         limit; the connection is then unusable (`LocalProtocolError` after).
+        When the same bytes completed events before the error, those are
+        returned first and the error is raised by the next call.
         """
         h = self._h11
+        if self._deferred is not None:
+            error, self._deferred = self._deferred, None
+            raise error
         if self._failed:
             raise LocalProtocolError("this connection failed earlier; open a new one")
         if data and h.our_state is h11.IDLE:
@@ -367,15 +373,18 @@ class ClientConnection:
             h.receive_data(data)
         except RuntimeError as exc:
             raise LocalProtocolError(f"cannot receive now: {exc}") from exc
-        try:
-            return self._events()
-        except WireError:
-            self._failed = True
-            raise
-
-    def _events(self) -> list[ResponseEvent]:
-        h = self._h11
         events: list[ResponseEvent] = []
+        try:
+            self._events(events)
+        except WireError as error:
+            self._failed = True
+            if not events:
+                raise
+            self._deferred = error  # the events before it are delivered first
+        return events
+
+    def _events(self, events: list[ResponseEvent]) -> None:
+        h = self._h11
         while True:
             try:
                 event = h.next_event()
@@ -384,7 +393,7 @@ class ClientConnection:
                     raise self._body.cut_off(f"HTTP: {exc}") from exc
                 raise RemoteProtocolError(f"HTTP: {exc}") from exc
             if event is h11.NEED_DATA or event is h11.PAUSED:
-                return events
+                return
             if isinstance(event, h11.Response):
                 self._start(event, events)
             elif isinstance(event, h11.Data):
@@ -401,7 +410,7 @@ class ClientConnection:
                     raise self._body.cut_off("the connection closed mid-body")
                 if self._head is None and h.our_state is not h11.IDLE:
                     raise RemoteProtocolError("the connection closed before a response")
-                return events
+                return
             # InformationalResponse (1xx) needs nothing.
 
     def _start(self, response: h11.Response, events: list[ResponseEvent]) -> None:
