@@ -27,6 +27,7 @@ from .types import (
     _out,
     _split,
     _str,
+    _Unknown,
     copy_json,
 )
 
@@ -344,18 +345,8 @@ class ExpiredResult(_Bare):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownResult:
+class UnknownResult(_Unknown):
     """A result of a type wire does not know yet, kept whole."""
-
-    type: str
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> UnknownResult:
-        return cls(type=d["type"], extra=_split(d, ("type",)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": self.type}, _NO_KEYS, self.extra)
 
 
 BatchRequestResult: TypeAlias = (

@@ -29,6 +29,7 @@ from .types import (
     _out,
     _split,
     _str,
+    _Unknown,
     content_block_from_dict,
     copy_json,
 )
@@ -163,14 +164,8 @@ class CitationsDelta:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownDelta:
+class UnknownDelta(_Unknown):
     """A delta of a type wire does not know; it leaves its block untouched."""
-
-    type: str
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": self.type}, _NO_KEYS, self.extra)
 
 
 Delta: TypeAlias = (
@@ -195,7 +190,8 @@ def delta_from_dict(d: Any) -> Delta:
         raise EventDecodeError("content_block_delta", "'delta.type' must be a string")
     parse = _DELTAS.get(delta_type)
     if parse is None:
-        return UnknownDelta(type=delta_type, extra=_split(d, ("type",)))
+        delta: Delta = UnknownDelta.from_dict(d)
+        return delta
     return parse(d)
 
 

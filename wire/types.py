@@ -233,18 +233,23 @@ class MCPToolUseBlock(_ToolCall):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownBlock:
-    """A block of a type wire does not know (or need not look into), kept whole."""
+class _Unknown:
+    """An object of a `type` wire does not know: the type and every other key, kept whole."""
 
     type: str
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> UnknownBlock:
+    def from_dict(cls, d: Mapping[str, Any]) -> Any:
         return cls(type=d["type"], extra=_split(d, ("type",)))
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": self.type}, _NO_KEYS, self.extra)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnknownBlock(_Unknown):
+    """A block of a type wire does not know (or need not look into), kept whole."""
 
 
 ContentBlock: TypeAlias = (
