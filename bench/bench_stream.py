@@ -74,11 +74,23 @@ _WORDS = (
     "number object request response stream token model answer question because however"
 )
 _ASCII_WORDS = _WORDS.split()
-_ACCENTED = ["café", "naïve", "São Paulo", "Zürich", "señor", "façade", "élève", "Kraków",
-             "garçon", "Ærøskøbing", "crème brûlée", "Ångström"]
+_ACCENTED = [
+    "café",
+    "naïve",
+    "São Paulo",
+    "Zürich",
+    "señor",
+    "façade",
+    "élève",
+    "Kraków",
+    "garçon",
+    "Ærøskøbing",
+    "crème brûlée",
+    "Ångström",
+]
 _CJK = ["東京", "日本語", "北京", "서울", "漢字", "大阪", "中文", "こんにちは"]
 _EMOJI = ["🌤️", "🚀", "👍🏽", "🎉", "😀", "🇫🇷", "👩‍💻", "☕"]
-_PUNCT = [", ", ". ", "; ", ": ", "! ", "? ", ".\n\n", " \"", "\" ", " (", ") ", " - ", "\n- "]
+_PUNCT = [", ", ". ", "; ", ": ", "! ", "? ", ".\n\n", ' "', '" ', " (", ") ", " - ", "\n- "]
 
 
 def _prose(rng: random.Random, n_chars: int) -> str:
@@ -143,24 +155,44 @@ class _Builder:
 
 def _message_shell(rng: random.Random) -> dict[str, Any]:
     return {
-        "model": "claude-sonnet-4-6", "id": _rand_id(rng, "msg_01"),
-        "type": "message", "role": "assistant", "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 2095, "cache_creation_input_tokens": 0,
-                  "cache_read_input_tokens": 1024,
-                  "cache_creation": {"ephemeral_5m_input_tokens": 0,
-                                     "ephemeral_1h_input_tokens": 0},
-                  "output_tokens": 1, "service_tier": "standard"},
+        "model": "claude-sonnet-4-6",
+        "id": _rand_id(rng, "msg_01"),
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 2095,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 1024,
+            "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+            "output_tokens": 1,
+            "service_tier": "standard",
+        },
     }
 
 
-def _finish(b: _Builder, shell: dict[str, Any], content: list[dict[str, Any]],
-            stop_reason: str, output_tokens: int) -> Stream:
-    usage = {"input_tokens": 2095, "cache_creation_input_tokens": 0,
-             "cache_read_input_tokens": 1024, "output_tokens": output_tokens}
-    b.add_json({"type": "message_delta",
-                "delta": {"stop_reason": stop_reason, "stop_sequence": None},
-                "usage": usage})
+def _finish(
+    b: _Builder,
+    shell: dict[str, Any],
+    content: list[dict[str, Any]],
+    stop_reason: str,
+    output_tokens: int,
+) -> Stream:
+    usage = {
+        "input_tokens": 2095,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 1024,
+        "output_tokens": output_tokens,
+    }
+    b.add_json(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": stop_reason, "stop_sequence": None},
+            "usage": usage,
+        }
+    )
     b.add_json({"type": "message_stop"})
     final = json.loads(json.dumps(shell))
     final["content"] = content
@@ -170,23 +202,33 @@ def _finish(b: _Builder, shell: dict[str, Any], content: list[dict[str, Any]],
 
 
 def _text_block(b: _Builder, rng: random.Random, index: int, n_deltas: int) -> dict[str, Any]:
-    b.add_json({"type": "content_block_start", "index": index,
-                "content_block": {"type": "text", "text": ""}})
+    b.add_json(
+        {
+            "type": "content_block_start",
+            "index": index,
+            "content_block": {"type": "text", "text": ""},
+        }
+    )
     b.add("ping", '{"type": "ping"}')  # the API sends one early, with this spacing
     pieces: list[str] = []
     source = _prose(rng, n_deltas * 8)
     pos = 0
     for _ in range(n_deltas):
         size = rng.randint(1, 12)
-        piece = source[pos:pos + size]
+        piece = source[pos : pos + size]
         pos += size
         if len(piece) < size:  # ran out of prose: take more
             source = _prose(rng, n_deltas * 8)
             pos = size - len(piece)
             piece += source[:pos]
         pieces.append(piece)
-        b.add_json({"type": "content_block_delta", "index": index,
-                    "delta": {"type": "text_delta", "text": piece}})
+        b.add_json(
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "text_delta", "text": piece},
+            }
+        )
         if rng.random() < 0.004:
             b.add("ping", '{"type": "ping"}')
     b.add_json({"type": "content_block_stop", "index": index})
@@ -206,14 +248,20 @@ def realistic_stream(n_deltas: int, seed: int = SEED) -> Stream:
 def big_event_stream(data_bytes: int, seed: int = SEED) -> Stream:
     """One `content_block_delta` whose single `data:` line is `data_bytes` of UTF-8."""
     rng = random.Random(seed)
-    envelope = _dumps({"type": "content_block_delta", "index": 0,
-                       "delta": {"type": "text_delta", "text": ""}})
+    envelope = _dumps(
+        {"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": ""}}
+    )
     budget = data_bytes - len(envelope.encode())
     text = _prose(rng, budget)
     # Trim to the byte budget (JSON escapes and multi-byte characters make it larger).
     while True:
-        data = _dumps({"type": "content_block_delta", "index": 0,
-                       "delta": {"type": "text_delta", "text": text}})
+        data = _dumps(
+            {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": text},
+            }
+        )
         excess = len(data.encode()) - data_bytes
         if excess <= 0:
             break
@@ -251,27 +299,40 @@ def tool_stream(input_bytes: int, seed: int = SEED) -> Stream:
     b.add_json({"type": "message_start", "message": shell})
     text = _text_block(b, rng, 0, 12)
     tool_id = _rand_id(rng, "toolu_01")
-    b.add_json({"type": "content_block_start", "index": 1,
-                "content_block": {"type": "tool_use", "id": tool_id, "name": "write_records",
-                                  "input": {}}})
+    b.add_json(
+        {
+            "type": "content_block_start",
+            "index": 1,
+            "content_block": {
+                "type": "tool_use",
+                "id": tool_id,
+                "name": "write_records",
+                "input": {},
+            },
+        }
+    )
     source = _tool_input(rng, input_bytes)
     fragments = [""]  # the API opens every tool input with an empty fragment
     pos = 0
     while pos < len(source):
         size = rng.randint(5, 15)
-        fragments.append(source[pos:pos + size])
+        fragments.append(source[pos : pos + size])
         pos += size
     for fragment in fragments:
-        b.add_json({"type": "content_block_delta", "index": 1,
-                    "delta": {"type": "input_json_delta", "partial_json": fragment}})
+        b.add_json(
+            {
+                "type": "content_block_delta",
+                "index": 1,
+                "delta": {"type": "input_json_delta", "partial_json": fragment},
+            }
+        )
     b.add_json({"type": "content_block_stop", "index": 1})
-    tool = {"type": "tool_use", "id": tool_id, "name": "write_records",
-            "input": json.loads(source)}
+    tool = {"type": "tool_use", "id": tool_id, "name": "write_records", "input": json.loads(source)}
     return _finish(b, shell, [text, tool], "tool_use", len(fragments) + 20)
 
 
 def chunked(raw: bytes, size: int) -> list[bytes]:
-    return [raw[i:i + size] for i in range(0, len(raw), size)]
+    return [raw[i : i + size] for i in range(0, len(raw), size)]
 
 
 # --- contenders -------------------------------------------------------------------------------
@@ -329,8 +390,13 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
     """Every contender whose package imports; the names of those that do not."""
     contenders = [
         Contender("wire", "sse", _wire_sse, _pairs, "wire.SSEDecoder().feed()"),
-        Contender("wire", "message", _wire_message, _wire_message_json,
-                  "wire.MessageStreamDecoder().feed() + .message"),
+        Contender(
+            "wire",
+            "message",
+            _wire_message,
+            _wire_message_json,
+            "wire.MessageStreamDecoder().feed() + .message",
+        ),
     ]
     missing: list[str] = []
 
@@ -342,15 +408,23 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
         missing.append("anthropic (SDK)")
     else:
         # Use whichever httpx module the installed SDK itself uses.
-        httpx_mod = (getattr(anthropic._base_client, "httpx2", None)
-                     or getattr(anthropic._base_client, "httpx", None))
+        httpx_mod = getattr(anthropic._base_client, "httpx2", None) or getattr(
+            anthropic._base_client, "httpx", None
+        )
         version = importlib.metadata.version("anthropic")
 
         def sdk_sse(chunks: list[bytes]) -> list[Any]:
             return list(SDKDecoder().iter_bytes(iter(chunks)))
 
-        contenders.append(Contender(SDK, "sse", sdk_sse, _pairs,
-                                    f"anthropic {version} _streaming.SSEDecoder().iter_bytes()"))
+        contenders.append(
+            Contender(
+                SDK,
+                "sse",
+                sdk_sse,
+                _pairs,
+                f"anthropic {version} _streaming.SSEDecoder().iter_bytes()",
+            )
+        )
         if httpx_mod is None:
             notes.append("SDK full path skipped: cannot tell which httpx module the SDK uses")
         else:
@@ -366,6 +440,7 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
 
             httpx2.alias_httpx()
             import httpx
+
             httpx_note = " (httpx not installed: on httpx2 via httpx2.alias_httpx())"
         from httpx_sse import EventSource
     except ImportError:
@@ -377,23 +452,36 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
             response = httpx.Response(200, headers=headers, content=iter(chunks))
             return list(EventSource(response).iter_sse())
 
-        contenders.append(Contender(
-            "httpx-sse", "sse", httpx_sse_run, _pairs,
-            f"httpx-sse {importlib.metadata.version('httpx-sse')} "
-            f"EventSource(httpx.Response(...)).iter_sse(){httpx_note}"))
+        contenders.append(
+            Contender(
+                "httpx-sse",
+                "sse",
+                httpx_sse_run,
+                _pairs,
+                f"httpx-sse {importlib.metadata.version('httpx-sse')} "
+                f"EventSource(httpx.Response(...)).iter_sse(){httpx_note}",
+            )
+        )
 
     try:
         import sseclient
     except ImportError:
         missing.append("sseclient-py")
     else:
+
         def sseclient_run(chunks: list[bytes]) -> list[Any]:
             return list(sseclient.SSEClient(iter(chunks)).events())
 
-        contenders.append(Contender(
-            "sseclient-py", "sse", sseclient_run, _pairs,
-            f"sseclient-py {importlib.metadata.version('sseclient-py')} "
-            "SSEClient(iter(chunks)).events()"))
+        contenders.append(
+            Contender(
+                "sseclient-py",
+                "sse",
+                sseclient_run,
+                _pairs,
+                f"sseclient-py {importlib.metadata.version('sseclient-py')} "
+                "SSEClient(iter(chunks)).events()",
+            )
+        )
     return contenders, missing
 
 
@@ -401,23 +489,34 @@ def _sdk_message_contender(anthropic: Any, httpx_mod: Any, version: str) -> Cont
     current: list[list[bytes]] = [[]]
 
     def handler(request: Any) -> Any:
-        return httpx_mod.Response(200, headers={"content-type": "text/event-stream"},
-                                  content=iter(current[0]))
+        return httpx_mod.Response(
+            200, headers={"content-type": "text/event-stream"}, content=iter(current[0])
+        )
 
     client = anthropic.Anthropic(
-        api_key="x", max_retries=0,
-        http_client=httpx_mod.Client(transport=httpx_mod.MockTransport(handler)))
-    request = {"model": "claude-sonnet-4-6", "max_tokens": 8192,
-               "messages": [{"role": "user", "content": "Tell me about the weather."}]}
+        api_key="x",
+        max_retries=0,
+        http_client=httpx_mod.Client(transport=httpx_mod.MockTransport(handler)),
+    )
+    request = {
+        "model": "claude-sonnet-4-6",
+        "max_tokens": 8192,
+        "messages": [{"role": "user", "content": "Tell me about the weather."}],
+    }
 
     def run(chunks: list[bytes]) -> Any:
         current[0] = chunks
         with client.messages.stream(**request) as stream:
             return stream.get_final_message()
 
-    return Contender(SDK, "message", run, _sdk_message_json,
-                     f"anthropic {version} messages.stream() + get_final_message() over "
-                     f"{httpx_mod.__name__}.MockTransport")
+    return Contender(
+        SDK,
+        "message",
+        run,
+        _sdk_message_json,
+        f"anthropic {version} messages.stream() + get_final_message() over "
+        f"{httpx_mod.__name__}.MockTransport",
+    )
 
 
 # --- cases ------------------------------------------------------------------------------------
@@ -452,6 +551,7 @@ def _realistic(n: int, chunk: int) -> Callable[[], Variant]:
     def make() -> Variant:
         s = realistic_stream(n)
         return Variant("", chunked(s.raw, chunk), s, f"{n:,} deltas, {_chunk_label(chunk)}")
+
     return make
 
 
@@ -467,6 +567,7 @@ def _variants(*makers: tuple[str, Callable[[], Variant]]) -> Callable[[], list[V
             v.label = label
             out.append(v)
         return out
+
     return make
 
 
@@ -474,14 +575,20 @@ def _big(size: int) -> Callable[[], Variant]:
     def make() -> Variant:
         s = big_event_stream(size)
         return Variant("", chunked(s.raw, 64), s, f"one {size // 2**20} MiB event, 64-byte chunks")
+
     return make
 
 
 def _tool(size: int) -> Callable[[], Variant]:
     def make() -> Variant:
         s = tool_stream(size)
-        return Variant("", chunked(s.raw, 16 * 1024), s,
-                       f"~{size // 1000} KB tool input in ~10-char fragments, 16 KiB chunks")
+        return Variant(
+            "",
+            chunked(s.raw, 16 * 1024),
+            s,
+            f"~{size // 1000} KB tool input in ~10-char fragments, 16 KiB chunks",
+        )
+
     return make
 
 
@@ -489,19 +596,42 @@ BASE_DELTAS = 2000
 ONE_BYTE_DELTAS = 500  # 1-byte chunks are bound by per-call overhead: keep the run sane
 
 GROUPS = [
-    Group("a-sse", "sse", "(a) SSE decode, realistic stream, 16 KiB chunks",
-          _variants(("1x", _realistic(BASE_DELTAS, 16384)),
-                    ("2x", _realistic(2 * BASE_DELTAS, 16384)))),
-    Group("a-message", "message", "(a) bytes -> final message, realistic stream, 16 KiB chunks",
-          _variants(("1x", _realistic(BASE_DELTAS, 16384)),
-                    ("2x", _realistic(2 * BASE_DELTAS, 16384)))),
-    Group("b-1byte", "sse", "(b) SSE decode, realistic stream, 1-byte chunks",
-          _variants(("1x", _realistic(ONE_BYTE_DELTAS, 1)),
-                    ("2x", _realistic(2 * ONE_BYTE_DELTAS, 1)))),
-    Group("c-big-event", "sse", "(c) SSE decode, one huge event, 64-byte chunks",
-          _variants(("1x", _big(2**20)), ("2x", _big(2 * 2**20)))),
-    Group("d-tool-input", "message", "(d) bytes -> final message, streamed tool input",
-          _variants(("1x", _tool(100_000)), ("2x", _tool(200_000)))),
+    Group(
+        "a-sse",
+        "sse",
+        "(a) SSE decode, realistic stream, 16 KiB chunks",
+        _variants(
+            ("1x", _realistic(BASE_DELTAS, 16384)), ("2x", _realistic(2 * BASE_DELTAS, 16384))
+        ),
+    ),
+    Group(
+        "a-message",
+        "message",
+        "(a) bytes -> final message, realistic stream, 16 KiB chunks",
+        _variants(
+            ("1x", _realistic(BASE_DELTAS, 16384)), ("2x", _realistic(2 * BASE_DELTAS, 16384))
+        ),
+    ),
+    Group(
+        "b-1byte",
+        "sse",
+        "(b) SSE decode, realistic stream, 1-byte chunks",
+        _variants(
+            ("1x", _realistic(ONE_BYTE_DELTAS, 1)), ("2x", _realistic(2 * ONE_BYTE_DELTAS, 1))
+        ),
+    ),
+    Group(
+        "c-big-event",
+        "sse",
+        "(c) SSE decode, one huge event, 64-byte chunks",
+        _variants(("1x", _big(2**20)), ("2x", _big(2 * 2**20))),
+    ),
+    Group(
+        "d-tool-input",
+        "message",
+        "(d) bytes -> final message, streamed tool input",
+        _variants(("1x", _tool(100_000)), ("2x", _tool(200_000))),
+    ),
 ]
 
 
@@ -511,8 +641,10 @@ GROUPS = [
 def _first_difference(got: Any, want: Any, path: str = "") -> str:
     """A short description of where two JSON-like values first differ."""
     if type(got) is not type(want):
-        return f"{path or 'value'}: {type(got).__name__} {_short(got)} != " \
-               f"{type(want).__name__} {_short(want)}"
+        return (
+            f"{path or 'value'}: {type(got).__name__} {_short(got)} != "
+            f"{type(want).__name__} {_short(want)}"
+        )
     if isinstance(want, dict):
         extra = sorted(set(got) - set(want))
         lost = sorted(set(want) - set(got))
@@ -528,10 +660,14 @@ def _first_difference(got: Any, want: Any, path: str = "") -> str:
             if g != w:
                 return _first_difference(g, w, f"{path}[{i}]")
     if isinstance(want, str) and len(got) > 40 and len(want) > 40:
-        at = next((i for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w),
-                  min(len(got), len(want)))
-        return (f"{path or 'string'}: lengths {len(got)} / {len(want)}, first difference at "
-                f"character {at}: {_short(got[at:at + 30])} != {_short(want[at:at + 30])}")
+        at = next(
+            (i for i, (g, w) in enumerate(zip(got, want, strict=False)) if g != w),
+            min(len(got), len(want)),
+        )
+        return (
+            f"{path or 'string'}: lengths {len(got)} / {len(want)}, first difference at "
+            f"character {at}: {_short(got[at : at + 30])} != {_short(want[at : at + 30])}"
+        )
     return f"{path or 'value'}: {_short(got)} != {_short(want)}"
 
 
@@ -615,22 +751,31 @@ class Result:
         return statistics.median(self.samples)
 
 
-def run_group(group: Group, contenders: list[Contender], samples: int, min_seconds: float,
-              budget: float, log: Callable[[str], None]) -> list[Result]:
+def run_group(
+    group: Group,
+    contenders: list[Contender],
+    samples: int,
+    min_seconds: float,
+    budget: float,
+    log: Callable[[str], None],
+) -> list[Result]:
     mine = [c for c in contenders if c.kind == group.kind]
     results: list[Result] = []
     entries: list[tuple[Variant, Contender, Result]] = []
     for variant in group.variants:
         for contender in mine:
-            result = Result(group.name, variant.label, contender.name, variant.nbytes,
-                            variant.nevents)
+            result = Result(
+                group.name, variant.label, contender.name, variant.nbytes, variant.nevents
+            )
             ok, note, seconds = check(contender, variant)
             result.note = note
             per_sample = max(seconds, min_seconds)
             result.planned = max(1, min(samples, int(budget // per_sample)))
             if ok and result.planned < samples:
-                log(f"  {contender.name} on {group.name} {variant.label}: {seconds:.1f} s per call,"
-                    f" {result.planned} sample(s) within the {budget:g} s budget")
+                log(
+                    f"  {contender.name} on {group.name} {variant.label}: {seconds:.1f} s per call,"
+                    f" {result.planned} sample(s) within the {budget:g} s budget"
+                )
             if not ok:
                 result.error = note
                 log(f"  WRONG ANSWER {contender.name} on {group.name} {variant.label}: {note}")
@@ -673,23 +818,40 @@ def _scaling(results: list[Result]) -> list[dict[str, Any]]:
         two = by_key.get((r.group, "2x", r.contender))
         if two is None or not r.samples or not two.samples:
             continue
-        rows.append({"group": r.group, "contender": r.contender,
-                     "ratio_best": two.best / r.best, "ratio_median": two.median / r.median,
-                     "bytes_ratio": two.nbytes / r.nbytes})
+        rows.append(
+            {
+                "group": r.group,
+                "contender": r.contender,
+                "ratio_best": two.best / r.best,
+                "ratio_median": two.median / r.median,
+                "bytes_ratio": two.nbytes / r.nbytes,
+            }
+        )
     return rows
 
 
-def report(results: list[Result], groups: list[Group], contenders_notes: list[str],
-           missing: list[str], samples: int) -> dict[str, Any]:
+def report(
+    results: list[Result],
+    groups: list[Group],
+    contenders_notes: list[str],
+    missing: list[str],
+    samples: int,
+) -> dict[str, Any]:
     out = print
     out("")
-    out(f"Results: best of {samples} samples (median beside it), each sample >= "
+    out(
+        f"Results: best of {samples} samples (median beside it), each sample >= "
         f"{MIN_SAMPLE_SECONDS} s of repeated calls; x SDK = SDK time / contender time "
-        "(same run; > 1 is faster)")
-    out("best ms = milliseconds per call (per message for a-message and d-tool-input); "
-        "n = samples taken")
-    header = (f"{'case':<13} {'in':<3} {'contender':<13} {'n':>2} {'best ms':>9} "
-              f"{'median ms':>10} {'MB/s':>8} {'events/s':>10} {'x SDK':>7}")
+        "(same run; > 1 is faster)"
+    )
+    out(
+        "best ms = milliseconds per call (per message for a-message and d-tool-input); "
+        "n = samples taken"
+    )
+    header = (
+        f"{'case':<13} {'in':<3} {'contender':<13} {'n':>2} {'best ms':>9} "
+        f"{'median ms':>10} {'MB/s':>8} {'events/s':>10} {'x SDK':>7}"
+    )
     out(header)
     out("-" * len(header))
     rows = []
@@ -697,40 +859,55 @@ def report(results: list[Result], groups: list[Group], contenders_notes: list[st
         for r in (r for r in results if r.group == group.name):
             ratio = _ratio_vs_sdk(results, r)
             if r.error:
-                out(f"{r.group:<13} {r.variant:<3} {r.contender:<13}    "
-                    f"WRONG ANSWER, no figure: {r.error}")
+                out(
+                    f"{r.group:<13} {r.variant:<3} {r.contender:<13}    "
+                    f"WRONG ANSWER, no figure: {r.error}"
+                )
             elif not r.samples:
                 continue
             else:
                 mbs = r.nbytes / r.best / 1e6
                 eps = r.nevents / r.best
-                out(f"{r.group:<13} {r.variant:<3} {r.contender:<13} {len(r.samples):>2} "
+                out(
+                    f"{r.group:<13} {r.variant:<3} {r.contender:<13} {len(r.samples):>2} "
                     f"{_fmt_time(r.best):>9} "
                     f"{_fmt_time(r.median):>10} {mbs:>8.2f} {eps:>10,.0f} "
-                    f"{'' if ratio is None else f'{ratio:.2f}x':>7}")
-            rows.append({
-                "group": r.group, "variant": r.variant, "contender": r.contender,
-                "bytes": r.nbytes, "events": r.nevents, "error": r.error or None,
-                "note": r.note or None, "samples_s": r.samples,
-                "best_s": r.best if r.samples else None,
-                "median_s": r.median if r.samples else None,
-                "mb_per_s": r.nbytes / r.best / 1e6 if r.samples else None,
-                "events_per_s": r.nevents / r.best if r.samples else None,
-                "ms_per_call": r.best * 1000 if r.samples else None,
-                "x_sdk": ratio,
-            })
+                    f"{'' if ratio is None else f'{ratio:.2f}x':>7}"
+                )
+            rows.append(
+                {
+                    "group": r.group,
+                    "variant": r.variant,
+                    "contender": r.contender,
+                    "bytes": r.nbytes,
+                    "events": r.nevents,
+                    "error": r.error or None,
+                    "note": r.note or None,
+                    "samples_s": r.samples,
+                    "best_s": r.best if r.samples else None,
+                    "median_s": r.median if r.samples else None,
+                    "mb_per_s": r.nbytes / r.best / 1e6 if r.samples else None,
+                    "events_per_s": r.nevents / r.best if r.samples else None,
+                    "ms_per_call": r.best * 1000 if r.samples else None,
+                    "x_sdk": ratio,
+                }
+            )
     out("")
     out("Inputs:")
     for group in groups:
         for v in group.variants:
-            out(f"  {group.name:<13} {v.label:<3} {v.nbytes:>10,} bytes {v.nevents:>6,} events "
-                f"{len(v.chunks):>9,} chunks  {v.describe}")
+            out(
+                f"  {group.name:<13} {v.label:<3} {v.nbytes:>10,} bytes {v.nevents:>6,} events "
+                f"{len(v.chunks):>9,} chunks  {v.describe}"
+            )
     scaling = _scaling(results)
     out("")
     out("Scaling time(2x)/time(1x), best (median); 2.0 is linear, ~4 quadratic:")
     for s in scaling:
-        out(f"  {s['group']:<13} {s['contender']:<13} {s['ratio_best']:6.2f} "
-            f"({s['ratio_median']:.2f})   input bytes ratio {s['bytes_ratio']:.2f}")
+        out(
+            f"  {s['group']:<13} {s['contender']:<13} {s['ratio_best']:6.2f} "
+            f"({s['ratio_median']:.2f})   input bytes ratio {s['bytes_ratio']:.2f}"
+        )
     out("")
     out("Contenders:")
     for note in contenders_notes:
@@ -748,10 +925,12 @@ def _targets(results: list[Result], scaling: list[dict[str, Any]]) -> list[dict[
     targets = []
 
     def vs_sdk(group: str, goal: float, title: str) -> None:
-        wire_r = next((r for r in results if (r.group, r.variant, r.contender)
-                       == (group, "1x", "wire")), None)
-        sdk_r = next((r for r in results if (r.group, r.variant, r.contender)
-                      == (group, "1x", SDK)), None)
+        wire_r = next(
+            (r for r in results if (r.group, r.variant, r.contender) == (group, "1x", "wire")), None
+        )
+        sdk_r = next(
+            (r for r in results if (r.group, r.variant, r.contender) == (group, "1x", SDK)), None
+        )
         if wire_r is None:
             status, figure, value = "SKIP", f"case {group} not run", None
         elif wire_r.error:
@@ -762,8 +941,9 @@ def _targets(results: list[Result], scaling: list[dict[str, Any]]) -> list[dict[
         else:
             value = sdk_r.best / wire_r.best
             status = "PASS" if value >= goal else "FAIL"
-            figure = (f"{value:.2f}x (wire {_fmt_time(wire_r.best)} ms, "
-                      f"SDK {_fmt_time(sdk_r.best)} ms)")
+            figure = (
+                f"{value:.2f}x (wire {_fmt_time(wire_r.best)} ms, SDK {_fmt_time(sdk_r.best)} ms)"
+            )
         targets.append({"target": title, "status": status, "figure": figure, "value": value})
 
     vs_sdk("a-sse", 3.0, "SSE decode >= 3x SDK on (a)")
@@ -771,41 +951,67 @@ def _targets(results: list[Result], scaling: list[dict[str, Any]]) -> list[dict[
     mine = [s for s in scaling if s["contender"] == "wire"]
     wrong = [r for r in results if r.contender == "wire" and r.error]
     if wrong:
-        status, figure, worst = "FAIL", "wire gave a wrong answer on " + ", ".join(
-            f"{r.group} {r.variant}" for r in wrong), None
+        status, figure, worst = (
+            "FAIL",
+            "wire gave a wrong answer on " + ", ".join(f"{r.group} {r.variant}" for r in wrong),
+            None,
+        )
     elif not mine:
         status, figure, worst = "SKIP", "no scaling pair run", None
     else:
         worst = max(s["ratio_best"] for s in mine)
         status = "PASS" if worst <= 2.2 else "FAIL"
-        figure = f"worst {worst:.2f} (" + ", ".join(
-            f"{s['group']} {s['ratio_best']:.2f}" for s in mine) + ")"
-    targets.append({"target": "every 2x/1x ratio <= 2.2 for wire", "status": status,
-                    "figure": figure, "value": worst})
+        figure = (
+            f"worst {worst:.2f} ("
+            + ", ".join(f"{s['group']} {s['ratio_best']:.2f}" for s in mine)
+            + ")"
+        )
+    targets.append(
+        {
+            "target": "every 2x/1x ratio <= 2.2 for wire",
+            "status": status,
+            "figure": figure,
+            "value": worst,
+        }
+    )
     return targets
 
 
 def _environment() -> dict[str, Any]:
     versions = {}
-    for dist in ("anthropic", "httpx", "httpx2", "httpx-sse", "sseclient-py", "pydantic",
-                 "jiter"):
+    for dist in ("anthropic", "httpx", "httpx2", "httpx-sse", "sseclient-py", "pydantic", "jiter"):
         try:
             versions[dist] = importlib.metadata.version(dist)
         except importlib.metadata.PackageNotFoundError:
             versions[dist] = None
-    return {"python": sys.version, "platform": platform.platform(),
-            "cpus": os.cpu_count(), "wire": wire.__version__, "wire_source": _wire_source(),
-            "packages": versions}
+    return {
+        "python": sys.version,
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "wire": wire.__version__,
+        "wire_source": _wire_source(),
+        "packages": versions,
+    }
 
 
 def _wire_source() -> str:
     """The git commit of the wire being measured (+ "-dirty" for local edits), if known."""
     root = Path(wire.__file__).resolve().parent.parent
     try:
-        head = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, check=True, timeout=10)
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "wire"],
-                               capture_output=True, text=True, check=True, timeout=10)
+        head = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "wire"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return f"{root} (not a git checkout)"
     return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
@@ -819,8 +1025,11 @@ def profile(groups: list[Group], top: int) -> None:
     cases, SSEDecoder on the SSE cases (the figures carry cProfile's own overhead)."""
     for group in groups:
         variant = group.variants[0]
-        run, what = ((_wire_message, "MessageStreamDecoder") if group.kind == "message"
-                     else (_wire_sse, "SSEDecoder"))
+        run, what = (
+            (_wire_message, "MessageStreamDecoder")
+            if group.kind == "message"
+            else (_wire_sse, "SSEDecoder")
+        )
         calls = max(1, int(2_000_000 // variant.nbytes))
         profiler = cProfile.Profile()
         profiler.enable()
@@ -830,8 +1039,10 @@ def profile(groups: list[Group], top: int) -> None:
         buf = io.StringIO()
         stats = pstats.Stats(profiler, stream=buf)
         stats.sort_stats("tottime").print_stats(top)
-        print(f"=== cProfile: wire.{what} on {group.name} {variant.label} "
-              f"({variant.describe}), {calls} call(s), top {top} by tottime ===")
+        print(
+            f"=== cProfile: wire.{what} on {group.name} {variant.label} "
+            f"({variant.describe}), {calls} call(s), top {top} by tottime ==="
+        )
         lines = buf.getvalue().splitlines()
         start = next((i for i, line in enumerate(lines) if "ncalls" in line), 0)
         summary = next((line for line in lines if "function calls" in line), "")
@@ -858,30 +1069,46 @@ def _select(names: list[str] | None) -> list[Group]:
         letter = group.name.split("-")[0]
         if any(n in (group.name, letter) for n in names):
             chosen.append(group)
-    unknown = [n for n in names
-               if not any(n in (g.name, g.name.split("-")[0]) for g in GROUPS)]
+    unknown = [n for n in names if not any(n in (g.name, g.name.split("-")[0]) for g in GROUPS)]
     if unknown:
         valid = ", ".join(g.name for g in GROUPS)
-        raise SystemExit(f"unknown case(s) {', '.join(unknown)}; choose from {valid} "
-                         "(or their letters a, b, c, d)")
+        raise SystemExit(
+            f"unknown case(s) {', '.join(unknown)}; choose from {valid} "
+            "(or their letters a, b, c, d)"
+        )
     return chosen
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help=f"{QUICK_SAMPLES} samples per figure instead of {DEFAULT_SAMPLES}")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"{QUICK_SAMPLES} samples per figure instead of {DEFAULT_SAMPLES}",
+    )
     parser.add_argument("--samples", type=int, help="samples per figure (overrides --quick)")
-    parser.add_argument("--case", action="append", metavar="NAME",
-                        help="run only this case (repeatable): " +
-                        ", ".join(g.name for g in GROUPS) + ", or a letter a-d")
-    parser.add_argument("--entry-budget", type=float, default=ENTRY_BUDGET_SECONDS,
-                        metavar="SECONDS",
-                        help="time allowed for one contender's samples on one input; slower "
-                        "contenders get fewer samples, at least 1 (default %(default)s)")
+    parser.add_argument(
+        "--case",
+        action="append",
+        metavar="NAME",
+        help="run only this case (repeatable): "
+        + ", ".join(g.name for g in GROUPS)
+        + ", or a letter a-d",
+    )
+    parser.add_argument(
+        "--entry-budget",
+        type=float,
+        default=ENTRY_BUDGET_SECONDS,
+        metavar="SECONDS",
+        help="time allowed for one contender's samples on one input; slower "
+        "contenders get fewer samples, at least 1 (default %(default)s)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    parser.add_argument("--profile", action="store_true",
-                        help="print a cProfile of wire on each selected case, then exit")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="print a cProfile of wire on each selected case, then exit",
+    )
     args = parser.parse_args(argv)
     samples = args.samples or (QUICK_SAMPLES if args.quick else DEFAULT_SAMPLES)
     groups = _select(args.case)
@@ -906,26 +1133,43 @@ def main(argv: list[str] | None = None) -> int:
     results: list[Result] = []
     for group in groups:
         log(f"{group.name}: {group.title}")
-        results += run_group(group, contenders, samples, MIN_SAMPLE_SECONDS, args.entry_budget,
-                             log)
+        results += run_group(group, contenders, samples, MIN_SAMPLE_SECONDS, args.entry_budget, log)
     gc.unfreeze()
     summary = report(results, groups, contender_notes, missing, samples)
     elapsed = time.perf_counter() - started
     load_after = _load()
-    print(f"\ntotal run time {elapsed:.0f} s; 1-minute load average {load_before} at start, "
-          f"{load_after} at end on {os.cpu_count()} CPUs (other work on the cores distorts "
-          "the figures)")
+    print(
+        f"\ntotal run time {elapsed:.0f} s; 1-minute load average {load_before} at start, "
+        f"{load_after} at end on {os.cpu_count()} CPUs (other work on the cores distorts "
+        "the figures)"
+    )
     if args.json:
-        payload = {"method": {"samples": samples, "min_sample_seconds": MIN_SAMPLE_SECONDS,
-                              "entry_budget_s": args.entry_budget,
-                              "seed": SEED, "statistic": "best (and median) seconds per call"},
-                   "environment": _environment(),
-                   "inputs": [{"group": g.name, "variant": v.label, "bytes": v.nbytes,
-                               "events": v.nevents, "chunks": len(v.chunks),
-                               "describe": v.describe}
-                              for g in groups for v in g.variants],
-                   "missing": missing, "elapsed_s": elapsed,
-                   "load_average": [load_before, load_after], **summary}
+        payload = {
+            "method": {
+                "samples": samples,
+                "min_sample_seconds": MIN_SAMPLE_SECONDS,
+                "entry_budget_s": args.entry_budget,
+                "seed": SEED,
+                "statistic": "best (and median) seconds per call",
+            },
+            "environment": _environment(),
+            "inputs": [
+                {
+                    "group": g.name,
+                    "variant": v.label,
+                    "bytes": v.nbytes,
+                    "events": v.nevents,
+                    "chunks": len(v.chunks),
+                    "describe": v.describe,
+                }
+                for g in groups
+                for v in g.variants
+            ],
+            "missing": missing,
+            "elapsed_s": elapsed,
+            "load_average": [load_before, load_after],
+            **summary,
+        }
         Path(args.json).write_text(json.dumps(payload, indent=2) + "\n")
         print(f"wrote {args.json}")
     return 1 if any(r.error for r in results) else 0

@@ -26,7 +26,6 @@ REPO = Path(__file__).resolve().parent.parent
 SEEDS = Path(__file__).resolve().parent / "seeds"
 
 
-
 @dataclass(frozen=True)
 class FuzzInput:
     flags: int

@@ -76,8 +76,7 @@ class Oracle:
         self.value: Any = None
         self.is_object = False
         try:
-            value = json.loads(text, parse_constant=_reject_constant,
-                               object_pairs_hook=self._pairs)
+            value = json.loads(text, parse_constant=_reject_constant, object_pairs_hook=self._pairs)
         except (ValueError, RecursionError):
             return  # RecursionError: nested ~1000 deep, already past max_depth
         if type(value) is dict and nesting_depth(text) <= DEFAULT_MAX_DEPTH:
@@ -224,17 +223,20 @@ def check_jiter(prefix: str, snap: dict[str, Any], oracle: Oracle) -> None:
     if _jiter_known(prefix, oracle):
         return
     try:
-        theirs = jiter.from_json(prefix.encode("utf-8", "surrogatepass"), partial_mode=True,
-                                 allow_inf_nan=False)
+        theirs = jiter.from_json(
+            prefix.encode("utf-8", "surrogatepass"), partial_mode=True, allow_inf_nan=False
+        )
     except ValueError as exc:
         if "recursion limit exceeded" in str(exc):
             return  # known: see _jiter_known
         raise AssertionError(
             f"jiter refused a prefix of a valid object: {exc}\n  prefix {short(prefix)}\n"
-            f"  wire {short(snap)}") from exc
+            f"  wire {short(snap)}"
+        ) from exc
     assert same(snap, theirs), (
         f"snapshot differs from jiter partial_mode\n  prefix {short(prefix)}\n"
-        f"  wire {short(snap)}\n  jiter {short(theirs)}")
+        f"  wire {short(snap)}\n  jiter {short(theirs)}"
+    )
 
 
 def check_fragments(fragments: list[str], oracle: Oracle, limit: int) -> wire.PartialJSONParser:
@@ -257,20 +259,24 @@ def check_fragments(fragments: list[str], oracle: Oracle, limit: int) -> wire.Pa
         prefix = text[: ends[n - 1]]
         snap = _snapshot(parser, prefix)
         assert parser.started == bool(prefix.strip(_WS)), (
-            f"started={parser.started} after {short(prefix)}")
+            f"started={parser.started} after {short(prefix)}"
+        )
         if n in fresh_at:
             fresh = _snapshot(feed_all([prefix]), prefix)
             assert same(snap, fresh), (
                 f"snapshot depends on how the prefix was cut\n  prefix {short(prefix)}\n"
                 f"  fragments {short(fragments[:n])}\n  got {short(snap)}\n"
-                f"  whole {short(fresh)}")
+                f"  whole {short(fresh)}"
+            )
         if monotone:
             assert grows_into(stable(previous), snap), (
                 f"a complete value disappeared or changed\n  prefix {short(prefix)}\n"
-                f"  before {short(previous)}\n  now {short(snap)}")
+                f"  before {short(previous)}\n  now {short(snap)}"
+            )
             assert grows_into(stable(snap), oracle.value), (
                 f"snapshot is not part of the final value\n  prefix {short(prefix)}\n"
-                f"  snapshot {short(snap)}\n  final {short(oracle.value)}")
+                f"  snapshot {short(snap)}\n  final {short(oracle.value)}"
+            )
             if jiter is not None:
                 check_jiter(prefix, snap, oracle)
         previous = snap
@@ -289,13 +295,15 @@ def check(data: bytes) -> None:
         assert state[0][0] == "result", f"result() refused a valid object\n  text {short(text)}"
         assert same(state[0][1], oracle.value), (
             f"result() differs from json.loads\n  text {short(text)}\n  wire {short(state[0])}\n"
-            f"  json {short(oracle.value)}")
+            f"  json {short(oracle.value)}"
+        )
         assert whole.complete, "complete is False for a valid object"
         assert whole.error is None, f"error set for a valid object: {whole.error}"
     else:
         assert state[0][0] == "PartialJSONError", (
             f"result() accepted what json.loads refuses (or not an object)\n"
-            f"  text {short(text)}\n  wire {short(state[0])}")
+            f"  text {short(text)}\n  wire {short(state[0])}"
+        )
         assert not whole.complete, "complete is True for an invalid text"
 
     # 1 and 3-5. Fragmentations.
@@ -307,7 +315,8 @@ def check(data: bytes) -> None:
         got = final_state(parser)
         assert same(got, state), (
             f"final state depends on fragmentation\n  text {short(text)}\n"
-            f"  fragments {short(fragments)}\n  got {short(got)}\n  whole {short(state)}")
+            f"  fragments {short(fragments)}\n  got {short(got)}\n  whole {short(state)}"
+        )
     if len(text) > PER_CHAR_LIMIT:
         got = final_state(feed_all(list(text)))
         assert same(got, state), f"one char at a time differs\n  text {short(text)}"
@@ -315,7 +324,8 @@ def check(data: bytes) -> None:
         got = final_state(feed_all([text[:i], text[i:]]))
         assert same(got, state), (
             f"final state depends on a cut at {i}\n  text {short(text)}\n"
-            f"  got {short(got)}\n  whole {short(state)}")
+            f"  got {short(got)}\n  whole {short(state)}"
+        )
 
 
 if __name__ == "__main__":

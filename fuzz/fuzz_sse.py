@@ -178,11 +178,13 @@ def check(data: bytes) -> None:
     got = (whole.events, whole.last_event_id, whole.retry)
     assert same(got, expected), (
         f"whole stream differs from the reference\n  stream {stream!r}\n"
-        f"  wire {short(got)}\n  reference {short(expected)}")
+        f"  wire {short(got)}\n  reference {short(expected)}"
+    )
     for run in runs[1:]:
         assert same(run.outcome(), whole.outcome()), (
             f"{run.label()} differs from the whole stream\n  stream {stream!r}\n"
-            f"  chunked {short(run.outcome())}\n  whole {short(whole.outcome())}")
+            f"  chunked {short(run.outcome())}\n  whole {short(whole.outcome())}"
+        )
 
     # 3. Small limits: an SSEError exactly when a limit is breached, in any chunking.
     limits = PROFILES[fuzz.flags & 3]
@@ -192,21 +194,25 @@ def check(data: bytes) -> None:
         raised = None if run.error is None else type(run.error)
         assert (raised is None) == (breach is None), (
             f"limits {limits}, {run.label()}: raised {raised}, expected "
-            f"{breach.__name__ if breach else 'no error'}\n  stream {stream!r}")
+            f"{breach.__name__ if breach else 'no error'}\n  stream {stream!r}"
+        )
         if run.error is None:
             assert same(run.outcome(), whole.outcome()), (
                 f"limits {limits}, {run.label()}: differs without a limit error\n"
                 f"  stream {stream!r}\n  got {short(run.outcome())}\n"
-                f"  expected {short(whole.outcome())}")
+                f"  expected {short(whole.outcome())}"
+            )
         else:
             assert same(run.events, ref_events[: len(run.events)]), (
                 f"limits {limits}, {run.label()}: events before {raised} are not a "
-                f"prefix of the reference's\n  stream {stream!r}\n  got {short(run.events)}")
+                f"prefix of the reference's\n  stream {stream!r}\n  got {short(run.events)}"
+            )
             assert run.error.maximum in limits, f"{run.error!r} names {run.error.maximum}"
             # The decoder raises breaches in stream order, the events before first.
             assert raised is breach, (
                 f"limits {limits}, {run.label()}: raised {raised}, the first breach "
-                f"is {breach}\n  stream {stream!r}")
+                f"is {breach}\n  stream {stream!r}"
+            )
 
 
 if __name__ == "__main__":

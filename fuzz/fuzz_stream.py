@@ -121,7 +121,8 @@ def check_round_trip(stream: bytes) -> None:
         back = _to_dict(event, type(event).__name__)
         assert same(back, data, ordered=False), (
             f"{type(event).__name__}.to_dict() differs from the event's JSON\n"
-            f"  data {short(sse.data)}\n  to_dict {short(back)}")
+            f"  data {short(sse.data)}\n  to_dict {short(back)}"
+        )
 
 
 def check(data: bytes) -> None:
@@ -135,24 +136,28 @@ def check(data: bytes) -> None:
             assert same(run.outcome(), reference.outcome()), (
                 f"{run.label()} differs from one byte at a time\n  stream {short(stream, 2000)}\n"
                 f"  chunked   {short(run.outcome(), 1500)}\n"
-                f"  bytewise  {short(reference.outcome(), 1500)}")
+                f"  bytewise  {short(reference.outcome(), 1500)}"
+            )
             continue
         assert run.error == reference.error, (
             f"{run.label()}: the error differs from one byte at a time\n"
-            f"  stream {short(stream, 2000)}\n  chunked  {run.error}\n  bytewise {reference.error}")
+            f"  stream {short(stream, 2000)}\n  chunked  {run.error}\n  bytewise {reference.error}"
+        )
         assert run.events == reference.events[: len(run.events)], (
             f"{run.label()}: events before the error are not a prefix of those one byte at a "
-            f"time\n  stream {short(stream, 2000)}")
+            f"time\n  stream {short(stream, 2000)}"
+        )
         assert same(run.after_error(), reference.after_error()), (
             f"{run.label()}: the state after the error differs from one byte at a time\n"
             f"  stream {short(stream, 2000)}\n  chunked  {short(run.after_error(), 1500)}\n"
-            f"  bytewise {short(reference.after_error(), 1500)}")
+            f"  bytewise {short(reference.after_error(), 1500)}"
+        )
 
 
 # --- the structured mode ------------------------------------------------------------------
 
 _JSONISH = '{}[]:,"\\ 0123456789.-+eEtruefalsnull"ab\u00e9\n'
-_TEXTISH = "ab \u00e9\u6771\U0001f324\n\r\\\"\x00:"
+_TEXTISH = 'ab \u00e9\u6771\U0001f324\n\r\\"\x00:'
 
 
 class _Program:
@@ -179,16 +184,22 @@ class _Program:
 
 
 def _usage(p: _Program) -> dict[str, Any]:
-    return p.pick([
-        {"input_tokens": 10, "output_tokens": 1},
-        {"output_tokens": 7},
-        {"input_tokens": 10, "output_tokens": 3, "cache_read_input_tokens": 2,
-         "server_tool_use": {"web_search_requests": 1}},
-        {"output_tokens": "7"},
-        {"output_tokens": 1.5},
-        {"output_tokens": None},
-        {},
-    ])
+    return p.pick(
+        [
+            {"input_tokens": 10, "output_tokens": 1},
+            {"output_tokens": 7},
+            {
+                "input_tokens": 10,
+                "output_tokens": 3,
+                "cache_read_input_tokens": 2,
+                "server_tool_use": {"web_search_requests": 1},
+            },
+            {"output_tokens": "7"},
+            {"output_tokens": 1.5},
+            {"output_tokens": None},
+            {},
+        ]
+    )
 
 
 def _index(p: _Program) -> Any:
@@ -196,19 +207,21 @@ def _index(p: _Program) -> Any:
 
 
 def _block(p: _Program) -> Any:
-    return p.pick([
-        {"type": "text", "text": ""},
-        {"type": "text", "text": "Hi", "citations": None},
-        {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}},
-        {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}},
-        {"type": "thinking", "thinking": "", "signature": ""},
-        {"type": "redacted_thinking", "data": "xyz"},
-        {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
-        {"type": "tool_use", "id": 5, "name": "x", "input": {}},
-        {"type": "text"},
-        {"type": 3},
-        "text",
-    ])
+    return p.pick(
+        [
+            {"type": "text", "text": ""},
+            {"type": "text", "text": "Hi", "citations": None},
+            {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}},
+            {"type": "server_tool_use", "id": "srvtoolu_1", "name": "web_search", "input": {}},
+            {"type": "thinking", "thinking": "", "signature": ""},
+            {"type": "redacted_thinking", "data": "xyz"},
+            {"type": "web_search_tool_result", "tool_use_id": "srvtoolu_1", "content": []},
+            {"type": "tool_use", "id": 5, "name": "x", "input": {}},
+            {"type": "text"},
+            {"type": 3},
+            "text",
+        ]
+    )
 
 
 def _delta(p: _Program) -> Any:
@@ -222,8 +235,10 @@ def _delta(p: _Program) -> Any:
     if kind == 3:
         return {"type": "signature_delta", "signature": p.text("abc=")}
     if kind == 4:
-        return {"type": "citations_delta",
-                "citation": {"type": "char_location", "cited_text": "x", "start_char_index": 0}}
+        return {
+            "type": "citations_delta",
+            "citation": {"type": "char_location", "cited_text": "x", "start_char_index": 0},
+        }
     if kind == 5:
         return {"type": "future_delta", "stuff": [1, {"a": None}]}
     if kind == 6:
@@ -237,31 +252,46 @@ def _event(p: _Program) -> tuple[str, Any]:
     """One event as (SSE event name, JSON value); a few raw-data cases use a str."""
     kind = p.byte() % 16
     if kind == 0:
-        message = {"id": "msg_1", "type": "message", "role": "assistant", "model": "m",
-                   "content": [], "stop_reason": None, "stop_sequence": None,
-                   "usage": _usage(p)}
+        message = {
+            "id": "msg_1",
+            "type": "message",
+            "role": "assistant",
+            "model": "m",
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": _usage(p),
+        }
         if p.byte() % 4 == 0:
             message["content"] = [_block(p)]
         if p.byte() % 4 == 0:
             del message[p.pick(list(message))]
         return "message_start", {"type": "message_start", "message": message}
     if kind in (1, 2):
-        return "content_block_start", {"type": "content_block_start", "index": _index(p),
-                                       "content_block": _block(p)}
+        return "content_block_start", {
+            "type": "content_block_start",
+            "index": _index(p),
+            "content_block": _block(p),
+        }
     if kind in (3, 4, 5, 6):
-        return "content_block_delta", {"type": "content_block_delta", "index": _index(p),
-                                       "delta": _delta(p)}
+        return "content_block_delta", {
+            "type": "content_block_delta",
+            "index": _index(p),
+            "delta": _delta(p),
+        }
     if kind == 7:
         return "content_block_stop", {"type": "content_block_stop", "index": _index(p)}
     if kind == 8:
-        delta = p.pick([
-            {"stop_reason": "end_turn", "stop_sequence": None},
-            {"stop_reason": "tool_use"},
-            {"stop_reason": 3},
-            {"stop_sequence": ["x"]},
-            {"container": {"id": "c"}, "stop_details": None},
-            {},
-        ])
+        delta = p.pick(
+            [
+                {"stop_reason": "end_turn", "stop_sequence": None},
+                {"stop_reason": "tool_use"},
+                {"stop_reason": 3},
+                {"stop_sequence": ["x"]},
+                {"container": {"id": "c"}, "stop_details": None},
+                {},
+            ]
+        )
         d: dict[str, Any] = {"type": "message_delta", "delta": delta, "usage": _usage(p)}
         if p.byte() % 4 == 0:
             d["context_management"] = {"applied_edits": []}
@@ -271,9 +301,18 @@ def _event(p: _Program) -> tuple[str, Any]:
     if kind == 10:
         return "ping", {"type": "ping"}
     if kind == 11:
-        return "error", {"type": "error", "error": p.pick([
-            {"type": "overloaded_error", "message": "Overloaded"},
-            {"type": "api_error"}, {}, "boom", None])}
+        return "error", {
+            "type": "error",
+            "error": p.pick(
+                [
+                    {"type": "overloaded_error", "message": "Overloaded"},
+                    {"type": "api_error"},
+                    {},
+                    "boom",
+                    None,
+                ]
+            ),
+        }
     if kind == 12:
         return p.pick(["mystery", "message"]), {"type": "mystery_event", "x": [1, 2.5, None]}
     if kind == 13:

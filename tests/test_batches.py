@@ -39,29 +39,62 @@ from wire.errors import (
 from wire.testing.strategies import chunkings, json_objects, messages
 from wire.types import Message
 
-MODEL = {"type": "model", "id": "claude-opus-4-6", "display_name": "Claude Opus 4.6",
-         "created_at": "2026-02-04T00:00:00Z"}
-MODEL_FULL = {**MODEL, "lifecycle": "active", "deprecated_at": None, "retires_at": None,
-              "line": "opus", "max_input_tokens": 1_000_000, "max_tokens": 128_000,
-              "capabilities": {"batch": {"supported": True}}}
-BATCH = {"id": "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF", "type": "message_batch",
-         "processing_status": "in_progress",
-         "request_counts": {"processing": 2, "succeeded": 0, "errored": 0, "canceled": 0,
-                            "expired": 0},
-         "created_at": "2026-08-20T18:37:24.100435Z", "expires_at": "2026-08-21T18:37:24.100435Z",
-         "ended_at": None, "cancel_initiated_at": None, "archived_at": None, "results_url": None}
-ENDED = {**BATCH, "processing_status": "ended",
-         "request_counts": {"processing": 0, "succeeded": 1, "errored": 1, "canceled": 0,
-                            "expired": 0},
-         "ended_at": "2026-08-20T19:00:00Z",
-         "results_url": "https://api.anthropic.com/v1/messages/batches/msgbatch_01/results"}
-MESSAGE = {"id": "msg_01XFDUDYJgAACzvnptvVoYEL", "type": "message", "role": "assistant",
-           "model": "claude-opus-4-6", "content": [{"type": "text", "text": "Hello!"}],
-           "stop_reason": "end_turn", "stop_sequence": None,
-           "usage": {"input_tokens": 12, "output_tokens": 6, "cache_creation_input_tokens": 0,
-                     "cache_read_input_tokens": 0, "service_tier": "batch"}}
-ENVELOPE = {"type": "error", "error": {"type": "invalid_request_error", "message": "bad"},
-            "request_id": "req_011"}
+MODEL = {
+    "type": "model",
+    "id": "claude-opus-4-6",
+    "display_name": "Claude Opus 4.6",
+    "created_at": "2026-02-04T00:00:00Z",
+}
+MODEL_FULL = {
+    **MODEL,
+    "lifecycle": "active",
+    "deprecated_at": None,
+    "retires_at": None,
+    "line": "opus",
+    "max_input_tokens": 1_000_000,
+    "max_tokens": 128_000,
+    "capabilities": {"batch": {"supported": True}},
+}
+BATCH = {
+    "id": "msgbatch_013Zva2CMHLNnXjNJJKqJ2EF",
+    "type": "message_batch",
+    "processing_status": "in_progress",
+    "request_counts": {"processing": 2, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0},
+    "created_at": "2026-08-20T18:37:24.100435Z",
+    "expires_at": "2026-08-21T18:37:24.100435Z",
+    "ended_at": None,
+    "cancel_initiated_at": None,
+    "archived_at": None,
+    "results_url": None,
+}
+ENDED = {
+    **BATCH,
+    "processing_status": "ended",
+    "request_counts": {"processing": 0, "succeeded": 1, "errored": 1, "canceled": 0, "expired": 0},
+    "ended_at": "2026-08-20T19:00:00Z",
+    "results_url": "https://api.anthropic.com/v1/messages/batches/msgbatch_01/results",
+}
+MESSAGE = {
+    "id": "msg_01XFDUDYJgAACzvnptvVoYEL",
+    "type": "message",
+    "role": "assistant",
+    "model": "claude-opus-4-6",
+    "content": [{"type": "text", "text": "Hello!"}],
+    "stop_reason": "end_turn",
+    "stop_sequence": None,
+    "usage": {
+        "input_tokens": 12,
+        "output_tokens": 6,
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "service_tier": "batch",
+    },
+}
+ENVELOPE = {
+    "type": "error",
+    "error": {"type": "invalid_request_error", "message": "bad"},
+    "request_id": "req_011",
+}
 RESULTS = [
     {"custom_id": "req-1", "result": {"type": "succeeded", "message": MESSAGE}},
     {"custom_id": "req-2", "result": {"type": "errored", "error": ENVELOPE}},
@@ -86,8 +119,9 @@ def decode(chunks: list[bytes], **limits: int) -> list[BatchResult]:
 # --- exact round trips -----------------------------------------------------------------
 
 
-@pytest.mark.parametrize("d", [MODEL, MODEL_FULL, {**MODEL, "future": [1, {"x": None}]},
-                               {"id": "m"}, {}])
+@pytest.mark.parametrize(
+    "d", [MODEL, MODEL_FULL, {**MODEL, "future": [1, {"x": None}]}, {"id": "m"}, {}]
+)
 def test_model_round_trip(d: dict[str, Any]) -> None:
     assert Model.from_dict(d).to_dict() == d
 
@@ -95,7 +129,10 @@ def test_model_round_trip(d: dict[str, Any]) -> None:
 def test_model_fields() -> None:
     model = Model.from_dict(MODEL_FULL)
     assert (model.id, model.display_name, model.created_at) == (
-        "claude-opus-4-6", "Claude Opus 4.6", "2026-02-04T00:00:00Z")
+        "claude-opus-4-6",
+        "Claude Opus 4.6",
+        "2026-02-04T00:00:00Z",
+    )
     assert model.lifecycle == "active"
     assert model.extra["capabilities"] == {"batch": {"supported": True}}
     assert Model.from_dict(MODEL).lifecycle is None
@@ -107,9 +144,16 @@ def test_missing_keys_are_not_invented() -> None:
     assert model.to_dict() == {"id": "m"}
 
 
-@pytest.mark.parametrize("d", [BATCH, ENDED, {**BATCH, "new_key": {"a": 1}},
-                               {**BATCH, "request_counts": {"processing": 1, "later": 2}},
-                               {"id": "msgbatch_x", "type": "message_batch"}])
+@pytest.mark.parametrize(
+    "d",
+    [
+        BATCH,
+        ENDED,
+        {**BATCH, "new_key": {"a": 1}},
+        {**BATCH, "request_counts": {"processing": 1, "later": 2}},
+        {"id": "msgbatch_x", "type": "message_batch"},
+    ],
+)
 def test_batch_round_trip(d: dict[str, Any]) -> None:
     assert MessageBatch.from_dict(d).to_dict() == d
 
@@ -121,7 +165,10 @@ def test_batch_fields() -> None:
     assert batch.request_counts.total == 2
     assert batch.results_url == ENDED["results_url"]
     assert (batch.ended_at, batch.cancel_initiated_at, batch.archived_at) == (
-        "2026-08-20T19:00:00Z", None, None)
+        "2026-08-20T19:00:00Z",
+        None,
+        None,
+    )
     assert MessageBatch.from_dict(BATCH).results_url is None
 
 
@@ -134,8 +181,12 @@ def test_deleted_batch_round_trip() -> None:
 
 
 def test_page_of_models() -> None:
-    body = {"data": [MODEL, MODEL_FULL], "has_more": True, "first_id": "claude-opus-4-6",
-            "last_id": "claude-haiku-4-5"}
+    body = {
+        "data": [MODEL, MODEL_FULL],
+        "has_more": True,
+        "first_id": "claude-opus-4-6",
+        "last_id": "claude-haiku-4-5",
+    }
     page = Page.from_dict(body, Model.from_dict)
     assert page.data == (Model.from_dict(MODEL), Model.from_dict(MODEL_FULL))
     assert page.to_dict() == body
@@ -144,8 +195,13 @@ def test_page_of_models() -> None:
 
 
 def test_page_of_batches_with_extra() -> None:
-    body = {"data": [BATCH, ENDED], "has_more": False, "first_id": BATCH["id"],
-            "last_id": ENDED["id"], "cursor_v2": "abc"}
+    body = {
+        "data": [BATCH, ENDED],
+        "has_more": False,
+        "first_id": BATCH["id"],
+        "last_id": ENDED["id"],
+        "cursor_v2": "abc",
+    }
     page = Page.from_dict(body, MessageBatch.from_dict)
     assert isinstance(page.data[1], MessageBatch)
     assert page.to_dict() == body
@@ -168,15 +224,20 @@ def test_page_follows_the_sdk_paging_rule(body: dict[str, Any], after: str | Non
     assert page.to_dict() == body
 
 
-@pytest.mark.parametrize("d", [
-    *RESULTS,
-    {"custom_id": "a", "result": {"type": "canceled", "reason": "user"}},
-    {"custom_id": "b", "result": {"type": "succeeded", "message": MESSAGE, "x": 1}, "y": [2]},
-    {"custom_id": "c", "result": {"type": "errored",
-                                  "error": {"type": "api_error", "message": "flat"}}},
-    {"custom_id": "d", "result": {"type": "succeeded"}},
-    {"custom_id": "e", "result": {"type": "paused", "resume_at": "2026-01-01T00:00:00Z"}},
-])
+@pytest.mark.parametrize(
+    "d",
+    [
+        *RESULTS,
+        {"custom_id": "a", "result": {"type": "canceled", "reason": "user"}},
+        {"custom_id": "b", "result": {"type": "succeeded", "message": MESSAGE, "x": 1}, "y": [2]},
+        {
+            "custom_id": "c",
+            "result": {"type": "errored", "error": {"type": "api_error", "message": "flat"}},
+        },
+        {"custom_id": "d", "result": {"type": "succeeded"}},
+        {"custom_id": "e", "result": {"type": "paused", "resume_at": "2026-01-01T00:00:00Z"}},
+    ],
+)
 def test_batch_result_round_trip(d: dict[str, Any]) -> None:
     assert BatchResult.from_dict(d).to_dict() == d
 
@@ -196,10 +257,16 @@ def test_the_four_result_kinds_and_an_unknown_one() -> None:
 def test_errored_result_properties() -> None:
     errored = ErroredResult(error=ENVELOPE)
     assert (errored.error_type, errored.error_message, errored.request_id) == (
-        "invalid_request_error", "bad", "req_011")
+        "invalid_request_error",
+        "bad",
+        "req_011",
+    )
     flat = ErroredResult(error={"type": "overloaded_error", "message": "busy"})
     assert (flat.error_type, flat.error_message, flat.request_id) == (
-        "overloaded_error", "busy", None)
+        "overloaded_error",
+        "busy",
+        None,
+    )
     assert (ErroredResult().error_type, ErroredResult().error_message) == (None, "")
 
 
@@ -244,8 +311,10 @@ def test_results_body_decodes() -> None:
 
 
 def test_every_split_of_a_small_body_agrees() -> None:
-    objs = [{"custom_id": "é東🌤", "result": {"type": "canceled"}},
-            {"custom_id": "b", "result": {"type": "expired", "note": "🌤"}}]
+    objs = [
+        {"custom_id": "é東🌤", "result": {"type": "canceled"}},
+        {"custom_id": "b", "result": {"type": "expired", "note": "🌤"}},
+    ]
     data = b"\r\n" + jsonl(objs, "\r\n")[:-2]  # blank first line, CRLF, no final line end
     expected = [BatchResult.from_dict(o) for o in objs]
     for chunks in splits(data):
@@ -272,7 +341,8 @@ def test_a_final_line_without_newline_is_a_result_at_close() -> None:
 
 def test_leading_bom_is_dropped() -> None:
     assert decode([b"\xef\xbb", b"\xbf" + jsonl(RESULTS[3:])]) == [
-        BatchResult.from_dict(RESULTS[3])]
+        BatchResult.from_dict(RESULTS[3])
+    ]
 
 
 def test_invalid_utf8_decodes_to_replacement_character() -> None:
@@ -290,9 +360,11 @@ def test_accepts_bytearray_and_memoryview() -> None:
 _RESULT_KINDS = st.one_of(
     messages().map(lambda m: {"type": "succeeded", "message": m}),
     st.sampled_from(["invalid_request_error", "api_error", "overloaded_error"]).map(
-        lambda t: {"type": "errored", "error": {"type": "error",
-                                                 "error": {"type": t, "message": "…"},
-                                                 "request_id": "req_1"}}),
+        lambda t: {
+            "type": "errored",
+            "error": {"type": "error", "error": {"type": t, "message": "…"}, "request_id": "req_1"},
+        }
+    ),
     st.just({"type": "canceled"}),
     st.just({"type": "expired"}),
     json_objects(max_leaves=4).map(lambda o: {**o, "type": "future_kind"}),
@@ -345,9 +417,9 @@ def outcome(chunks: list[bytes], limit: int) -> tuple[list[BatchResult], tuple[A
 
 _JUNK = st.one_of(
     json_objects(max_leaves=6).map(lambda d: json.dumps(d).encode()),
-    st.fixed_dictionaries({"custom_id": json_objects(max_leaves=1),
-                           "result": json_objects(max_leaves=6)}).map(
-        lambda d: json.dumps(d).encode()),
+    st.fixed_dictionaries(
+        {"custom_id": json_objects(max_leaves=1), "result": json_objects(max_leaves=6)}
+    ).map(lambda d: json.dumps(d).encode()),
     st.binary(max_size=30),
     st.sampled_from([b"", b"\r", b"\xef\xbb\xbf", b"\xe2\x82", b"[[[", b"{}"]),
 )
@@ -429,8 +501,10 @@ def test_huge_chunk_is_refused_without_buffering() -> None:
         (b'{"custom_id": "x"}', "'result' is missing"),
         (b'{"result": {"type": "canceled"}}', "'custom_id' is missing"),
         (b'{"custom_id": "x", "result": {"type": 1}}', "'type' must be a string"),
-        (b'{"custom_id": "x", "result": {"type": "succeeded", "message": {"content": 1}}}',
-         "'content' must be a list"),
+        (
+            b'{"custom_id": "x", "result": {"type": "succeeded", "message": {"content": 1}}}',
+            "'content' must be a list",
+        ),
         (b"[" * 100_000, "nested too deeply"),
         (b'{"custom_id": "x", "result": {"type": "canceled"}} {}', "not JSON"),
     ],

@@ -27,15 +27,17 @@ def test_decode_message(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["decode", "--message", str(SAMPLE)]) == 0
     message = json.loads(capsys.readouterr().out)
     assert message["stop_reason"] == "tool_use"
-    assert message["content"][1]["input"] == {"location": "Paris, FR", "unit": "celsius",
-                                              "days": 3}
+    assert message["content"][1]["input"] == {"location": "Paris, FR", "unit": "celsius", "days": 3}
 
 
 def test_truncated_capture_prints_partial_message_and_one_line_error(tmp_path: Path) -> None:
     cut = tmp_path / "cut.sse"
     cut.write_bytes(SAMPLE.read_bytes()[:2000])
-    out = subprocess.run([sys.executable, "-m", "wire", "decode", "--message", str(cut)],
-                         capture_output=True, text=True)
+    out = subprocess.run(
+        [sys.executable, "-m", "wire", "decode", "--message", str(cut)],
+        capture_output=True,
+        text=True,
+    )
     assert out.returncode == 1
     assert json.loads(out.stdout)["stop_reason"] is None
     assert out.stderr.count("\n") == 1
@@ -51,8 +53,11 @@ def test_missing_file_is_one_line(capsys: pytest.CaptureFixture[str], tmp_path: 
 def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
     big = tmp_path / "big.sse"
     big.write_bytes(SAMPLE.read_bytes() * 300)  # more output than a pipe buffers
-    proc = subprocess.Popen([sys.executable, "-m", "wire", "decode", str(big)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wire", "decode", str(big)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     assert proc.stdout is not None
     assert proc.stderr is not None
     proc.stdout.readline()
@@ -64,8 +69,12 @@ def test_closed_pipe_is_quiet(tmp_path: Path) -> None:
 
 def test_demo_streams_from_the_emulator_offline() -> None:
     pytest.importorskip("trio")
-    out = subprocess.run([sys.executable, "-m", "wire", "demo", "--pace", "0", "hello", "there"],
-                         capture_output=True, text=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "wire", "demo", "--pace", "0", "hello", "there"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert out.returncode == 0, out.stderr
     assert "streaming a reply to 'hello there'" in out.stdout
     assert "hello there" in out.stdout.split("\n\n")[1]  # the reply quotes the prompt

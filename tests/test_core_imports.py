@@ -9,11 +9,34 @@ from pathlib import Path
 
 import wire
 
-CORE = ["sse", "types", "events", "partial_json", "accumulate", "stream", "errors", "requests",
-        "http", "retry", "ratelimit", "batches", "timeouts"]
+CORE = [
+    "sse",
+    "types",
+    "events",
+    "partial_json",
+    "accumulate",
+    "stream",
+    "errors",
+    "requests",
+    "http",
+    "retry",
+    "ratelimit",
+    "batches",
+    "timeouts",
+]
 # `email` (email.utils imports socket) and the stdlib `http` package are I/O helpers too.
-FORBIDDEN = {"socket", "ssl", "trio", "asyncio", "threading", "time", "select", "selectors",
-             "email", "http"}
+FORBIDDEN = {
+    "socket",
+    "ssl",
+    "trio",
+    "asyncio",
+    "threading",
+    "time",
+    "select",
+    "selectors",
+    "email",
+    "http",
+}
 
 
 def test_import_wire_loads_no_io_module() -> None:
@@ -43,12 +66,34 @@ def test_public_names_are_exported() -> None:
     for name in wire.__all__:
         assert hasattr(wire, name), name
     pinned = [
-        "SSEDecoder", "ServerSentEvent", "encode_sse", "parse_stream_event", "MessageStart",
-        "ContentBlockStart", "ContentBlockDelta", "ContentBlockStop", "MessageDelta",
-        "MessageStop", "Ping", "StreamError", "UnknownEvent", "TextDelta", "InputJSONDelta",
-        "ThinkingDelta", "SignatureDelta", "CitationsDelta", "UnknownDelta", "Message",
-        "MessageAccumulator", "MessageStreamDecoder", "WireError", "APIError",
-        "RemoteProtocolError", "LocalProtocolError", "IncompleteStreamError", "SSEError",
+        "SSEDecoder",
+        "ServerSentEvent",
+        "encode_sse",
+        "parse_stream_event",
+        "MessageStart",
+        "ContentBlockStart",
+        "ContentBlockDelta",
+        "ContentBlockStop",
+        "MessageDelta",
+        "MessageStop",
+        "Ping",
+        "StreamError",
+        "UnknownEvent",
+        "TextDelta",
+        "InputJSONDelta",
+        "ThinkingDelta",
+        "SignatureDelta",
+        "CitationsDelta",
+        "UnknownDelta",
+        "Message",
+        "MessageAccumulator",
+        "MessageStreamDecoder",
+        "WireError",
+        "APIError",
+        "RemoteProtocolError",
+        "LocalProtocolError",
+        "IncompleteStreamError",
+        "SSEError",
         "ProtocolError",
     ]
     missing = [n for n in pinned if n not in wire.__all__]

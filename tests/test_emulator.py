@@ -48,13 +48,15 @@ def error_of(events: list[Any]) -> wire.APIError:
 
 
 def message(stream: bool = False, **fields: Any) -> wire.Request:
-    return build.create_message(CFG, model="claude-opus-4-6", max_tokens=200, messages=HELLO,
-                                stream=stream, **fields)
+    return build.create_message(
+        CFG, model="claude-opus-4-6", max_tokens=200, messages=HELLO, stream=stream, **fields
+    )
 
 
 def with_fault(request: wire.Request, fault: str) -> wire.Request:
-    return wire.Request(request.method, request.target,
-                        (*request.headers, ("x-wire-fault", fault)), request.body)
+    return wire.Request(
+        request.method, request.target, (*request.headers, ("x-wire-fault", fault)), request.body
+    )
 
 
 # --- auth and versions ------------------------------------------------------------------------
@@ -63,8 +65,9 @@ def with_fault(request: wire.Request, fault: str) -> wire.Request:
 def test_key_as_x_api_key_or_bearer() -> None:
     emulator = Emulator(api_key="sk-test")
     assert isinstance(body_of(call(emulator, message())), dict)
-    bearer = build.create_message(wire.APIConfig(auth_token="sk-test"), model="claude-opus-4-6",
-                                  max_tokens=5, messages=HELLO)
+    bearer = build.create_message(
+        wire.APIConfig(auth_token="sk-test"), model="claude-opus-4-6", max_tokens=5, messages=HELLO
+    )
     assert isinstance(body_of(call(emulator, bearer)), dict)
 
 
@@ -84,11 +87,13 @@ def test_versions() -> None:
     new = wire.APIConfig(api_key="k", anthropic_version="2026-10-21")
     ok = build.create_message(new, model="claude-opus-4-6", max_tokens=5, messages=HELLO)
     assert isinstance(body_of(call(emulator, ok)), dict)
-    refused = build.create_message(new, model="claude-opus-4-6", max_tokens=5, messages=HELLO,
-                                   temperature=0.5)
+    refused = build.create_message(
+        new, model="claude-opus-4-6", max_tokens=5, messages=HELLO, temperature=0.5
+    )
     assert isinstance(error_of(call(emulator, refused)), wire.BadRequestError)
-    old = build.create_message(CFG, model="claude-opus-4-6", max_tokens=5, messages=HELLO,
-                               temperature=0.5)
+    old = build.create_message(
+        CFG, model="claude-opus-4-6", max_tokens=5, messages=HELLO, temperature=0.5
+    )
     assert isinstance(body_of(call(emulator, old)), dict)
     bad = wire.APIConfig(api_key="k", anthropic_version="1999-01-01")
     error = error_of(call(emulator, build.get_model(bad, "claude-opus-4-6")))
@@ -133,8 +138,9 @@ def test_rate_limit_headers_count_down() -> None:
 
 def test_count_tokens_and_validation() -> None:
     emulator = Emulator()
-    counted = body_of(call(emulator, build.count_tokens(CFG, model="claude-opus-4-6",
-                                                        messages=HELLO)))
+    counted = body_of(
+        call(emulator, build.count_tokens(CFG, model="claude-opus-4-6", messages=HELLO))
+    )
     assert counted["input_tokens"] >= 1
     unknown = build.create_message(CFG, model="gpt-4", max_tokens=5, messages=HELLO)
     assert isinstance(error_of(call(emulator, unknown)), wire.NotFoundError)
@@ -164,13 +170,22 @@ def test_models_paginate() -> None:
 
 def test_batch_lifecycle() -> None:
     emulator = Emulator(batch_seconds=10)
-    requests = [{"custom_id": f"r{i}", "params": {"model": "claude-haiku-4-5", "max_tokens": 20,
-                                                   "messages": HELLO}} for i in range(4)]
+    requests = [
+        {
+            "custom_id": f"r{i}",
+            "params": {"model": "claude-haiku-4-5", "max_tokens": 20, "messages": HELLO},
+        }
+        for i in range(4)
+    ]
     valid = build.create_batch(CFG, requests)
     # The builder refuses a bad item, so one is added by hand: the API takes it and errors it.
     body = json.loads(valid.body)
-    body["requests"].append({"custom_id": "bad", "params": {"model": "claude-haiku-4-5",
-                                                            "max_tokens": 5, "messages": []}})
+    body["requests"].append(
+        {
+            "custom_id": "bad",
+            "params": {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": []},
+        }
+    )
     create = wire.Request(valid.method, valid.target, valid.headers, json.dumps(body).encode())
     batch = body_of(call(emulator, create, now=NOW))
     assert batch["processing_status"] == "in_progress"
@@ -183,10 +198,16 @@ def test_batch_lifecycle() -> None:
     assert isinstance(error_of(not_yet), wire.BadRequestError)
     done = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 11))
     assert done["processing_status"] == "ended"
-    assert done["request_counts"] == {"processing": 0, "succeeded": 4, "errored": 1,
-                                      "canceled": 0, "expired": 0}
+    assert done["request_counts"] == {
+        "processing": 0,
+        "succeeded": 4,
+        "errored": 1,
+        "canceled": 0,
+        "expired": 0,
+    }
     assert done["results_url"] == (
-        f"http://127.0.0.1:8080/v1/messages/batches/{batch['id']}/results")
+        f"http://127.0.0.1:8080/v1/messages/batches/{batch['id']}/results"
+    )
     events = call(emulator, build.batch_results(CFG, batch["id"]), now=NOW + 11)
     raw = b"".join(e.data for e in events if isinstance(e, BodyData))
     assert raw.endswith(b"\n")
@@ -194,9 +215,13 @@ def test_batch_lifecycle() -> None:
     decoder = wire.JSONLDecoder()
     results = decoder.feed(raw) + decoder.close()
     kinds = {r.custom_id: type(r.result) for r in results}
-    assert kinds == {"r0": wire.SucceededResult, "r1": wire.SucceededResult,
-                     "r2": wire.SucceededResult, "r3": wire.SucceededResult,
-                     "bad": wire.ErroredResult}
+    assert kinds == {
+        "r0": wire.SucceededResult,
+        "r1": wire.SucceededResult,
+        "r2": wire.SucceededResult,
+        "r3": wire.SucceededResult,
+        "bad": wire.ErroredResult,
+    }
     listed = body_of(call(emulator, build.list_batches(CFG), now=NOW + 11))
     assert listed["data"][0]["id"] == batch["id"]
     deleted = body_of(call(emulator, build.delete_batch(CFG, batch["id"]), now=NOW + 12))
@@ -207,8 +232,13 @@ def test_batch_lifecycle() -> None:
 
 def test_batch_cancel() -> None:
     emulator = Emulator(batch_seconds=10)
-    requests = [{"custom_id": f"r{i}", "params": {"model": "claude-haiku-4-5", "max_tokens": 5,
-                                                   "messages": HELLO}} for i in range(10)]
+    requests = [
+        {
+            "custom_id": f"r{i}",
+            "params": {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": HELLO},
+        }
+        for i in range(10)
+    ]
     batch = body_of(call(emulator, build.create_batch(CFG, requests), now=NOW))
     early_delete = call(emulator, build.delete_batch(CFG, batch["id"]), now=NOW + 1)
     assert isinstance(error_of(early_delete), wire.BadRequestError)
@@ -222,8 +252,10 @@ def test_batch_cancel() -> None:
 # --- faults -------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("status", "cls"), [(429, wire.RateLimitError), (500,
-                         wire.InternalServerError), (529, wire.OverloadedError)])
+@pytest.mark.parametrize(
+    ("status", "cls"),
+    [(429, wire.RateLimitError), (500, wire.InternalServerError), (529, wire.OverloadedError)],
+)
 def test_status_fault(status: int, cls: type) -> None:
     events = call(Emulator(), with_fault(message(), f"status={status};retry-after=1"))
     error = error_of(events)
@@ -234,9 +266,13 @@ def test_status_fault(status: int, cls: type) -> None:
 def test_times_limits_a_fault_to_the_first_requests() -> None:
     emulator = Emulator()
     request = with_fault(message(), "status=529;times=2")
-    outcomes = [type(e) for e in (next(x for x in call(emulator, request)
-                                       if isinstance(x, JSONBody | wire.APIError))
-                                  for _ in range(3))]
+    outcomes = [
+        type(e)
+        for e in (
+            next(x for x in call(emulator, request) if isinstance(x, JSONBody | wire.APIError))
+            for _ in range(3)
+        )
+    ]
     assert outcomes == [wire.OverloadedError, wire.OverloadedError, JSONBody]
 
 
@@ -282,9 +318,11 @@ def test_chunking_faults_change_nothing_but_the_pieces(chunk: str) -> None:
     chunked = call(Emulator(seed=5), with_fault(message(stream=True), f"chunk={chunk}"))
     assert chunked[1:] == plain[1:]
     if chunk == "1":
-        sends = [a for a in actions_for(Emulator(seed=5), with_fault(message(stream=True),
-                                                                       "chunk=1"))
-                 if isinstance(a, Send)]
+        sends = [
+            a
+            for a in actions_for(Emulator(seed=5), with_fault(message(stream=True), "chunk=1"))
+            if isinstance(a, Send)
+        ]
         assert len(sends) > 1000
 
 
@@ -298,8 +336,11 @@ def test_gzip_fault(stream: bool) -> None:
 
 def test_malformed_utf8_becomes_replacement_characters() -> None:
     events = call(Emulator(), with_fault(message(stream=True), "malformed=utf8"))
-    texts = [e.delta.text for e in events if isinstance(e, wire.ContentBlockDelta)
-             and isinstance(e.delta, wire.TextDelta)]
+    texts = [
+        e.delta.text
+        for e in events
+        if isinstance(e, wire.ContentBlockDelta) and isinstance(e.delta, wire.TextDelta)
+    ]
     assert any("\ufffd" in t for t in texts)
 
 
@@ -344,8 +385,10 @@ def test_enforced_limits_answer_429_with_retry_after() -> None:
 
 def test_oversized_request_body_is_a_413_and_close() -> None:
     connection = Emulator().connection()
-    head = (b"POST /v1/messages HTTP/1.1\r\nhost: h\r\nx-api-key: k\r\n"
-            b"anthropic-version: 2023-06-01\r\ncontent-length: 40000000\r\n\r\n")
+    head = (
+        b"POST /v1/messages HTTP/1.1\r\nhost: h\r\nx-api-key: k\r\n"
+        b"anthropic-version: 2023-06-01\r\ncontent-length: 40000000\r\n\r\n"
+    )
     actions = connection.receive_data(head, NOW)
     chunk = b"x" * 1_000_000
     for _ in range(33):

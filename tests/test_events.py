@@ -18,8 +18,9 @@ def parse(obj: Any, event: str = "x") -> wire.StreamEvent:
 
 
 def test_text_delta() -> None:
-    event = parse({"type": "content_block_delta", "index": 2,
-                   "delta": {"type": "text_delta", "text": "hé"}})
+    event = parse(
+        {"type": "content_block_delta", "index": 2, "delta": {"type": "text_delta", "text": "hé"}}
+    )
     assert event == wire.ContentBlockDelta(index=2, delta=wire.TextDelta(text="hé"))
 
 
@@ -33,12 +34,26 @@ def test_dispatch_uses_json_type_not_event_name() -> None:
         ({"type": "message_stop"}, wire.MessageStop),
         ({"type": "ping"}, wire.Ping),
         ({"type": "content_block_stop", "index": 0}, wire.ContentBlockStop),
-        ({"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-          "usage": {"output_tokens": 3}}, wire.MessageDelta),
-        ({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
-         wire.StreamError),
-        ({"type": "content_block_start", "index": 0,
-          "content_block": {"type": "text", "text": ""}}, wire.ContentBlockStart),
+        (
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 3},
+            },
+            wire.MessageDelta,
+        ),
+        (
+            {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}},
+            wire.StreamError,
+        ),
+        (
+            {
+                "type": "content_block_start",
+                "index": 0,
+                "content_block": {"type": "text", "text": ""},
+            },
+            wire.ContentBlockStart,
+        ),
     ],
 )
 def test_known_events(obj: dict[str, Any], cls: type) -> None:
@@ -66,8 +81,10 @@ def test_object_without_type_is_an_unknown_event_named_by_sse() -> None:
         ({"type": "input_json_delta", "partial_json": '{"a'}, wire.InputJSONDelta),
         ({"type": "thinking_delta", "thinking": "hmm"}, wire.ThinkingDelta),
         ({"type": "signature_delta", "signature": "EqQB"}, wire.SignatureDelta),
-        ({"type": "citations_delta", "citation": {"type": "char_location", "cited_text": "x"}},
-         wire.CitationsDelta),
+        (
+            {"type": "citations_delta", "citation": {"type": "char_location", "cited_text": "x"}},
+            wire.CitationsDelta,
+        ),
         ({"type": "compaction_delta", "content": "..."}, wire.UnknownDelta),
         ({"type": "text_delta", "text": "a", "new_field": 1}, wire.TextDelta),
     ],
@@ -81,9 +98,19 @@ def test_deltas_round_trip(delta: dict[str, Any], cls: type) -> None:
 
 
 def test_unknown_fields_survive_everywhere() -> None:
-    obj = {"type": "content_block_start", "index": 0, "trace": "t1",
-           "content_block": {"type": "tool_use", "id": "toolu_1", "name": "f", "input": {},
-                             "caller": {"type": "direct"}, "toolset_name": None}}
+    obj = {
+        "type": "content_block_start",
+        "index": 0,
+        "trace": "t1",
+        "content_block": {
+            "type": "tool_use",
+            "id": "toolu_1",
+            "name": "f",
+            "input": {},
+            "caller": {"type": "direct"},
+            "toolset_name": None,
+        },
+    }
     event = parse(obj)
     assert isinstance(event, wire.ContentBlockStart)
     assert isinstance(event.content_block, wire.ToolUseBlock)
@@ -116,13 +143,20 @@ def test_to_dict_returns_a_fresh_copy() -> None:
         ("not json", "not JSON"),
         ("", "not JSON"),
         ("[1]", "not an object"),
-        ('{"type": "content_block_delta", "index": "0", "delta": {"type": "text_delta"}}',
-         "'index' must be an integer"),
-        ('{"type": "content_block_delta", "index": 0, "delta": {"type": "text_delta", "text": 5}}',
-         "'text' must be a string"),
+        (
+            '{"type": "content_block_delta", "index": "0", "delta": {"type": "text_delta"}}',
+            "'index' must be an integer",
+        ),
+        (
+            '{"type": "content_block_delta", "index": 0,'
+            ' "delta": {"type": "text_delta", "text": 5}}',
+            "'text' must be a string",
+        ),
         ('{"type": "message_start", "message": []}', "'message' must be an object"),
-        ('{"type": "content_block_start", "index": 0, "content_block": {"type": 3}}',
-         "'type' must be a string"),
+        (
+            '{"type": "content_block_start", "index": 0, "content_block": {"type": 3}}',
+            "'type' must be a string",
+        ),
     ],
 )
 def test_malformed_payload_names_the_event_and_reason(data: str, needle: str) -> None:
@@ -134,13 +168,22 @@ def test_malformed_payload_names_the_event_and_reason(data: str, needle: str) ->
 
 
 def test_stream_error_maps_by_error_type() -> None:
-    event = parse({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
-                   "request_id": "req_1"})
+    event = parse(
+        {
+            "type": "error",
+            "error": {"type": "overloaded_error", "message": "Overloaded"},
+            "request_id": "req_1",
+        }
+    )
     assert isinstance(event, wire.StreamError)
     exc = event.to_exception()
     assert isinstance(exc, wire.OverloadedError)
     assert (exc.status, exc.type, exc.message, exc.request_id) == (
-        200, "overloaded_error", "Overloaded", "req_1")
+        200,
+        "overloaded_error",
+        "Overloaded",
+        "req_1",
+    )
     assert exc.retryable
 
 
@@ -187,8 +230,7 @@ DELTA_KINDS = [("text_delta", "text"), ("input_json_delta", "partial_json")]
 def test_fast_delta_equals_general_parse(
     index: int, text: str, ascii_only: bool, kind: tuple[str, str]
 ) -> None:
-    obj = {"type": "content_block_delta", "index": index,
-           "delta": {"type": kind[0], kind[1]: text}}
+    obj = {"type": "content_block_delta", "index": index, "delta": {"type": kind[0], kind[1]: text}}
     data = json.dumps(obj, separators=(",", ":"), ensure_ascii=ascii_only)
     event = fast_or_general(data)
     assert event == general_parse(data)
@@ -199,8 +241,10 @@ def test_fast_delta_equals_general_parse(
 @given(st.text(max_size=10), st.data())
 def test_fast_delta_falls_back_on_any_deviation(text: str, data: st.DataObject) -> None:
     kind = data.draw(st.sampled_from(DELTA_KINDS))
-    base = json.dumps({"type": "content_block_delta", "index": 3,
-                       "delta": {"type": kind[0], kind[1]: text}}, separators=(",", ":"))
+    base = json.dumps(
+        {"type": "content_block_delta", "index": 3, "delta": {"type": kind[0], kind[1]: text}},
+        separators=(",", ":"),
+    )
     at = data.draw(st.integers(0, len(base)))
     edit = data.draw(st.sampled_from(["insert", "delete", "replace"]))
     char = data.draw(st.sampled_from([*' "\\}{,:0x\n-', "\\u00e9", "\\ud800", "é"]))
@@ -213,17 +257,20 @@ def test_fast_delta_falls_back_on_any_deviation(text: str, data: st.DataObject) 
     assert fast_or_general(mutated) == general_parse(mutated)
 
 
-@pytest.mark.parametrize("data", [
-    '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}',
-    '{"type":"content_block_delta","index":07,"delta":{"type":"text_delta","text":"a"}}',
-    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a"}} ',
-    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a\\q"}}',
-    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a","b":1}}',
-    '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"\t"}}',
-    '{"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"a"}}',
-    '{"type":"content_block_delta","index":12345678901,"delta":{"type":"text_delta","text":"a"}}',
-    '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}',
-    '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":1}}',
-])
+@pytest.mark.parametrize(
+    "data",
+    [
+        '{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"a"}}',
+        '{"type":"content_block_delta","index":07,"delta":{"type":"text_delta","text":"a"}}',
+        '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a"}} ',
+        '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a\\q"}}',
+        '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"a","b":1}}',
+        '{"type":"content_block_delta","index":1,"delta":{"type":"text_delta","text":"\t"}}',
+        '{"type":"content_block_delta","index":,"delta":{"type":"text_delta","text":"a"}}',
+        '{"type":"content_block_delta","index":12345678901,"delta":{"type":"text_delta","text":"a"}}',
+        '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":""}}',
+        '{"type":"content_block_delta","index":2,"delta":{"type":"input_json_delta","partial_json":1}}',
+    ],
+)
 def test_fast_delta_edge_cases(data: str) -> None:
     assert fast_or_general(data) == general_parse(data)

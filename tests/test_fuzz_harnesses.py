@@ -31,8 +31,11 @@ HARNESSES: dict[str, Callable[[bytes], None]] = {
     "stream": fuzz_stream.check,
 }
 
-BUDGET = settings(max_examples=200, deadline=None,
-                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+BUDGET = settings(
+    max_examples=200,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 # --- the input layout -----------------------------------------------------------------
@@ -144,13 +147,29 @@ def test_sse_random_bytes(data: bytes) -> None:
     fuzz_sse.check(data)
 
 
-_FIELD_LINE = st.sampled_from([
-    b"data: x", b"data:", b"data", b"data:  two", b"event: e", b"event", b"id: 7", b"id",
-    b"id: a\x00b", b"retry: 15", b"retry: 1x", b": comment", b"other: z", b"", b"\xef\xbb\xbf",
-    "data: \u00e9\u6771".encode(),
-])
-_SSE_TEXT = st.lists(st.tuples(_FIELD_LINE, st.sampled_from([b"\n", b"\r", b"\r\n"])),
-                     max_size=30).map(lambda lines: b"".join(a + b for a, b in lines))
+_FIELD_LINE = st.sampled_from(
+    [
+        b"data: x",
+        b"data:",
+        b"data",
+        b"data:  two",
+        b"event: e",
+        b"event",
+        b"id: 7",
+        b"id",
+        b"id: a\x00b",
+        b"retry: 15",
+        b"retry: 1x",
+        b": comment",
+        b"other: z",
+        b"",
+        b"\xef\xbb\xbf",
+        "data: \u00e9\u6771".encode(),
+    ]
+)
+_SSE_TEXT = st.lists(
+    st.tuples(_FIELD_LINE, st.sampled_from([b"\n", b"\r", b"\r\n"])), max_size=30
+).map(lambda lines: b"".join(a + b for a, b in lines))
 
 
 @BUDGET
@@ -166,19 +185,28 @@ def test_partial_json_random_bytes(data: bytes) -> None:
 
 
 _JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=8),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=4), inner, max_size=4)
+    ),
     max_leaves=20,
 )
 
 
 @BUDGET
-@given(st.dictionaries(st.text(max_size=4), _JSON, max_size=5),
-       st.lists(st.integers(0, 62), max_size=15), st.booleans(), st.booleans())
-def test_partial_json_objects(obj: dict[str, object], sizes: list[int], indent: bool,
-                              ascii_only: bool) -> None:
+@given(
+    st.dictionaries(st.text(max_size=4), _JSON, max_size=5),
+    st.lists(st.integers(0, 62), max_size=15),
+    st.booleans(),
+    st.booleans(),
+)
+def test_partial_json_objects(
+    obj: dict[str, object], sizes: list[int], indent: bool, ascii_only: bool
+) -> None:
     text = json.dumps(obj, indent=1 if indent else None, ensure_ascii=ascii_only)
     fuzz_partial_json.check(make_input(text.encode(), sizes))
 
@@ -206,16 +234,31 @@ def test_snapshot_leaves_out_a_huge_unfinished_int() -> None:
 def test_stream_error_order() -> None:
     """Found by fuzz_stream: the whole chunk was parsed before any event was applied, so
     a later non-JSON event's EventDecodeError hid the tool input error that came first."""
-    start = {"type": "message_start", "message": {
-        "id": "m", "type": "message", "role": "assistant", "model": "x", "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1}}}
+    start = {
+        "type": "message_start",
+        "message": {
+            "id": "m",
+            "type": "message",
+            "role": "assistant",
+            "model": "x",
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        },
+    }
     events = [
         ("message_start", json.dumps(start)),
-        ("content_block_start", '{"type":"content_block_start","index":0,"content_block":'
-                                '{"type":"tool_use","id":"t","name":"f","input":{}}}'),
-        ("content_block_delta", '{"type":"content_block_delta","index":0,"delta":'
-                                '{"type":"input_json_delta","partial_json":"{"}}'),
+        (
+            "content_block_start",
+            '{"type":"content_block_start","index":0,"content_block":'
+            '{"type":"tool_use","id":"t","name":"f","input":{}}}',
+        ),
+        (
+            "content_block_delta",
+            '{"type":"content_block_delta","index":0,"delta":'
+            '{"type":"input_json_delta","partial_json":"{"}}',
+        ),
         ("content_block_stop", '{"type":"content_block_stop","index":0}'),
         ("ping", "not json"),
     ]

@@ -19,20 +19,31 @@ from wire.requests import Request
 from wire.testing.strategies import chunkings
 
 SAMPLE = (resources.files("wire") / "samples" / "tool_use.sse").read_bytes()
-POST = Request("POST", "/v1/messages", (("x-api-key", "sk-secret-123"),
-                                        ("content-type", "application/json")), b'{"a":1}')
+POST = Request(
+    "POST",
+    "/v1/messages",
+    (("x-api-key", "sk-secret-123"), ("content-type", "application/json")),
+    b'{"a":1}',
+)
 GET = Request("GET", "/v1/models", (("x-api-key", "sk-secret-123"),))
 
 
-def response_bytes(status: int, headers: list[tuple[str, str]], body: bytes = b"",
-                   *, chunked: bool = False, pieces: int = 1) -> bytes:
+def response_bytes(
+    status: int,
+    headers: list[tuple[str, str]],
+    body: bytes = b"",
+    *,
+    chunked: bool = False,
+    pieces: int = 1,
+) -> bytes:
     """A response as an h11 server writes it (content-length or chunked framing)."""
     server = h11.Connection(h11.SERVER)
     server.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
     server.next_event()
     server.next_event()
-    framing = [("transfer-encoding", "chunked")] if chunked else [
-        ("content-length", str(len(body)))]
+    framing = (
+        [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(body)))]
+    )
     out = server.send(h11.Response(status_code=status, headers=headers + framing))
     assert out is not None
     step = max(1, -(-len(body) // pieces))
@@ -42,8 +53,9 @@ def response_bytes(status: int, headers: list[tuple[str, str]], body: bytes = b"
     return out
 
 
-def exchange(raw: bytes, chunks: list[bytes] | None = None, request: Request = GET,
-             **options: Any) -> list[Any]:
+def exchange(
+    raw: bytes, chunks: list[bytes] | None = None, request: Request = GET, **options: Any
+) -> list[Any]:
     client = ClientConnection("api.test", **options)
     client.send_request(request)
     events: list[Any] = []
@@ -53,8 +65,11 @@ def exchange(raw: bytes, chunks: list[bytes] | None = None, request: Request = G
     return events
 
 
-ENVELOPE = {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"},
-            "request_id": "req_body"}
+ENVELOPE = {
+    "type": "error",
+    "error": {"type": "overloaded_error", "message": "Overloaded"},
+    "request_id": "req_body",
+}
 
 
 # --- the request -------------------------------------------------------------------------
@@ -96,8 +111,9 @@ def test_busy_connection_refuses_a_second_request() -> None:
 
 def test_json_response() -> None:
     body = json.dumps({"input_tokens": 12}).encode()
-    events = exchange(response_bytes(200, [("content-type", "application/json"),
-                                           ("request-id", "req_1")], body))
+    events = exchange(
+        response_bytes(200, [("content-type", "application/json"), ("request-id", "req_1")], body)
+    )
     head, parsed, done = events
     assert isinstance(head, ResponseHead)
     assert (head.status, head.request_id, head.media_type) == (200, "req_1", "application/json")
@@ -106,8 +122,9 @@ def test_json_response() -> None:
 
 
 def test_sse_response_gives_typed_events_and_the_message() -> None:
-    raw = response_bytes(200, [("content-type", "text/event-stream; charset=utf-8")], SAMPLE,
-                         chunked=True, pieces=7)
+    raw = response_bytes(
+        200, [("content-type", "text/event-stream; charset=utf-8")], SAMPLE, chunked=True, pieces=7
+    )
     events = exchange(raw)
     assert isinstance(events[0], ResponseHead)
     assert isinstance(events[1], wire.MessageStart)
@@ -126,8 +143,9 @@ def _decode(data: bytes) -> tuple[wire.MessageStreamDecoder, list[Any]]:
 
 def test_other_media_types_stream_as_body_data() -> None:
     body = b'{"custom_id":"a","result":{"type":"canceled"}}\n' * 3
-    events = exchange(response_bytes(200, [("content-type", "application/binary")], body,
-                                      chunked=True, pieces=3))
+    events = exchange(
+        response_bytes(200, [("content-type", "application/binary")], body, chunked=True, pieces=3)
+    )
     assert b"".join(e.data for e in events if isinstance(e, BodyData)) == body
 
 
@@ -141,16 +159,23 @@ def test_compressed_bodies(encoding: str) -> None:
         squeezer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
         packed = squeezer.compress(SAMPLE) + squeezer.flush()
     name = "deflate" if encoding == "raw-deflate" else encoding
-    raw = response_bytes(200, [("content-type", "text/event-stream"),
-                               ("content-encoding", name)], packed, chunked=True, pieces=5)
+    raw = response_bytes(
+        200,
+        [("content-type", "text/event-stream"), ("content-encoding", name)],
+        packed,
+        chunked=True,
+        pieces=5,
+    )
     events = exchange(raw, [raw[i : i + 1] for i in range(len(raw))])
     assert events[1:-1] == _decode(SAMPLE)[1]
 
 
 def test_rate_limit_headers_are_parsed() -> None:
-    headers = [("content-type", "application/json"),
-               ("anthropic-ratelimit-requests-limit", "1000"),
-               ("anthropic-ratelimit-requests-remaining", "999")]
+    headers = [
+        ("content-type", "application/json"),
+        ("anthropic-ratelimit-requests-limit", "1000"),
+        ("anthropic-ratelimit-requests-remaining", "999"),
+    ]
     head = exchange(response_bytes(200, headers, b"{}"))[0]
     assert head.rate_limits.requests.limit == 1000
     assert head.rate_limits.requests.remaining == 999
@@ -173,12 +198,19 @@ def test_rate_limit_headers_are_parsed() -> None:
         (418, "teapot_error", wire.APIError, False),
     ],
 )
-def test_error_statuses_become_typed_errors(status: int, error_type: str, cls: type,
-                                            retryable: bool) -> None:
-    envelope = {"type": "error", "error": {"type": error_type, "message": "nope"},
-                "request_id": "req_body"}
-    raw = response_bytes(status, [("content-type", "application/json"),
-                                  ("request-id", "req_head")], json.dumps(envelope).encode())
+def test_error_statuses_become_typed_errors(
+    status: int, error_type: str, cls: type, retryable: bool
+) -> None:
+    envelope = {
+        "type": "error",
+        "error": {"type": error_type, "message": "nope"},
+        "request_id": "req_body",
+    }
+    raw = response_bytes(
+        status,
+        [("content-type", "application/json"), ("request-id", "req_head")],
+        json.dumps(envelope).encode(),
+    )
     head, error, done = exchange(raw)
     assert head.status == status
     assert type(error) is cls
@@ -211,15 +243,33 @@ def test_should_retry_header_overrides() -> None:
 
 
 def test_stream_error_event_arrives_as_an_event() -> None:
-    body = (wire.encode_sse(json.dumps({"type": "message_start", "message": {
-        "id": "m", "type": "message", "role": "assistant", "model": "x", "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1}}}), event="message_start")
-        + wire.encode_sse(json.dumps(ENVELOPE), event="error"))
+    body = wire.encode_sse(
+        json.dumps(
+            {
+                "type": "message_start",
+                "message": {
+                    "id": "m",
+                    "type": "message",
+                    "role": "assistant",
+                    "model": "x",
+                    "content": [],
+                    "stop_reason": None,
+                    "stop_sequence": None,
+                    "usage": {"input_tokens": 1, "output_tokens": 1},
+                },
+            }
+        ),
+        event="message_start",
+    ) + wire.encode_sse(json.dumps(ENVELOPE), event="error")
     raw = response_bytes(200, [("content-type", "text/event-stream")], body, chunked=True)
     events = exchange(raw, request=POST)
-    assert [type(e) for e in events] == [ResponseHead, wire.MessageStart, wire.StreamError,
-                                         wire.IncompleteStreamError, ResponseComplete]
+    assert [type(e) for e in events] == [
+        ResponseHead,
+        wire.MessageStart,
+        wire.StreamError,
+        wire.IncompleteStreamError,
+        ResponseComplete,
+    ]
     assert isinstance(events[2].to_exception(), wire.OverloadedError)
     assert events[3].partial_message is not None
     assert events[4].reusable
@@ -249,8 +299,9 @@ def test_connection_closed_mid_json_carries_the_bytes() -> None:
 def test_compression_bomb_is_refused_with_bounded_memory() -> None:
     bomb = gzip.compress(b"\0" * (64 * 1024 * 1024), compresslevel=9)
     assert len(bomb) < 100_000
-    raw = response_bytes(200, [("content-type", "application/json"),
-                               ("content-encoding", "gzip")], bomb)
+    raw = response_bytes(
+        200, [("content-type", "application/json"), ("content-encoding", "gzip")], bomb
+    )
     with pytest.raises(wire.BodyTooLargeError) as info:
         exchange(raw, max_body_bytes=1024 * 1024)
     assert info.value.limit == "max_body_bytes"
@@ -282,15 +333,17 @@ def test_keep_alive_reuses_the_connection() -> None:
         client.send_request(GET)
         body = json.dumps({"n": n}).encode()
         events = client.receive_data(
-            response_bytes(200, [("content-type", "application/json")], body))
+            response_bytes(200, [("content-type", "application/json")], body)
+        )
         assert events[1] == JSONBody({"n": n})
         assert events[-1] == ResponseComplete(reusable=True)
         assert client.reusable
 
 
 def test_connection_close_is_not_reusable() -> None:
-    raw = response_bytes(200, [("content-type", "application/json"), ("connection", "close")],
-                         b"{}")
+    raw = response_bytes(
+        200, [("content-type", "application/json"), ("connection", "close")], b"{}"
+    )
     client = ClientConnection("h")
     client.send_request(GET)
     events = client.receive_data(raw)
@@ -303,16 +356,29 @@ def test_connection_close_is_not_reusable() -> None:
 # --- any chunking ---------------------------------------------------------------------------
 
 _RESPONSES = [
-    response_bytes(200, [("content-type", "text/event-stream")], SAMPLE, chunked=True,
-                   pieces=9),
-    response_bytes(200, [("content-type", "text/event-stream"), ("content-encoding", "gzip")],
-                   gzip.compress(SAMPLE), chunked=True, pieces=4),
-    response_bytes(200, [("content-type", "application/json"), ("content-encoding", "gzip")],
-                   gzip.compress(json.dumps({"a": [1, "é"]}).encode())),
-    response_bytes(529, [("content-type", "application/json"), ("retry-after", "3")],
-                   json.dumps(ENVELOPE).encode(), chunked=True, pieces=3),
-    response_bytes(200, [("content-type", "application/x-jsonl")], b"line 1\nline 2\n",
-                   chunked=True, pieces=2),
+    response_bytes(200, [("content-type", "text/event-stream")], SAMPLE, chunked=True, pieces=9),
+    response_bytes(
+        200,
+        [("content-type", "text/event-stream"), ("content-encoding", "gzip")],
+        gzip.compress(SAMPLE),
+        chunked=True,
+        pieces=4,
+    ),
+    response_bytes(
+        200,
+        [("content-type", "application/json"), ("content-encoding", "gzip")],
+        gzip.compress(json.dumps({"a": [1, "é"]}).encode()),
+    ),
+    response_bytes(
+        529,
+        [("content-type", "application/json"), ("retry-after", "3")],
+        json.dumps(ENVELOPE).encode(),
+        chunked=True,
+        pieces=3,
+    ),
+    response_bytes(
+        200, [("content-type", "application/x-jsonl")], b"line 1\nline 2\n", chunked=True, pieces=2
+    ),
 ]
 
 
@@ -357,15 +423,25 @@ def test_a_failed_connection_refuses_further_use() -> None:
 
 
 def test_events_before_a_bad_event_are_delivered_then_the_error() -> None:
-    start = {"type": "message_start", "message": {
-        "id": "m", "type": "message", "role": "assistant", "model": "x", "content": [],
-        "stop_reason": None, "stop_sequence": None,
-        "usage": {"input_tokens": 1, "output_tokens": 1}}}
+    start = {
+        "type": "message_start",
+        "message": {
+            "id": "m",
+            "type": "message",
+            "role": "assistant",
+            "model": "x",
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {"input_tokens": 1, "output_tokens": 1},
+        },
+    }
     body = wire.encode_sse(json.dumps(start), event="message_start") + b"data: {oops\n\n"
     client = ClientConnection("h")
     client.send_request(POST)
-    events = client.receive_data(response_bytes(200, [("content-type", "text/event-stream")],
-                                                body, chunked=True))
+    events = client.receive_data(
+        response_bytes(200, [("content-type", "text/event-stream")], body, chunked=True)
+    )
     assert [type(e) for e in events] == [ResponseHead, wire.MessageStart]
     with pytest.raises(wire.EventDecodeError):
         client.receive_data(b"")

@@ -32,13 +32,14 @@ def sdk_final_message(chunks: list[bytes]) -> dict[str, Any]:
     hx = _httpx()
 
     def handler(request: Any) -> Any:
-        return hx.Response(200, headers={"content-type": "text/event-stream"},
-                           content=iter(chunks))
+        return hx.Response(200, headers={"content-type": "text/event-stream"}, content=iter(chunks))
 
-    client = anthropic.Anthropic(api_key="sk-test", max_retries=0,
-                                 http_client=hx.Client(transport=hx.MockTransport(handler)))
-    with client.messages.stream(model="claude-x", max_tokens=10,
-                                messages=[{"role": "user", "content": "hi"}]) as stream:
+    client = anthropic.Anthropic(
+        api_key="sk-test", max_retries=0, http_client=hx.Client(transport=hx.MockTransport(handler))
+    )
+    with client.messages.stream(
+        model="claude-x", max_tokens=10, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
         message = stream.get_final_message()
     result: dict[str, Any] = message.model_dump(mode="json", exclude_unset=True, warnings=False)
     return result
@@ -46,8 +47,11 @@ def sdk_final_message(chunks: list[bytes]) -> dict[str, Any]:
 
 def drop_invented_nulls(theirs: Any, ours: Any) -> Any:
     if isinstance(theirs, dict) and isinstance(ours, dict):
-        return {k: drop_invented_nulls(v, ours.get(k)) for k, v in theirs.items()
-                if not (v is None and k not in ours)}
+        return {
+            k: drop_invented_nulls(v, ours.get(k))
+            for k, v in theirs.items()
+            if not (v is None and k not in ours)
+        }
     if isinstance(theirs, list) and isinstance(ours, list) and len(theirs) == len(ours):
         return [drop_invented_nulls(t, o) for t, o in zip(theirs, ours, strict=True)]
     return theirs

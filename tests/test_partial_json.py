@@ -81,7 +81,7 @@ def test_trailing_whitespace_is_fine() -> None:
         '{"a": NaN}',
         '{"a" 1}',
         '{"a": 1,}',
-        '{,}',
+        "{,}",
         '{"a": "\\x"}',
         '{"a": "tab\there"}',  # raw control characters are not JSON
         '{"a": [1, 2}',
@@ -120,16 +120,20 @@ def test_snapshot_is_a_copy_of_open_containers() -> None:
 
 
 def test_long_string_across_many_fragments() -> None:
-    value = "ab\\\"c" * 20_000
+    value = 'ab\\"c' * 20_000
     text = '{"s": "' + value + '"}'
     parser = feed_all([text[i : i + 7] for i in range(0, len(text), 7)])
     assert parser.result() == json.loads(text)
 
 
-_DUMPS_STYLES = st.sampled_from([
-    {"separators": (",", ":")}, {"separators": (", ", ": ")}, {"indent": 2},
-    {"ensure_ascii": False},
-])
+_DUMPS_STYLES = st.sampled_from(
+    [
+        {"separators": (",", ":")},
+        {"separators": (", ", ": ")},
+        {"indent": 2},
+        {"ensure_ascii": False},
+    ]
+)
 
 
 @given(json_objects(), _DUMPS_STYLES, st.data())
@@ -161,8 +165,11 @@ def _is_prefix_of(partial: Any, final: Any) -> bool:
             k in final and _is_prefix_of(v, final[k]) for k, v in partial.items()
         )
     if isinstance(partial, list):
-        return (isinstance(final, list) and len(partial) <= len(final)
-                and all(_is_prefix_of(p, f) for p, f in zip(partial, final, strict=False)))
+        return (
+            isinstance(final, list)
+            and len(partial) <= len(final)
+            and all(_is_prefix_of(p, f) for p, f in zip(partial, final, strict=False))
+        )
     if isinstance(partial, (int, float)) and not isinstance(partial, bool):
         # A number at the very end may still grow (12 -> 123): only its kind is fixed.
         return isinstance(final, (int, float)) and not isinstance(final, bool)

@@ -93,15 +93,32 @@ def test_names_are_case_insensitive_in_every_container() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "abc", "-1", "+5", "1.5", "1e3", "1,000", "1 000", "0x10", "\uff11\uff12", "\u0663",
-     "9" * 19, "9" * 5000, "NaN", "inf"],
+    [
+        "",
+        "abc",
+        "-1",
+        "+5",
+        "1.5",
+        "1e3",
+        "1,000",
+        "1 000",
+        "0x10",
+        "\uff11\uff12",
+        "\u0663",
+        "9" * 19,
+        "9" * 5000,
+        "NaN",
+        "inf",
+    ],
 )
 def test_malformed_counts_are_none(value: str) -> None:
-    limits = RateLimits.from_headers({
-        "anthropic-ratelimit-requests-limit": value,
-        "anthropic-ratelimit-requests-remaining": value,
-        "anthropic-ratelimit-input-tokens-limit": "80000",
-    })
+    limits = RateLimits.from_headers(
+        {
+            "anthropic-ratelimit-requests-limit": value,
+            "anthropic-ratelimit-requests-remaining": value,
+            "anthropic-ratelimit-input-tokens-limit": "80000",
+        }
+    )
     assert limits.requests == Limit(None, None, None)
     assert limits.input_tokens.limit == 80000
 
@@ -113,11 +130,26 @@ def test_counts_allow_surrounding_whitespace_and_zero() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "soon", "2025-08-21", "12:40:59", "2025-08-21T12:40:59", "2025-13-21T12:40:59Z",
-     "2025-02-30T12:40:59Z", "2025-08-21T24:00:00Z", "2025-08-21T12:60:00Z",
-     "2025-08-21T12:40:61Z", "2025-08-21T12:40:59+24:00", "2025-08-21T12:40:59+01:60",
-     "2025-08-21T12:40:59.Z", "2025-08-21T12:40:59+0100", "0000-01-01T00:00:00Z",
-     "1755780059", "Thu, 21 Aug 2025 12:40:59 GMT", "\uff12\uff10\uff12\uff15-08-21T12:40:59Z"],
+    [
+        "",
+        "soon",
+        "2025-08-21",
+        "12:40:59",
+        "2025-08-21T12:40:59",
+        "2025-13-21T12:40:59Z",
+        "2025-02-30T12:40:59Z",
+        "2025-08-21T24:00:00Z",
+        "2025-08-21T12:60:00Z",
+        "2025-08-21T12:40:61Z",
+        "2025-08-21T12:40:59+24:00",
+        "2025-08-21T12:40:59+01:60",
+        "2025-08-21T12:40:59.Z",
+        "2025-08-21T12:40:59+0100",
+        "0000-01-01T00:00:00Z",
+        "1755780059",
+        "Thu, 21 Aug 2025 12:40:59 GMT",
+        "\uff12\uff10\uff12\uff15-08-21T12:40:59Z",
+    ],
 )
 def test_malformed_resets_are_none(value: str) -> None:
     limits = RateLimits.from_headers({"anthropic-ratelimit-requests-reset": value})
@@ -127,20 +159,31 @@ def test_malformed_resets_are_none(value: str) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [("2025-08-21T12:40:59Z", RESET), ("2025-08-21t12:40:59z", RESET),
-     ("2025-08-21 12:40:59Z", RESET), ("2025-08-21T12:40:59.250Z", RESET + 0.25),
-     ("2025-08-21T12:40:59.123456789Z", RESET + 0.123456789),
-     ("2025-08-21T14:40:59+02:00", RESET), ("2025-08-21T07:10:59-05:30", RESET),
-     ("2025-08-21T12:40:59-00:00", RESET), ("2016-12-31T23:59:60Z",
-                                             datetime(2017, 1, 1, tzinfo=UTC).timestamp())],
+    [
+        ("2025-08-21T12:40:59Z", RESET),
+        ("2025-08-21t12:40:59z", RESET),
+        ("2025-08-21 12:40:59Z", RESET),
+        ("2025-08-21T12:40:59.250Z", RESET + 0.25),
+        ("2025-08-21T12:40:59.123456789Z", RESET + 0.123456789),
+        ("2025-08-21T14:40:59+02:00", RESET),
+        ("2025-08-21T07:10:59-05:30", RESET),
+        ("2025-08-21T12:40:59-00:00", RESET),
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC).timestamp()),
+    ],
 )
 def test_rfc3339_forms(value: str, expected: float) -> None:
     assert parse_rfc3339(value) == pytest.approx(expected, abs=1e-6)
 
 
-@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                    timezones=st.integers(-23 * 60 - 59, 23 * 60 + 59).map(
-                        lambda m: timezone(timedelta(minutes=m)))))
+@given(
+    st.datetimes(
+        min_value=datetime(1, 1, 2),
+        max_value=datetime(9999, 12, 30),
+        timezones=st.integers(-23 * 60 - 59, 23 * 60 + 59).map(
+            lambda m: timezone(timedelta(minutes=m))
+        ),
+    )
+)
 def test_rfc3339_round_trip(moment: datetime) -> None:
     assert parse_rfc3339(moment.isoformat()) == pytest.approx(moment.timestamp(), abs=1e-5)
 
@@ -167,18 +210,28 @@ def test_defaults_and_immutability() -> None:
         RateLimits.from_headers({"anthropic-fast-x": "1"}).extra["y"] = "2"  # type: ignore[index]
 
 
-header_names = st.sampled_from([
-    f"{family}-{part}"
-    for family in ("anthropic-ratelimit-requests", "anthropic-ratelimit-tokens",
-                   "Anthropic-Ratelimit-Input-Tokens", "anthropic-ratelimit-output-tokens",
-                   "anthropic-priority-input-tokens", "anthropic-fast-output-tokens",
-                   "anthropic-ratelimit")
-    for part in ("limit", "remaining", "reset", "other", "")
-] + ["retry-after", "retry-after-ms"])
+header_names = st.sampled_from(
+    [
+        f"{family}-{part}"
+        for family in (
+            "anthropic-ratelimit-requests",
+            "anthropic-ratelimit-tokens",
+            "Anthropic-Ratelimit-Input-Tokens",
+            "anthropic-ratelimit-output-tokens",
+            "anthropic-priority-input-tokens",
+            "anthropic-fast-output-tokens",
+            "anthropic-ratelimit",
+        )
+        for part in ("limit", "remaining", "reset", "other", "")
+    ]
+    + ["retry-after", "retry-after-ms"]
+)
 
 
-@given(st.lists(st.tuples(st.one_of(header_names, st.text(max_size=30)), st.text(max_size=60))),
-       st.one_of(st.none(), st.floats(allow_nan=False)))
+@given(
+    st.lists(st.tuples(st.one_of(header_names, st.text(max_size=30)), st.text(max_size=60))),
+    st.one_of(st.none(), st.floats(allow_nan=False)),
+)
 def test_from_headers_never_raises(headers: list[tuple[str, str]], now: float | None) -> None:
     limits = RateLimits.from_headers(headers, now=now)
     assert limits.retry_after is None or limits.retry_after >= 0
@@ -250,8 +303,9 @@ def test_oversized_request_waits_for_a_full_bucket_then_goes() -> None:
 
 
 def test_itpm_and_otpm_together_most_restrictive_wins() -> None:
-    limiter = Limiter(requests_per_minute=1000, input_tokens_per_minute=6000,
-                      output_tokens_per_minute=600)
+    limiter = Limiter(
+        requests_per_minute=1000, input_tokens_per_minute=6000, output_tokens_per_minute=600
+    )
     assert limiter.reserve(0.0, input_tokens=6000, output_tokens=600) == 0.0
     # Input needs 1 s to refill 100 tokens, output 10 s: output decides.
     assert limiter.reserve(0.0, input_tokens=100, output_tokens=100) == 10.0
@@ -268,10 +322,18 @@ def test_requests_bucket_limits_tiny_requests() -> None:
 # --- Limiter.update -------------------------------------------------------------------------
 
 
-def limits(requests: Limit | None = None, input_tokens: Limit | None = None,
-           output_tokens: Limit | None = None, retry_after: float | None = None) -> RateLimits:
-    return RateLimits(requests=requests or Limit(), input_tokens=input_tokens or Limit(),
-                      output_tokens=output_tokens or Limit(), retry_after=retry_after)
+def limits(
+    requests: Limit | None = None,
+    input_tokens: Limit | None = None,
+    output_tokens: Limit | None = None,
+    retry_after: float | None = None,
+) -> RateLimits:
+    return RateLimits(
+        requests=requests or Limit(),
+        input_tokens=input_tokens or Limit(),
+        output_tokens=output_tokens or Limit(),
+        retry_after=retry_after,
+    )
 
 
 def test_update_follows_the_servers_remaining() -> None:
@@ -289,7 +351,8 @@ def test_update_from_headers() -> None:
     limiter = Limiter()
     limiter.update(NOW, RateLimits.from_headers(pairs(CAPTURED)))
     assert limiter.available(NOW) == pytest.approx(
-        {"requests": 999.0, "input_tokens": 80000.0, "output_tokens": 16000.0}, abs=1e-3)
+        {"requests": 999.0, "input_tokens": 80000.0, "output_tokens": 16000.0}, abs=1e-3
+    )
     assert "requests_per_minute=1000.0" in repr(limiter)
 
 
@@ -430,7 +493,8 @@ def test_bad_token_counts_are_refused(value: object) -> None:
 per_minute = st.one_of(st.none(), st.integers(1, 100_000))
 requests = st.lists(
     st.tuples(st.floats(0, 30), st.integers(0, 20_000), st.integers(0, 20_000)),
-    min_size=1, max_size=60,
+    min_size=1,
+    max_size=60,
 )
 
 
@@ -440,8 +504,9 @@ def test_never_more_than_capacity_plus_refill_in_any_window(
 ) -> None:
     """In any window [a, b] of send times, a bucket lets through at most
     capacity + rate * (b - a), or the one oversized request in it plus that refill."""
-    limiter = Limiter(requests_per_minute=rpm, input_tokens_per_minute=itpm,
-                      output_tokens_per_minute=otpm)
+    limiter = Limiter(
+        requests_per_minute=rpm, input_tokens_per_minute=itpm, output_tokens_per_minute=otpm
+    )
     now = 0.0
     sent: list[tuple[float, tuple[int, int, int]]] = []
     for dt, input_tokens, output_tokens in asks:
@@ -492,8 +557,7 @@ class LimiterMachine(RuleBasedStateMachine):
 
     @rule(input_tokens=st.integers(0, 8000), output_tokens=st.integers(0, 8000))
     def reserve(self, input_tokens: int, output_tokens: int) -> None:
-        booked = self.limiter.book(self.now, input_tokens=input_tokens,
-                                   output_tokens=output_tokens)
+        booked = self.limiter.book(self.now, input_tokens=input_tokens, output_tokens=output_tokens)
         assert 0 <= booked.wait < math.inf
         assert booked.send_at >= self.last_send
         self.last_send = booked.send_at
@@ -504,17 +568,27 @@ class LimiterMachine(RuleBasedStateMachine):
     def settle(self, data: st.DataObject) -> None:
         reservation = self.open.pop(data.draw(st.integers(0, len(self.open) - 1)))
         used = data.draw(st.tuples(st.integers(0, 9000), st.integers(0, 9000)))
-        self.limiter.record_usage(self.now, reservation, input_tokens=used[0],
-                                  output_tokens=used[1])
+        self.limiter.record_usage(
+            self.now, reservation, input_tokens=used[0], output_tokens=used[1]
+        )
 
-    @rule(requests=st.builds(Limit, st.one_of(st.none(), st.integers(0, 100)),
-                             st.one_of(st.none(), st.integers(0, 100))),
-          output=st.builds(Limit, st.one_of(st.none(), st.integers(0, 9000)),
-                           st.one_of(st.none(), st.integers(0, 9000))),
-          retry_after=st.one_of(st.none(), st.floats(0, 30)))
+    @rule(
+        requests=st.builds(
+            Limit,
+            st.one_of(st.none(), st.integers(0, 100)),
+            st.one_of(st.none(), st.integers(0, 100)),
+        ),
+        output=st.builds(
+            Limit,
+            st.one_of(st.none(), st.integers(0, 9000)),
+            st.one_of(st.none(), st.integers(0, 9000)),
+        ),
+        retry_after=st.one_of(st.none(), st.floats(0, 30)),
+    )
     def update(self, requests: Limit, output: Limit, retry_after: float | None) -> None:
-        self.limiter.update(self.now, limits(requests, output_tokens=output,
-                                             retry_after=retry_after))
+        self.limiter.update(
+            self.now, limits(requests, output_tokens=output, retry_after=retry_after)
+        )
 
     @invariant()
     def never_above_full(self) -> None:

@@ -33,12 +33,14 @@ _SCALAR_SCHEMAS = st.one_of(
     st.just({"type": "string"}),
     st.just({"type": "integer"}),
     st.tuples(st.integers(-50, 50), st.integers(0, 20)).map(
-        lambda t: {"type": "integer", "minimum": t[0], "maximum": t[0] + t[1]}),
+        lambda t: {"type": "integer", "minimum": t[0], "maximum": t[0] + t[1]}
+    ),
     st.just({"type": "number"}),
     st.just({"type": "number", "minimum": 0.5, "maximum": 1.5}),
     st.just({"type": "boolean"}),
     st.lists(st.sampled_from(["a", "b", "ç", 3]), min_size=1, max_size=3, unique=True).map(
-        lambda e: {"enum": e}),
+        lambda e: {"enum": e}
+    ),
 )
 
 
@@ -53,17 +55,22 @@ def _object_schemas(values: st.SearchStrategy[JSONDict]) -> st.SearchStrategy[JS
 _SCHEMAS = st.recursive(
     _SCALAR_SCHEMAS,
     lambda inner: st.one_of(
-        inner.map(lambda items: {"type": "array", "items": items}), _object_schemas(inner)),
+        inner.map(lambda items: {"type": "array", "items": items}), _object_schemas(inner)
+    ),
     max_leaves=6,
 )
 _TOOLS: st.SearchStrategy[list[JSONDict]] = st.lists(
-    st.fixed_dictionaries({"name": st.sampled_from(TOOL_NAMES), "input_schema":
-                           _object_schemas(_SCHEMAS)},
-                          optional={"description": st.just("A tool.")}),
-    max_size=3, unique_by=lambda t: str(t["name"]))
+    st.fixed_dictionaries(
+        {"name": st.sampled_from(TOOL_NAMES), "input_schema": _object_schemas(_SCHEMAS)},
+        optional={"description": st.just("A tool.")},
+    ),
+    max_size=3,
+    unique_by=lambda t: str(t["name"]),
+)
 _WORD = st.one_of(
     st.sampled_from(["hello", "weather", "in", "Paris", "café", "東京", "🙂", *TOOL_NAMES, *STOPS]),
-    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8))
+    st.text(st.characters(codec="utf-8", exclude_categories=["Cs"]), max_size=8),
+)
 _PROMPTS = st.lists(_WORD, max_size=30).map(" ".join)
 
 
@@ -74,17 +81,30 @@ def bodies(draw: st.DrawFn) -> JSONDict:
     name_one: bool = draw(st.booleans())
     if tools and name_one:
         prompt += " and " + draw(st.sampled_from(tools))["name"]
-    user: JSONDict = {"role": "user", "content": draw(st.sampled_from(
-        [prompt, [{"type": "text", "text": prompt}]]))}
+    user: JSONDict = {
+        "role": "user",
+        "content": draw(st.sampled_from([prompt, [{"type": "text", "text": prompt}]])),
+    }
     messages = [user]
     if draw(st.integers(0, 4)) == 0:  # a finished tool round trip
-        messages = [{"role": "user", "content": "hi"},
-                    {"role": "assistant", "content": [{"type": "tool_use", "id": "toolu_1",
-                                                       "name": "get_weather", "input": {}}]},
-                    {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "toolu_1",
-                                                  "content": prompt}]}]
-    body: JSONDict = {"model": draw(st.sampled_from(["claude-x", "claude-opus-4-6"])),
-                      "max_tokens": draw(st.integers(1, 200)), "messages": messages}
+        messages = [
+            {"role": "user", "content": "hi"},
+            {
+                "role": "assistant",
+                "content": [
+                    {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
+                ],
+            },
+            {
+                "role": "user",
+                "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": prompt}],
+            },
+        ]
+    body: JSONDict = {
+        "model": draw(st.sampled_from(["claude-x", "claude-opus-4-6"])),
+        "max_tokens": draw(st.integers(1, 200)),
+        "messages": messages,
+    }
     if draw(st.booleans()):
         body["stop_sequences"] = draw(st.lists(st.sampled_from(STOPS), max_size=3, unique=True))
     if tools:
@@ -135,8 +155,11 @@ def check_grammar(reply: Reply) -> None:
     index = 0
     while body:
         first = body.pop(0)
-        assert first == {"type": "content_block_start", "index": index,
-                         "content_block": first["content_block"]}
+        assert first == {
+            "type": "content_block_start",
+            "index": index,
+            "content_block": first["content_block"],
+        }
         deltas = []
         while body[0]["type"] == "content_block_delta":
             assert body[0]["index"] == index
@@ -146,11 +169,19 @@ def check_grammar(reply: Reply) -> None:
         index += 1
     assert index == len(message["content"])
     delta = events[-2]
-    assert delta["delta"] == {"stop_reason": message["stop_reason"],
-                              "stop_sequence": message["stop_sequence"]}
-    assert delta["usage"] == {k: message["usage"][k] for k in (
-        "input_tokens", "cache_creation_input_tokens", "cache_read_input_tokens",
-        "output_tokens")}
+    assert delta["delta"] == {
+        "stop_reason": message["stop_reason"],
+        "stop_sequence": message["stop_sequence"],
+    }
+    assert delta["usage"] == {
+        k: message["usage"][k]
+        for k in (
+            "input_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+            "output_tokens",
+        )
+    }
     pings = [i for i, t in enumerate(types) if t == "ping"]
     assert all(b - a > 10 for a, b in itertools.pairwise(pings))
 
@@ -193,8 +224,11 @@ def conforms(value: Any, schema: JSONDict) -> bool:
     if kind == "array":
         return isinstance(value, list) and all(conforms(v, schema["items"]) for v in value)
     props = schema["properties"]
-    return (isinstance(value, dict) and set(schema["required"]) <= set(value) <= set(props)
-            and all(conforms(v, props[k]) for k, v in value.items()))
+    return (
+        isinstance(value, dict)
+        and set(schema["required"]) <= set(value) <= set(props)
+        and all(conforms(v, props[k]) for k, v in value.items())
+    )
 
 
 def user_text(body: JSONDict) -> str:
@@ -237,8 +271,12 @@ def test_events_build_the_message(body: JSONDict, seed: int, data: st.DataObject
     assert usage["service_tier"] == "standard"
     assert 1 <= usage["output_tokens"] <= body["max_tokens"]
     if message["stop_reason"] != "max_tokens":
-        visible = sum(1 for e in reply.events if e["type"] == "content_block_delta"
-                      and e["delta"]["type"] in ("text_delta", "thinking_delta"))
+        visible = sum(
+            1
+            for e in reply.events
+            if e["type"] == "content_block_delta"
+            and e["delta"]["type"] in ("text_delta", "thinking_delta")
+        )
         assert usage["output_tokens"] >= visible
 
     stops = body.get("stop_sequences", [])
@@ -285,8 +323,9 @@ def test_deterministic(body: JSONDict, seed: int) -> None:
     other = make_reply(body, seed=seed, message_id="msg_B")
     assert without_ids(other.message) == without_ids(one.message)
     assert without_ids(other.events) == without_ids(one.events)
-    streamed = make_reply({**body, "stream": not body.get("stream", False)}, seed=seed,
-                          message_id="msg_A")
+    streamed = make_reply(
+        {**body, "stream": not body.get("stream", False)}, seed=seed, message_id="msg_A"
+    )
     assert streamed == one
 
 
@@ -309,10 +348,15 @@ def test_a_smaller_max_tokens_cuts_the_same_reply(body: JSONDict, smaller: int) 
 
 
 def test_different_seeds_differ() -> None:
-    body = {"model": "claude-x", "max_tokens": 100,
-            "messages": [{"role": "user", "content": "Tell me about streams."}]}
-    texts = {make_reply(body, seed=seed, message_id="msg_A").message["content"][0]["text"]
-             for seed in range(10)}
+    body = {
+        "model": "claude-x",
+        "max_tokens": 100,
+        "messages": [{"role": "user", "content": "Tell me about streams."}],
+    }
+    texts = {
+        make_reply(body, seed=seed, message_id="msg_A").message["content"][0]["text"]
+        for seed in range(10)
+    }
     assert len(texts) >= 8
     other = {**body, "messages": [{"role": "user", "content": "Tell me about rivers."}]}
     assert make_reply(other, message_id="m") != make_reply(body, message_id="m")
@@ -321,8 +365,11 @@ def test_different_seeds_differ() -> None:
 def test_text_is_plausible_and_not_only_ascii() -> None:
     texts = []
     for seed in range(30):
-        body = {"model": "claude-x", "max_tokens": 300,
-                "messages": [{"role": "user", "content": "Summarise the weather report."}]}
+        body = {
+            "model": "claude-x",
+            "max_tokens": 300,
+            "messages": [{"role": "user", "content": "Summarise the weather report."}],
+        }
         message = make_reply(body, seed=seed, message_id="m").message
         assert message["stop_reason"] == "end_turn"
         texts.append(message["content"][0]["text"])
@@ -332,8 +379,12 @@ def test_text_is_plausible_and_not_only_ascii() -> None:
 
 @pytest.mark.parametrize("stop", ["STOP", "\n\nHuman:", "東京"])
 def test_stop_sequence_written_by_the_user_triggers(stop: str) -> None:
-    body = {"model": "claude-x", "max_tokens": 500, "stop_sequences": ["never-seen", stop],
-            "messages": [{"role": "user", "content": f"Repeat after me: one two {stop} three"}]}
+    body = {
+        "model": "claude-x",
+        "max_tokens": 500,
+        "stop_sequences": ["never-seen", stop],
+        "messages": [{"role": "user", "content": f"Repeat after me: one two {stop} three"}],
+    }
     for seed in range(5):
         message = make_reply(body, seed=seed, message_id="m").message
         assert message["stop_reason"] == "stop_sequence"
@@ -344,15 +395,25 @@ def test_stop_sequence_written_by_the_user_triggers(stop: str) -> None:
 
 
 def test_tool_named_by_the_user_is_called_with_auto() -> None:
-    tool = {"name": "get_weather", "description": "Weather",
-            "input_schema": {"type": "object", "required": ["city", "days", "unit"],
-                             "properties": {"city": {"type": "string"},
-                                            "days": {"type": "integer", "minimum": 1,
-                                                     "maximum": 7},
-                                            "unit": {"enum": ["celsius", "fahrenheit"]}}}}
-    body: JSONDict = {"model": "claude-x", "max_tokens": 200, "tools": [tool],
-                      "messages": [{"role": "user",
-                                    "content": "Use get_weather for Paris, please."}]}
+    tool = {
+        "name": "get_weather",
+        "description": "Weather",
+        "input_schema": {
+            "type": "object",
+            "required": ["city", "days", "unit"],
+            "properties": {
+                "city": {"type": "string"},
+                "days": {"type": "integer", "minimum": 1, "maximum": 7},
+                "unit": {"enum": ["celsius", "fahrenheit"]},
+            },
+        },
+    }
+    body: JSONDict = {
+        "model": "claude-x",
+        "max_tokens": 200,
+        "tools": [tool],
+        "messages": [{"role": "user", "content": "Use get_weather for Paris, please."}],
+    }
     message = make_reply(body, message_id="msg_A").message
     assert message["stop_reason"] == "tool_use"
     call = message["content"][-1]
@@ -364,19 +425,37 @@ def test_tool_named_by_the_user_is_called_with_auto() -> None:
     assert make_reply(plain, message_id="m").message["stop_reason"] == "end_turn"
     none = {**body, "tool_choice": {"type": "none"}}
     assert make_reply(none, message_id="m").message["stop_reason"] == "end_turn"
-    answered = {**body, "messages": [
-        *body["messages"], {"role": "assistant", "content": [call]},
-        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": call["id"],
-                                      "content": "18 °C, get_weather says sunny"}]}]}
+    answered = {
+        **body,
+        "messages": [
+            *body["messages"],
+            {"role": "assistant", "content": [call]},
+            {
+                "role": "user",
+                "content": [
+                    {
+                        "type": "tool_result",
+                        "tool_use_id": call["id"],
+                        "content": "18 °C, get_weather says sunny",
+                    }
+                ],
+            },
+        ],
+    }
     reply = make_reply(answered, message_id="m").message
     assert reply["stop_reason"] == "end_turn"
     assert "18 °C" in reply["content"][0]["text"]
 
 
 def test_ids_and_signatures_come_from_the_message_id() -> None:
-    body = {"model": "claude-x", "max_tokens": 200, "thinking": {"type": "adaptive"},
-            "tools": [{"name": "f", "input_schema": {"type": "object", "properties": {}}}],
-            "tool_choice": {"type": "any"}, "messages": [{"role": "user", "content": "go"}]}
+    body = {
+        "model": "claude-x",
+        "max_tokens": 200,
+        "thinking": {"type": "adaptive"},
+        "tools": [{"name": "f", "input_schema": {"type": "object", "properties": {}}}],
+        "tool_choice": {"type": "any"},
+        "messages": [{"role": "user", "content": "go"}],
+    }
     a = make_reply(body, message_id="msg_A").message["content"]
     b = make_reply(body, message_id="msg_B").message["content"]
     assert a[0]["signature"] != b[0]["signature"]
@@ -386,13 +465,19 @@ def test_ids_and_signatures_come_from_the_message_id() -> None:
 
 
 def test_omitted_thinking_has_only_a_signature() -> None:
-    body = {"model": "claude-x", "max_tokens": 200,
-            "thinking": {"type": "enabled", "budget_tokens": 1024, "display": "omitted"},
-            "messages": [{"role": "user", "content": "think"}]}
+    body = {
+        "model": "claude-x",
+        "max_tokens": 200,
+        "thinking": {"type": "enabled", "budget_tokens": 1024, "display": "omitted"},
+        "messages": [{"role": "user", "content": "think"}],
+    }
     reply = make_reply(body, message_id="m")
     block = [e for e in reply.events if e.get("index") == 0]
     assert [e["type"] for e in block] == [
-        "content_block_start", "content_block_delta", "content_block_stop"]
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+    ]
     assert block[1]["delta"]["type"] == "signature_delta"
     thinking, text = reply.message["content"]
     assert thinking["thinking"] == ""
@@ -415,28 +500,51 @@ def test_count_tokens() -> None:
     long = {"model": "m", "messages": [{"role": "user", "content": "hello there " * 100}]}
     assert count_tokens(short) >= 1
     assert count_tokens(long) > count_tokens(short) + 250
-    image = {"type": "image", "source": {"type": "base64", "media_type": "image/png",
-                                         "data": "A" * 1_000_000}}
+    image = {
+        "type": "image",
+        "source": {"type": "base64", "media_type": "image/png", "data": "A" * 1_000_000},
+    }
     with_image = {"model": "m", "messages": [{"role": "user", "content": [image]}]}
     assert 1000 < count_tokens(with_image) < 5000
-    tools = {**short, "tools": [{"name": "get_weather", "description": "Weather " * 50,
-                                 "input_schema": {"type": "object"}}]}
+    tools = {
+        **short,
+        "tools": [
+            {
+                "name": "get_weather",
+                "description": "Weather " * 50,
+                "input_schema": {"type": "object"},
+            }
+        ],
+    }
     assert count_tokens(tools) > count_tokens(short) + 50
     assert count_tokens({"model": "m", "messages": []}) == 1
 
 
-_JUNK = st.one_of(json_objects(max_leaves=6), st.lists(json_objects(max_leaves=6), max_size=3),
-                 st.text(max_size=5), st.integers())
-_ODD_TURNS = st.lists(st.one_of(
-    st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _JUNK}),
-    json_objects(max_leaves=4)), min_size=1, max_size=3)
+_JUNK = st.one_of(
+    json_objects(max_leaves=6),
+    st.lists(json_objects(max_leaves=6), max_size=3),
+    st.text(max_size=5),
+    st.integers(),
+)
+_ODD_TURNS = st.lists(
+    st.one_of(
+        st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]), "content": _JUNK}),
+        json_objects(max_leaves=4),
+    ),
+    min_size=1,
+    max_size=3,
+)
 
 
 @settings(max_examples=100)
-@given(st.fixed_dictionaries(
-    {"model": st.just("m"), "max_tokens": st.integers(1, 50), "messages": _ODD_TURNS},
-    optional=dict.fromkeys(("tools", "tool_choice", "thinking", "stop_sequences", "system",
-                            "extra"), _JUNK)))
+@given(
+    st.fixed_dictionaries(
+        {"model": st.just("m"), "max_tokens": st.integers(1, 50), "messages": _ODD_TURNS},
+        optional=dict.fromkeys(
+            ("tools", "tool_choice", "thinking", "stop_sequences", "system", "extra"), _JUNK
+        ),
+    )
+)
 def test_odd_fields_do_not_crash(body: JSONDict) -> None:
     reply = make_reply(body, message_id="m")
     assert accumulate(reply.events) == reply.message

@@ -88,9 +88,16 @@ def test_create_message_stream_false_is_left_out() -> None:
 
 def test_create_message_named_fields_in_signature_order() -> None:
     r = create(
-        service_tier="auto", top_k=5, top_p=0.5, temperature=0, metadata={"user_id": "u1"},
-        stop_sequences=["END"], thinking={"type": "disabled"}, tool_choice={"type": "auto"},
-        tools=[{"name": "t", "input_schema": {"type": "object"}}], system="be brief",
+        service_tier="auto",
+        top_k=5,
+        top_p=0.5,
+        temperature=0,
+        metadata={"user_id": "u1"},
+        stop_sequences=["END"],
+        thinking={"type": "disabled"},
+        tool_choice={"type": "auto"},
+        tools=[{"name": "t", "input_schema": {"type": "object"}}],
+        system="be brief",
         stream=True,
     )
     assert r.body == (
@@ -105,8 +112,11 @@ def test_create_message_named_fields_in_signature_order() -> None:
 
 def test_none_fields_are_omitted_and_unknown_fields_pass_through() -> None:
     r = create(
-        system=None, temperature=None, container=None,
-        output_config={"effort": "low", "format": None}, speed="fast",
+        system=None,
+        temperature=None,
+        container=None,
+        output_config={"effort": "low", "format": None},
+        speed="fast",
         cache_control={"type": "ephemeral"},
     )
     assert r.body == (
@@ -117,10 +127,11 @@ def test_none_fields_are_omitted_and_unknown_fields_pass_through() -> None:
 
 
 def test_body_is_compact_utf8_not_ascii_escaped() -> None:
-    r = create(messages=[{"role": "user", "content": "héllo ☃ \"q\"\n"}])
+    r = create(messages=[{"role": "user", "content": 'héllo ☃ "q"\n'}])
     assert r.body == (
         b'{"model":"claude-x","max_tokens":10,"messages":[{"role":"user","content":'
-        + '"héllo ☃ \\"q\\"\\n"'.encode() + b"}]}"
+        + '"héllo ☃ \\"q\\"\\n"'.encode()
+        + b"}]}"
     )
 
 
@@ -136,8 +147,9 @@ def test_messages_keep_unknown_keys_and_blocks() -> None:
 
 
 def test_count_tokens_exact_request() -> None:
-    r = count_tokens(CFG, model="claude-x", messages=HELLO, system="be brief", tools=None,
-                     speed="fast")
+    r = count_tokens(
+        CFG, model="claude-x", messages=HELLO, system="be brief", tools=None, speed="fast"
+    )
     assert (r.method, r.target) == ("POST", "/v1/messages/count_tokens")
     assert list(r.headers) == POST_HEADERS
     assert r.body == (
@@ -166,8 +178,9 @@ def test_count_tokens_checks_its_parameters() -> None:
         ({"limit": 1, "after_id": None}, "?limit=1"),
     ],
 )
-@pytest.mark.parametrize(("builder", "path"), [(list_models, "/v1/models"),
-                                                (list_batches, "/v1/messages/batches")])
+@pytest.mark.parametrize(
+    ("builder", "path"), [(list_models, "/v1/models"), (list_batches, "/v1/messages/batches")]
+)
 def test_list_pages(builder: Any, path: str, kwargs: dict[str, Any], query: str) -> None:
     r = builder(CFG, **kwargs)
     assert (r.method, r.target, r.body) == ("GET", path + query, b"")
@@ -191,8 +204,9 @@ def test_list_pages(builder: Any, path: str, kwargs: dict[str, Any], query: str)
         ({"after_id": "a", "before_id": "b"}, "before_id"),
     ],
 )
-def test_list_pages_refuse_bad_pagination(builder: Any, kwargs: dict[str, Any],
-                                          parameter: str) -> None:
+def test_list_pages_refuse_bad_pagination(
+    builder: Any, kwargs: dict[str, Any], parameter: str
+) -> None:
     invalid(parameter, lambda: builder(CFG, **kwargs))
 
 
@@ -207,9 +221,13 @@ def test_get_model_exact_request() -> None:
 
 def test_create_batch_exact_request() -> None:
     params = {"model": "claude-x", "max_tokens": 10, "messages": HELLO}
-    r = create_batch(CFG, [{"custom_id": "req-1", "params": params},
-                           {"params": {**params, "system": "s", "stream": False},
-                            "custom_id": "req-2"}])
+    r = create_batch(
+        CFG,
+        [
+            {"custom_id": "req-1", "params": params},
+            {"params": {**params, "system": "s", "stream": False}, "custom_id": "req-2"},
+        ],
+    )
     assert (r.method, r.target) == ("POST", "/v1/messages/batches")
     assert list(r.headers) == POST_HEADERS
     one = b'{"model":"claude-x","max_tokens":10,"messages":' + HELLO_JSON
@@ -224,7 +242,8 @@ def test_create_batch_puts_required_params_first_and_passes_unknown_through() ->
     r = create_batch(CFG, [{"custom_id": "a", "params": params, "note": "x"}])
     assert r.body == (
         b'{"requests":[{"custom_id":"a","params":{"model":"m","max_tokens":3,"messages":'
-        + HELLO_JSON + b',"future":{"a":1}},"note":"x"}]}'
+        + HELLO_JSON
+        + b',"future":{"a":1}},"note":"x"}]}'
     )
 
 
@@ -240,22 +259,36 @@ P = {"model": "m", "max_tokens": 1, "messages": HELLO}
         ([{"params": P}], "requests[0].custom_id"),
         ([{"custom_id": "", "params": P}], "requests[0].custom_id"),
         ([{"custom_id": 5, "params": P}], "requests[0].custom_id"),
-        ([{"custom_id": "a", "params": P}, {"custom_id": "a", "params": P}],
-         "requests[1].custom_id: repeats requests[0]"),
+        (
+            [{"custom_id": "a", "params": P}, {"custom_id": "a", "params": P}],
+            "requests[1].custom_id: repeats requests[0]",
+        ),
         ([{"custom_id": "a"}], "requests[0].params: must be a dict"),
-        ([{"custom_id": "a", "params": {"model": "m", "messages": HELLO}}],
-         "requests[0].params.max_tokens: is required"),
+        (
+            [{"custom_id": "a", "params": {"model": "m", "messages": HELLO}}],
+            "requests[0].params.max_tokens: is required",
+        ),
         ([{"custom_id": "a", "params": {**P, "max_tokens": 0}}], "requests[0].params.max_tokens"),
-        ([{"custom_id": "a", "params": P}, {"custom_id": "b", "params": {**P, "model": ""}}],
-         "requests[1].params.model"),
-        ([{"custom_id": "a", "params": {**P, "messages": [{"role": "system", "content": "x"}]}}],
-         "requests[0].params.messages: item 0: 'role'"),
-        ([{"custom_id": "a", "params": {**P, "stream": True}}],
-         "requests[0].params.stream: is not allowed"),
-        ([{"custom_id": "a", "params": {**P, "metadata": {"x": {1}}}}],
-         "requests[0].params.metadata: is not JSON-serialisable"),
-        ([{"custom_id": "a", "params": P, "tag": float("nan")}],
-         "requests[0].tag: is not JSON-serialisable"),
+        (
+            [{"custom_id": "a", "params": P}, {"custom_id": "b", "params": {**P, "model": ""}}],
+            "requests[1].params.model",
+        ),
+        (
+            [{"custom_id": "a", "params": {**P, "messages": [{"role": "system", "content": "x"}]}}],
+            "requests[0].params.messages: item 0: 'role'",
+        ),
+        (
+            [{"custom_id": "a", "params": {**P, "stream": True}}],
+            "requests[0].params.stream: is not allowed",
+        ),
+        (
+            [{"custom_id": "a", "params": {**P, "metadata": {"x": {1}}}}],
+            "requests[0].params.metadata: is not JSON-serialisable",
+        ),
+        (
+            [{"custom_id": "a", "params": P, "tag": float("nan")}],
+            "requests[0].tag: is not JSON-serialisable",
+        ),
     ],
 )
 def test_create_batch_errors_name_requests_and_say_where(requests: Any, where: str) -> None:
@@ -282,29 +315,43 @@ def test_batch_id_endpoints_exact(builder: Any, method: str, suffix: str, accept
 
 # --- ids -----------------------------------------------------------------------------------
 
-ID_BUILDERS = [(get_model, "/v1/models/", "", "model_id"),
-               (get_batch, "/v1/messages/batches/", "", "batch_id"),
-               (cancel_batch, "/v1/messages/batches/", "/cancel", "batch_id"),
-               (delete_batch, "/v1/messages/batches/", "", "batch_id"),
-               (batch_results, "/v1/messages/batches/", "/results", "batch_id")]
+ID_BUILDERS = [
+    (get_model, "/v1/models/", "", "model_id"),
+    (get_batch, "/v1/messages/batches/", "", "batch_id"),
+    (cancel_batch, "/v1/messages/batches/", "/cancel", "batch_id"),
+    (delete_batch, "/v1/messages/batches/", "", "batch_id"),
+    (batch_results, "/v1/messages/batches/", "/results", "batch_id"),
+]
 
 
 @pytest.mark.parametrize(("builder", "prefix", "suffix", "parameter"), ID_BUILDERS)
 @pytest.mark.parametrize(
     ("raw", "encoded"),
-    [("a/b", "a%2Fb"), ("../x", "..%2Fx"), ("...", "..."), ("a b?c#d%", "a%20b%3Fc%23d%25"),
-     ("é", "%C3%A9"), ("x~y_z-1.2", "x~y_z-1.2")],
+    [
+        ("a/b", "a%2Fb"),
+        ("../x", "..%2Fx"),
+        ("...", "..."),
+        ("a b?c#d%", "a%20b%3Fc%23d%25"),
+        ("é", "%C3%A9"),
+        ("x~y_z-1.2", "x~y_z-1.2"),
+    ],
 )
 def test_ids_are_one_percent_encoded_segment(
-    builder: Any, prefix: str, suffix: str, parameter: str, raw: str, encoded: str,
+    builder: Any,
+    prefix: str,
+    suffix: str,
+    parameter: str,
+    raw: str,
+    encoded: str,
 ) -> None:
     assert builder(CFG, raw).target == prefix + encoded + suffix
 
 
 @pytest.mark.parametrize(("builder", "prefix", "suffix", "parameter"), ID_BUILDERS)
 @pytest.mark.parametrize("bad", ["", ".", "..", None, 5, b"id", "\ud800"])
-def test_bad_ids_are_refused(builder: Any, prefix: str, suffix: str, parameter: str,
-                             bad: Any) -> None:
+def test_bad_ids_are_refused(
+    builder: Any, prefix: str, suffix: str, parameter: str, bad: Any
+) -> None:
     invalid(parameter, lambda: builder(CFG, bad))
 
 
@@ -353,15 +400,30 @@ def test_bad_betas_are_refused(bad: Any) -> None:
 
 def test_default_then_extra_headers_later_wins_in_place() -> None:
     config = APIConfig(api_key=KEY, default_headers=(("X-Team", "a"), ("User-Agent", "mine/1")))
-    r = create_message(config, model="m", max_tokens=1, messages=HELLO,
-                       extra_headers={"x-team": "b", "anthropic-workspace-id": "w"})
+    r = create_message(
+        config,
+        model="m",
+        max_tokens=1,
+        messages=HELLO,
+        extra_headers={"x-team": "b", "anthropic-workspace-id": "w"},
+    )
     assert list(r.headers) == [
-        VERSION, AUTH, ("User-Agent", "mine/1"), ACCEPT, CTYPE, ("x-team", "b"),
+        VERSION,
+        AUTH,
+        ("User-Agent", "mine/1"),
+        ACCEPT,
+        CTYPE,
+        ("x-team", "b"),
         ("anthropic-workspace-id", "w"),
     ]
     r = get_batch(config, "b", extra_headers=[("Accept", "text/plain"), ("X-Team", "c")])
-    assert list(r.headers) == [VERSION, AUTH, ("User-Agent", "mine/1"), ("Accept", "text/plain"),
-                               ("X-Team", "c")]
+    assert list(r.headers) == [
+        VERSION,
+        AUTH,
+        ("User-Agent", "mine/1"),
+        ("Accept", "text/plain"),
+        ("X-Team", "c"),
+    ]
 
 
 def test_default_headers_accept_a_mapping() -> None:
@@ -369,15 +431,25 @@ def test_default_headers_accept_a_mapping() -> None:
     assert config.default_headers == (("x-a", "1"),)
 
 
-@pytest.mark.parametrize("name", ["host", "Content-Length", "transfer-encoding", "Connection",
-                                  "accept-encoding"])
+@pytest.mark.parametrize(
+    "name", ["host", "Content-Length", "transfer-encoding", "Connection", "accept-encoding"]
+)
 def test_connection_headers_are_refused(name: str) -> None:
     invalid("default_headers", lambda: APIConfig(api_key=KEY, default_headers=((name, "x"),)))
     invalid("extra_headers", lambda: list_models(CFG, extra_headers={name: "x"}))
 
 
-BAD_VALUES = [KEY + "\r\nx-evil: 1", KEY + "\n", KEY + "\r", KEY + "\0", " " + KEY, KEY + "\t",
-              KEY + "é", KEY + "\x01", KEY + "\x7f"]
+BAD_VALUES = [
+    KEY + "\r\nx-evil: 1",
+    KEY + "\n",
+    KEY + "\r",
+    KEY + "\0",
+    " " + KEY,
+    KEY + "\t",
+    KEY + "é",
+    KEY + "\x01",
+    KEY + "\x7f",
+]
 
 
 @pytest.mark.parametrize("value", BAD_VALUES)
@@ -385,8 +457,10 @@ def test_bad_header_values_are_refused_without_echo(value: str) -> None:
     exc = invalid("api_key", lambda: APIConfig(api_key=value))
     assert "'x-api-key'" in str(exc)
     invalid("auth_token", lambda: APIConfig(auth_token=value))
-    exc = invalid("default_headers",
-                  lambda: APIConfig(api_key=KEY, default_headers=(("authorization", value),)))
+    exc = invalid(
+        "default_headers",
+        lambda: APIConfig(api_key=KEY, default_headers=(("authorization", value),)),
+    )
     assert "'authorization'" in str(exc)
     invalid("extra_headers", lambda: list_models(CFG, extra_headers=[("x-custom", value)]))
 
@@ -397,10 +471,21 @@ def test_cr_lf_nul_are_named_as_such() -> None:
         assert "CR, LF or NUL" in str(exc)
 
 
-@pytest.mark.parametrize("headers", [
-    "x-a: 1", [("x-a",)], [("x-a", "1", "2")], [("", "1")], [("a b", "1")], [("a:b", "1")],
-    [("é", "1")], [(5, "1")], [("x-a", 1)], [("x-a", None)],
-])
+@pytest.mark.parametrize(
+    "headers",
+    [
+        "x-a: 1",
+        [("x-a",)],
+        [("x-a", "1", "2")],
+        [("", "1")],
+        [("a b", "1")],
+        [("a:b", "1")],
+        [("é", "1")],
+        [(5, "1")],
+        [("x-a", 1)],
+        [("x-a", None)],
+    ],
+)
 def test_bad_header_shapes_and_names_are_refused(headers: Any) -> None:
     invalid("extra_headers", lambda: list_models(CFG, extra_headers=headers))
     invalid("default_headers", lambda: APIConfig(api_key=KEY, default_headers=headers))
@@ -411,10 +496,16 @@ def test_api_key_type_is_checked() -> None:
     invalid("auth_token", lambda: APIConfig(auth_token=b"x"))  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("base_path", "target"), [
-    ("", "/v1/models"), ("/", "/v1/models"), ("/pfx", "/pfx/v1/models"),
-    ("/pfx/", "/pfx/v1/models"), ("/a/b%20c//", "/a/b%20c/v1/models"),
-])
+@pytest.mark.parametrize(
+    ("base_path", "target"),
+    [
+        ("", "/v1/models"),
+        ("/", "/v1/models"),
+        ("/pfx", "/pfx/v1/models"),
+        ("/pfx/", "/pfx/v1/models"),
+        ("/a/b%20c//", "/a/b%20c/v1/models"),
+    ],
+)
 def test_base_path_prefixes_every_target(base_path: str, target: str) -> None:
     config = APIConfig(api_key=KEY, base_path=base_path)
     assert list_models(config).target == target
@@ -427,15 +518,23 @@ def test_bad_base_path_is_refused(bad: Any) -> None:
 
 
 def test_no_secret_in_any_repr() -> None:
-    secret_headers = (("Authorization", "Bearer " + KEY), ("proxy-authorization", KEY),
-                      ("x-visible", "shown"))
-    for config in (APIConfig(api_key=KEY, default_headers=secret_headers),
-                   APIConfig(auth_token=KEY)):
+    secret_headers = (
+        ("Authorization", "Bearer " + KEY),
+        ("proxy-authorization", KEY),
+        ("x-visible", "shown"),
+    )
+    for config in (
+        APIConfig(api_key=KEY, default_headers=secret_headers),
+        APIConfig(auth_token=KEY),
+    ):
         assert KEY not in repr(config)
         assert KEY not in str(config)
         assert "<redacted>" in repr(config)
-        for r in (create_message(config, model="m", max_tokens=1, messages=HELLO),
-                  list_models(config, extra_headers={"X-Api-Key": KEY}), cancel_batch(config, "b")):
+        for r in (
+            create_message(config, model="m", max_tokens=1, messages=HELLO),
+            list_models(config, extra_headers={"X-Api-Key": KEY}),
+            cancel_batch(config, "b"),
+        ):
             assert KEY not in repr(r)
             assert KEY not in str(r)
             assert any(KEY in value for _, value in r.headers)  # still sent, only hidden
@@ -508,8 +607,10 @@ _circular["self"] = _circular
         ({"stream": 1}, "stream"),
         # not JSON-serialisable: named after the top-level parameter they sit under
         ({"metadata": {"user_id": {1, 2}}}, "metadata"),
-        ({"messages": [{"role": "user", "content": [{"type": "x", "n": float("nan")}]}]},
-         "messages"),
+        (
+            {"messages": [{"role": "user", "content": [{"type": "x", "n": float("nan")}]}]},
+            "messages",
+        ),
         ({"messages": [{"role": "user", "content": "lone \ud800 surrogate"}]}, "messages"),
         ({"tools": [_circular]}, "tools"),
         ({"custom": object()}, "custom"),
@@ -517,16 +618,26 @@ _circular["self"] = _circular
         ({"raw": b"bytes"}, "raw"),
     ],
 )
-def test_create_message_checks_name_the_parameter(overrides: dict[str, Any],
-                                                  parameter: str) -> None:
+def test_create_message_checks_name_the_parameter(
+    overrides: dict[str, Any], parameter: str
+) -> None:
     invalid(parameter, lambda: create(**overrides))
 
 
-@pytest.mark.parametrize("overrides", [
-    {"temperature": 0}, {"temperature": 1}, {"temperature": 0.7}, {"top_p": 1.0}, {"top_k": 0},
-    {"max_tokens": 1}, {"stop_sequences": []}, {"system": [{"type": "text", "text": "s"}]},
-    {"messages": [{"role": "assistant", "content": []}]},
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"temperature": 0},
+        {"temperature": 1},
+        {"temperature": 0.7},
+        {"top_p": 1.0},
+        {"top_k": 0},
+        {"max_tokens": 1},
+        {"stop_sequences": []},
+        {"system": [{"type": "text", "text": "s"}]},
+        {"messages": [{"role": "assistant", "content": []}]},
+    ],
+)
 def test_boundary_values_are_accepted(overrides: dict[str, Any]) -> None:
     assert create(**overrides).body
 
@@ -543,15 +654,24 @@ def all_requests(config: APIConfig) -> list[Request]:
     return [
         create_message(config, model="m", max_tokens=1, messages=HELLO, stream=True),
         count_tokens(config, model="m", messages=HELLO),
-        list_models(config, limit=2), get_model(config, "m"),
-        create_batch(config, [{"custom_id": "a", "params": P}]), get_batch(config, "b"),
-        list_batches(config, after_id="x"), cancel_batch(config, "b"), delete_batch(config, "b"),
+        list_models(config, limit=2),
+        get_model(config, "m"),
+        create_batch(config, [{"custom_id": "a", "params": P}]),
+        get_batch(config, "b"),
+        list_batches(config, after_id="x"),
+        cancel_batch(config, "b"),
+        delete_batch(config, "b"),
         batch_results(config, "b"),
     ]
 
 
-@pytest.mark.parametrize("config", [CFG, APIConfig(auth_token="t", betas=("x",), base_path="/p",
-                                                   default_headers=(("X-A", "a b"),))])
+@pytest.mark.parametrize(
+    "config",
+    [
+        CFG,
+        APIConfig(auth_token="t", betas=("x",), base_path="/p", default_headers=(("X-A", "a b"),)),
+    ],
+)
 def test_requests_are_accepted_by_h11_and_leave_framing_to_the_connection(
     config: APIConfig,
 ) -> None:
@@ -581,21 +701,37 @@ def test_header_values_accepted_here_are_accepted_by_h11(value: str) -> None:
 # --- properties ----------------------------------------------------------------------------
 
 _text = st.text(max_size=12)
-_scalars = (st.none() | st.booleans() | st.integers(-(2**63), 2**63)
-            | st.floats(allow_nan=False, allow_infinity=False) | _text)
-_json = st.recursive(_scalars, lambda inner: st.lists(inner, max_size=3)
-                     | st.dictionaries(_text, inner, max_size=3), max_leaves=8)
-_block = st.fixed_dictionaries({"type": st.just("text"), "text": _text},
-                               optional={"cache_control": st.just({"type": "ephemeral"}),
-                                         "future": _json})
-_message = st.fixed_dictionaries({"role": st.sampled_from(["user", "assistant"]),
-                                  "content": _text | st.lists(_block, max_size=3)})
+_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**63), 2**63)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text
+)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_text, inner, max_size=3),
+    max_leaves=8,
+)
+_block = st.fixed_dictionaries(
+    {"type": st.just("text"), "text": _text},
+    optional={"cache_control": st.just({"type": "ephemeral"}), "future": _json},
+)
+_message = st.fixed_dictionaries(
+    {
+        "role": st.sampled_from(["user", "assistant"]),
+        "content": _text | st.lists(_block, max_size=3),
+    }
+)
 _named = set(inspect.signature(create_message).parameters)
 _field_names = st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True).filter(lambda k: k not in _named)
 
 
-@given(messages=st.lists(_message, min_size=1, max_size=4), model=st.text(min_size=1, max_size=8),
-       max_tokens=st.integers(1, 10**6))
+@given(
+    messages=st.lists(_message, min_size=1, max_size=4),
+    model=st.text(min_size=1, max_size=8),
+    max_tokens=st.integers(1, 10**6),
+)
 def test_create_message_body_round_trips(messages: list[Any], model: str, max_tokens: int) -> None:
     r = create_message(CFG, model=model, max_tokens=max_tokens, messages=messages)
     loaded = json.loads(r.body.decode("utf-8"))
@@ -603,10 +739,13 @@ def test_create_message_body_round_trips(messages: list[Any], model: str, max_to
     assert list(loaded) == ["model", "max_tokens", "messages"]
 
 
-@given(messages=st.lists(_message, min_size=1, max_size=2),
-       fields=st.dictionaries(_field_names, _json, max_size=4))
-def test_unknown_fields_round_trip_in_order_without_nulls(messages: list[Any],
-                                                          fields: dict[str, Any]) -> None:
+@given(
+    messages=st.lists(_message, min_size=1, max_size=2),
+    fields=st.dictionaries(_field_names, _json, max_size=4),
+)
+def test_unknown_fields_round_trip_in_order_without_nulls(
+    messages: list[Any], fields: dict[str, Any]
+) -> None:
     r = create_message(CFG, model="m", max_tokens=1, messages=messages, **fields)
     kept = {k: v for k, v in fields.items() if v is not None}
     loaded = json.loads(r.body)

@@ -30,8 +30,14 @@ SPEND = {
     },
     "request_id": "req_1",
 }
-RAMP = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down",
-                                    "details": {"error_code": "ramp_limit_exceeded"}}}
+RAMP = {
+    "type": "error",
+    "error": {
+        "type": "rate_limit_error",
+        "message": "slow down",
+        "details": {"error_code": "ramp_limit_exceeded"},
+    },
+}
 
 
 def fixed(value: float) -> Callable[[], float]:
@@ -54,7 +60,16 @@ def imf(epoch: float) -> str:
 def test_schedule_without_jitter_doubles_to_the_ceiling() -> None:
     policy = RetryPolicy(10, random=fixed(0.0))
     assert [policy.delay(n, status=529) for n in range(10)] == [
-        0.5, 1.0, 2.0, 4.0, 8.0, 8.0, 8.0, 8.0, 8.0, 8.0,
+        0.5,
+        1.0,
+        2.0,
+        4.0,
+        8.0,
+        8.0,
+        8.0,
+        8.0,
+        8.0,
+        8.0,
     ]
 
 
@@ -121,8 +136,12 @@ def test_other_statuses_are_not_retried(status: int) -> None:
 
 @pytest.mark.parametrize(
     "error",
-    [wire.APIConnectionError("reset"), wire.APITimeoutError(timeout="read"),
-     wire.RemoteProtocolError("bad status line"), OSError("refused")],
+    [
+        wire.APIConnectionError("reset"),
+        wire.APITimeoutError(timeout="read"),
+        wire.RemoteProtocolError("bad status line"),
+        OSError("refused"),
+    ],
 )
 def test_connection_failures_are_retried(error: BaseException) -> None:
     assert RetryPolicy(random=fixed(0.0)).delay(0, error=error) == 0.5
@@ -245,8 +264,24 @@ def test_non_positive_delays_fall_back_to_backoff(value: str) -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["soon", "-1", "-0.5", "+3", "1e3", "inf", "nan", "Infinity", "", "3 s", "1_0", "٣",
-     "9" * 400, "Fri, 32 Aug 2025 12:40:00 GMT", "Thu, 21 Aug 2025 25:00:00 GMT", "21 Aug 2025"],
+    [
+        "soon",
+        "-1",
+        "-0.5",
+        "+3",
+        "1e3",
+        "inf",
+        "nan",
+        "Infinity",
+        "",
+        "3 s",
+        "1_0",
+        "٣",
+        "9" * 400,
+        "Fri, 32 Aug 2025 12:40:00 GMT",
+        "Thu, 21 Aug 2025 25:00:00 GMT",
+        "21 Aug 2025",
+    ],
 )
 def test_garbage_retry_after_falls_back_to_backoff(value: str) -> None:
     policy = RetryPolicy(random=fixed(0.0))
@@ -303,12 +338,22 @@ def test_http_date_leap_second() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["", "yesterday", "Sun, 06 Nov 1994 08:49:37", "Sun, 06 Nov 1994 08:49:37 UTC",
-     "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 30 Feb 1994 08:49:37 GMT",
-     "Sun, 06 Nov 1994 24:00:00 GMT", "Sun, 06 Nov 1994 08:60:00 GMT",
-     "Sun, 06 Nov 1994 08:49:61 GMT", "Sun, 06 Nov 0000 08:49:37 GMT",
-     "Sun, 06 Nov 1994 08:49:37 GMT extra", "Sun, 06 \u212aov 1994 08:49:37 GMT",
-     "2025-08-21T12:40:00Z", "1755780000"],
+    [
+        "",
+        "yesterday",
+        "Sun, 06 Nov 1994 08:49:37",
+        "Sun, 06 Nov 1994 08:49:37 UTC",
+        "Sun, 06 Foo 1994 08:49:37 GMT",
+        "Sun, 30 Feb 1994 08:49:37 GMT",
+        "Sun, 06 Nov 1994 24:00:00 GMT",
+        "Sun, 06 Nov 1994 08:60:00 GMT",
+        "Sun, 06 Nov 1994 08:49:61 GMT",
+        "Sun, 06 Nov 0000 08:49:37 GMT",
+        "Sun, 06 Nov 1994 08:49:37 GMT extra",
+        "Sun, 06 \u212aov 1994 08:49:37 GMT",
+        "2025-08-21T12:40:00Z",
+        "1755780000",
+    ],
 )
 def test_not_http_dates(value: str) -> None:
     assert parse_http_date(value) is None
@@ -351,10 +396,16 @@ def test_policy_is_frozen_and_compares_by_value() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "parameter"),
-    [({"max_retries": -1}, "max_retries"), ({"max_retries": 1.5}, "max_retries"),
-     ({"max_retries": True}, "max_retries"), ({"initial_delay": -0.1}, "initial_delay"),
-     ({"max_delay": math.inf}, "max_delay"), ({"jitter": 1.5}, "jitter"),
-     ({"jitter": math.nan}, "jitter"), ({"max_retry_after": -1}, "max_retry_after")],
+    [
+        ({"max_retries": -1}, "max_retries"),
+        ({"max_retries": 1.5}, "max_retries"),
+        ({"max_retries": True}, "max_retries"),
+        ({"initial_delay": -0.1}, "initial_delay"),
+        ({"max_delay": math.inf}, "max_delay"),
+        ({"jitter": 1.5}, "jitter"),
+        ({"jitter": math.nan}, "jitter"),
+        ({"max_retry_after": -1}, "max_retry_after"),
+    ],
 )
 def test_bad_parameters_are_refused(kwargs: dict[str, float], parameter: str) -> None:
     with pytest.raises(ValueError, match=parameter) as caught:
@@ -395,11 +446,21 @@ policies = st.builds(
 )
 
 
-@given(policies, st.integers(0, 20), statuses, header_lists,
-       st.one_of(st.none(), st.just(SPEND), st.just(RAMP)), st.one_of(st.none(), st.floats(0, 2e9)))
+@given(
+    policies,
+    st.integers(0, 20),
+    statuses,
+    header_lists,
+    st.one_of(st.none(), st.just(SPEND), st.just(RAMP)),
+    st.one_of(st.none(), st.floats(0, 2e9)),
+)
 def test_delays_are_within_zero_and_the_cap(
-    policy: RetryPolicy, attempt: int, status: int | None, headers: list[tuple[str, str]],
-    body: object, now: float | None,
+    policy: RetryPolicy,
+    attempt: int,
+    status: int | None,
+    headers: list[tuple[str, str]],
+    body: object,
+    now: float | None,
 ) -> None:
     delay = policy.delay(attempt, status=status, headers=headers, body=body, now=now)
     if attempt >= policy.max_retries:
@@ -421,8 +482,10 @@ def test_overloaded_is_always_retried_before_max_retries(
     assert policy.delay(policy.max_retries, status=529) is None
 
 
-@given(st.lists(st.tuples(st.text(max_size=20), st.text(max_size=40)), max_size=6),
-       st.one_of(st.none(), st.floats(allow_nan=False)))
+@given(
+    st.lists(st.tuples(st.text(max_size=20), st.text(max_size=40)), max_size=6),
+    st.one_of(st.none(), st.floats(allow_nan=False)),
+)
 def test_parse_retry_after_never_raises(headers: list[tuple[str, str]], now: float | None) -> None:
     value = parse_retry_after(headers, now=now)
     assert value is None or value >= 0

@@ -50,14 +50,19 @@ def client_for(server: Any, *, tee: list[bytes] | None = None, **options: Any) -
             response = super().handle_request(request)
             body = response.read()
             tee.append(body)
-            headers = [(k, v) for k, v in response.headers.raw
-                       if k.lower() not in (b"content-encoding", b"content-length",
-                                            b"transfer-encoding")]
-            return hx.Response(response.status_code, headers=headers, content=body,
-                               request=request)
+            headers = [
+                (k, v)
+                for k, v in response.headers.raw
+                if k.lower() not in (b"content-encoding", b"content-length", b"transfer-encoding")
+            ]
+            return hx.Response(response.status_code, headers=headers, content=body, request=request)
 
-    return anthropic.Anthropic(api_key="sk-test", base_url=server.base_url,
-                               http_client=hx.Client(transport=Tee()), **options)
+    return anthropic.Anthropic(
+        api_key="sk-test",
+        base_url=server.base_url,
+        http_client=hx.Client(transport=Tee()),
+        **options,
+    )
 
 
 def assert_wire_agrees(body: bytes, sdk_message: Any) -> None:
@@ -83,9 +88,10 @@ def test_create_message(server: Any) -> None:
 
 def test_stream_matches_wire_on_the_same_bytes(server: Any) -> None:
     bodies: list[bytes] = []
-    with client_for(server, tee=bodies) as client, client.messages.stream(
-        model=MODEL, max_tokens=80, messages=HELLO
-    ) as stream:
+    with (
+        client_for(server, tee=bodies) as client,
+        client.messages.stream(model=MODEL, max_tokens=80, messages=HELLO) as stream,
+    ):
         texts = list(stream.text_stream)
         sdk_message = stream.get_final_message()
     assert "".join(texts) == "".join(b.text for b in sdk_message.content if b.type == "text")
@@ -94,13 +100,28 @@ def test_stream_matches_wire_on_the_same_bytes(server: Any) -> None:
 
 def test_stream_with_tools_and_thinking(server: Any) -> None:
     bodies: list[bytes] = []
-    tools = [{"name": "get_weather", "description": "Current weather",
-              "input_schema": {"type": "object", "properties": {"city": {"type": "string"}},
-                               "required": ["city"]}}]
-    with client_for(server, tee=bodies) as client, client.messages.stream(
-        model=MODEL, max_tokens=2048, messages=HELLO, tools=tools, tool_choice={"type": "any"},
-        thinking={"type": "adaptive"},
-    ) as stream:
+    tools = [
+        {
+            "name": "get_weather",
+            "description": "Current weather",
+            "input_schema": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
+    with (
+        client_for(server, tee=bodies) as client,
+        client.messages.stream(
+            model=MODEL,
+            max_tokens=2048,
+            messages=HELLO,
+            tools=tools,
+            tool_choice={"type": "any"},
+            thinking={"type": "adaptive"},
+        ) as stream,
+    ):
         message = stream.get_final_message()
     kinds = [b.type for b in message.content]
     assert kinds[0] == "thinking"
@@ -129,9 +150,15 @@ def test_batch_to_completion(server: Any) -> None:
 
 
 def _batch_to_completion(client: Any) -> None:
-    batch = client.messages.batches.create(requests=[
-        {"custom_id": f"req-{i}", "params": {"model": MODEL, "max_tokens": 32,
-                                             "messages": HELLO}} for i in range(3)])
+    batch = client.messages.batches.create(
+        requests=[
+            {
+                "custom_id": f"req-{i}",
+                "params": {"model": MODEL, "max_tokens": 32, "messages": HELLO},
+            }
+            for i in range(3)
+        ]
+    )
     assert batch.processing_status == "in_progress"
     deadline = time.monotonic() + 10
     while batch.processing_status != "ended":
@@ -153,38 +180,44 @@ def test_sdk_retries_injected_faults_then_succeeds(server: Any, fault: str) -> N
     # A unique header value per run, so `times` counts only this test's requests.
     unique = f"{fault};chunk={1000 + before}"
     with client_for(server, max_retries=2) as client:
-        message = client.messages.create(model=MODEL, max_tokens=16, messages=HELLO,
-                                         extra_headers={"x-wire-fault": unique})
+        message = client.messages.create(
+            model=MODEL, max_tokens=16, messages=HELLO, extra_headers={"x-wire-fault": unique}
+        )
     assert message.usage.output_tokens >= 1
     assert server.emulator.requests_seen - before == 3
 
 
 def test_sdk_gives_up_after_max_retries(server: Any) -> None:
     before = server.emulator.requests_seen
-    with client_for(server, max_retries=1) as client, pytest.raises(
-        anthropic.InternalServerError
-    ):
-        client.messages.create(model=MODEL, max_tokens=16, messages=HELLO,
-                               extra_headers={"x-wire-fault": "status=529"})
+    with client_for(server, max_retries=1) as client, pytest.raises(anthropic.InternalServerError):
+        client.messages.create(
+            model=MODEL, max_tokens=16, messages=HELLO, extra_headers={"x-wire-fault": "status=529"}
+        )
     assert server.emulator.requests_seen - before == 2
 
 
 def test_sdk_sees_the_error_envelope(server: Any) -> None:
-    with serve(api_key="sk-right") as strict, anthropic.Anthropic(
-        api_key="sk-wrong", base_url=strict.base_url, max_retries=0
-    ) as client, pytest.raises(anthropic.AuthenticationError) as info:
+    with (
+        serve(api_key="sk-right") as strict,
+        anthropic.Anthropic(api_key="sk-wrong", base_url=strict.base_url, max_retries=0) as client,
+        pytest.raises(anthropic.AuthenticationError) as info,
+    ):
         client.models.list()
     assert info.value.status_code == 401
     assert info.value.request_id is not None
 
 
 def test_sdk_raises_on_an_error_event(server: Any) -> None:
-    with client_for(server, max_retries=0) as client, pytest.raises(
-        anthropic.APIStatusError
-    ), client.messages.stream(
-        model=MODEL, max_tokens=200, messages=HELLO,
-        extra_headers={"x-wire-fault": "error-event=overloaded_error"},
-    ) as stream:
+    with (
+        client_for(server, max_retries=0) as client,
+        pytest.raises(anthropic.APIStatusError),
+        client.messages.stream(
+            model=MODEL,
+            max_tokens=200,
+            messages=HELLO,
+            extra_headers={"x-wire-fault": "error-event=overloaded_error"},
+        ) as stream,
+    ):
         stream.get_final_message()
 
 
@@ -192,10 +225,10 @@ def test_async_sdk_streams_and_lists(server: Any) -> None:
     import asyncio
 
     async def main() -> tuple[str, list[str]]:
-        async with anthropic.AsyncAnthropic(api_key="sk-test", base_url=server.base_url,
-                                            max_retries=0) as client:
-            async with client.messages.stream(model=MODEL, max_tokens=40,
-                                              messages=HELLO) as stream:
+        async with anthropic.AsyncAnthropic(
+            api_key="sk-test", base_url=server.base_url, max_retries=0
+        ) as client:
+            async with client.messages.stream(model=MODEL, max_tokens=40, messages=HELLO) as stream:
                 text = "".join([piece async for piece in stream.text_stream])
                 message = await stream.get_final_message()
             assert text == "".join(b.text for b in message.content if b.type == "text")

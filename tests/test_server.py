@@ -23,8 +23,9 @@ CFG = wire.APIConfig(api_key="sk-test")
 HELLO = [{"role": "user", "content": "hello there"}]
 
 
-def exchange(port: int, request: wire.Request, *, timeout: float = 10.0,
-             sock: socket.socket | None = None) -> tuple[list[Any], float]:
+def exchange(
+    port: int, request: wire.Request, *, timeout: float = 10.0, sock: socket.socket | None = None
+) -> tuple[list[Any], float]:
     """One request over a real socket; the events, and the seconds the answer took."""
     own = sock is None
     sock = sock or socket.create_connection(("127.0.0.1", port), timeout=timeout)
@@ -47,8 +48,9 @@ def exchange(port: int, request: wire.Request, *, timeout: float = 10.0,
 def test_stream_over_loopback() -> None:
     with serve(seed=7) as server:
         assert server.base_url.startswith("http://127.0.0.1:")
-        request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=50,
-                                       messages=HELLO, stream=True)
+        request = build.create_message(
+            CFG, model="claude-opus-4-6", max_tokens=50, messages=HELLO, stream=True
+        )
         events, _ = exchange(server.port, request)
     kinds = [type(e) for e in events]
     assert kinds[1] is wire.MessageStart
@@ -68,9 +70,14 @@ def test_keep_alive_over_one_socket() -> None:
 
 def test_stall_fault_delays_the_stream() -> None:
     with serve() as server:
-        request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=20,
-                                       messages=HELLO, stream=True,
-                                       extra_headers={"x-wire-fault": "stall=0.5"})
+        request = build.create_message(
+            CFG,
+            model="claude-opus-4-6",
+            max_tokens=20,
+            messages=HELLO,
+            stream=True,
+            extra_headers={"x-wire-fault": "stall=0.5"},
+        )
         events, took = exchange(server.port, request)
     assert took >= 0.5
     assert wire.MessageStop in [type(e) for e in events]
@@ -78,9 +85,14 @@ def test_stall_fault_delays_the_stream() -> None:
 
 def test_drop_fault_closes_the_socket() -> None:
     with serve() as server:
-        request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=50,
-                                       messages=HELLO, stream=True,
-                                       extra_headers={"x-wire-fault": "drop-after=200"})
+        request = build.create_message(
+            CFG,
+            model="claude-opus-4-6",
+            max_tokens=50,
+            messages=HELLO,
+            stream=True,
+            extra_headers={"x-wire-fault": "drop-after=200"},
+        )
         with pytest.raises(wire.IncompleteStreamError):
             exchange(server.port, request)
 
@@ -95,8 +107,12 @@ def test_wire_serve_prints_its_url_and_serves() -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "wire", "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "wire", "serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert proc.stdout is not None
         line = proc.stdout.readline()

@@ -123,9 +123,20 @@ def test_id_containing_nul_is_ignored() -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(b"1500", 1500), (b"0", 0), (b"007", 7), (b"+5", None), (b"1_0", None), (b" 5", None),
-     (b"5 ", None), (b"-1", None), (b"1.5", None), (b"", None), ("\u0661".encode(), None),
-     (b"x", None)],
+    [
+        (b"1500", 1500),
+        (b"0", 0),
+        (b"007", 7),
+        (b"+5", None),
+        (b"1_0", None),
+        (b" 5", None),
+        (b"5 ", None),
+        (b"-1", None),
+        (b"1.5", None),
+        (b"", None),
+        ("\u0661".encode(), None),
+        (b"x", None),
+    ],
 )
 def test_retry_only_when_all_ascii_digits(value: bytes, expected: int | None) -> None:
     decoder = wire.SSEDecoder()
@@ -282,6 +293,9 @@ def test_the_first_breach_in_stream_order_wins_in_any_chunking() -> None:
     stream = (b"data: " + b"x" * 54 + b"\n") * 5 + b"\n" + b"y" * 100 + b"\n"
     for step in (1, 7, 64, len(stream)):
         with pytest.raises(wire.SSEError) as info:
-            sse_events((stream[i : i + step] for i in range(0, len(stream), step)),
-                       max_line_bytes=64, max_event_bytes=256)
+            sse_events(
+                (stream[i : i + step] for i in range(0, len(stream), step)),
+                max_line_bytes=64,
+                max_event_bytes=256,
+            )
         assert type(info.value) is wire.EventTooLargeError, step

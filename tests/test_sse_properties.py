@@ -122,8 +122,9 @@ def test_in_place_path_for_big_regions_agrees(stream: bytes, data: st.DataObject
 
 @given(st.binary(max_size=200), st.data())
 def test_in_place_path_limits_agree(stream: bytes, data: st.DataObject) -> None:
-    limits = data.draw(st.sampled_from([{"max_event_bytes": 8}, {"max_event_bytes": 40},
-                                        {"max_line_bytes": 16}]))
+    limits = data.draw(
+        st.sampled_from([{"max_event_bytes": 8}, {"max_event_bytes": 40}, {"max_line_bytes": 16}])
+    )
     chunks = data.draw(chunkings(stream))
     outcomes = []
     for big in (0, 1 << 30):

@@ -28,11 +28,24 @@ def accumulate(objs: list[dict[str, Any]]) -> wire.MessageAccumulator:
     return acc
 
 
-START = {"type": "message_start", "message": {
-    "id": "msg_1", "type": "message", "role": "assistant", "model": "claude-x", "content": [],
-    "stop_reason": None, "stop_sequence": None,
-    "usage": {"input_tokens": 10, "output_tokens": 1, "cache_read_input_tokens": 7,
-              "service_tier": "standard"}}}
+START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "model": "claude-x",
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": 10,
+            "output_tokens": 1,
+            "cache_read_input_tokens": 7,
+            "service_tier": "standard",
+        },
+    },
+}
 
 
 def block_start(index: int, block: dict[str, Any]) -> dict[str, Any]:
@@ -118,24 +131,48 @@ def test_truncated_stream_keeps_the_partial_message(seq: Sequence, data: st.Data
 
 
 def test_usage_in_message_delta_is_cumulative_and_keeps_omitted_fields() -> None:
-    acc = accumulate([START, {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-                              "usage": {"output_tokens": 5}},
-                      {"type": "message_delta", "delta": {}, "usage": {"output_tokens": 9,
-                                                                        "input_tokens": 12}}])
+    acc = accumulate(
+        [
+            START,
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {"output_tokens": 5},
+            },
+            {
+                "type": "message_delta",
+                "delta": {},
+                "usage": {"output_tokens": 9, "input_tokens": 12},
+            },
+        ]
+    )
     assert acc.message is not None
-    assert acc.message.usage.to_dict() == {"input_tokens": 12, "output_tokens": 9,
-                                           "cache_read_input_tokens": 7,
-                                           "service_tier": "standard"}
+    assert acc.message.usage.to_dict() == {
+        "input_tokens": 12,
+        "output_tokens": 9,
+        "cache_read_input_tokens": 7,
+        "service_tier": "standard",
+    }
     assert acc.message.stop_reason == "end_turn"
 
 
 def test_message_delta_sets_unknown_delta_keys_and_top_level_keys() -> None:
-    acc = accumulate([START, {"type": "message_delta",
-                              "delta": {"stop_reason": "refusal", "stop_sequence": None,
-                                        "stop_details": {"type": "refusal", "category": "cyber"},
-                                        "container": None},
-                              "usage": {"output_tokens": 2},
-                              "context_management": {"applied_edits": []}}])
+    acc = accumulate(
+        [
+            START,
+            {
+                "type": "message_delta",
+                "delta": {
+                    "stop_reason": "refusal",
+                    "stop_sequence": None,
+                    "stop_details": {"type": "refusal", "category": "cyber"},
+                    "container": None,
+                },
+                "usage": {"output_tokens": 2},
+                "context_management": {"applied_edits": []},
+            },
+        ]
+    )
     assert acc.message is not None
     out = acc.message.to_dict()
     assert out["stop_details"] == {"type": "refusal", "category": "cyber"}
@@ -145,26 +182,38 @@ def test_message_delta_sets_unknown_delta_keys_and_top_level_keys() -> None:
 
 
 def test_thinking_and_signature() -> None:
-    acc = accumulate([
-        START, block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
-        delta(0, {"type": "thinking_delta", "thinking": "Let me "}),
-        delta(0, {"type": "thinking_delta", "thinking": "think."}),
-        delta(0, {"type": "signature_delta", "signature": "sig1"}),
-        delta(0, {"type": "signature_delta", "signature": "sig2"}),  # replaces
-        stop(0),
-    ])
+    acc = accumulate(
+        [
+            START,
+            block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+            delta(0, {"type": "thinking_delta", "thinking": "Let me "}),
+            delta(0, {"type": "thinking_delta", "thinking": "think."}),
+            delta(0, {"type": "signature_delta", "signature": "sig1"}),
+            delta(0, {"type": "signature_delta", "signature": "sig2"}),  # replaces
+            stop(0),
+        ]
+    )
     assert acc.message is not None
-    assert acc.message.content[0].to_dict() == {"type": "thinking", "thinking": "Let me think.",
-                                                "signature": "sig2"}
+    assert acc.message.content[0].to_dict() == {
+        "type": "thinking",
+        "thinking": "Let me think.",
+        "signature": "sig2",
+    }
 
 
 def test_citations_append_and_create_the_list() -> None:
     c1 = {"type": "char_location", "cited_text": "a", "document_index": 0}
     c2 = {"type": "page_location", "cited_text": "b", "document_index": 1}
-    acc = accumulate([START, block_start(0, {"type": "text", "text": ""}),
-                      delta(0, {"type": "citations_delta", "citation": c1}),
-                      delta(0, {"type": "text_delta", "text": "x"}),
-                      delta(0, {"type": "citations_delta", "citation": c2}), stop(0)])
+    acc = accumulate(
+        [
+            START,
+            block_start(0, {"type": "text", "text": ""}),
+            delta(0, {"type": "citations_delta", "citation": c1}),
+            delta(0, {"type": "text_delta", "text": "x"}),
+            delta(0, {"type": "citations_delta", "citation": c2}),
+            stop(0),
+        ]
+    )
     assert acc.message is not None
     block = acc.message.content[0]
     assert isinstance(block, wire.TextBlock)
@@ -175,11 +224,15 @@ def test_citations_append_and_create_the_list() -> None:
 def test_tool_input_snapshot_at_every_fragment() -> None:
     fragments = ["", '{"city": "Par', 'is", "days": [1', ", 2]}"]
     expected = [{}, {}, {"city": "Paris", "days": [1]}, {"city": "Paris", "days": [1, 2]}]
-    acc = accumulate([START, block_start(0, {"type": "tool_use", "id": "t", "name": "f",
-                                             "input": {}})])
+    acc = accumulate(
+        [START, block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}})]
+    )
     for fragment, want in zip(fragments, expected, strict=True):
-        acc.feed(wire.stream_event_from_dict(
-            delta(0, {"type": "input_json_delta", "partial_json": fragment})))
+        acc.feed(
+            wire.stream_event_from_dict(
+                delta(0, {"type": "input_json_delta", "partial_json": fragment})
+            )
+        )
         assert acc.message is not None
         block = acc.message.content[0]
         assert isinstance(block, wire.ToolUseBlock)
@@ -187,27 +240,44 @@ def test_tool_input_snapshot_at_every_fragment() -> None:
 
 
 def test_no_fragments_keeps_the_shell_input() -> None:
-    acc = accumulate([START, block_start(0, {"type": "tool_use", "id": "t", "name": "f",
-                                             "input": {}}),
-                      delta(0, {"type": "input_json_delta", "partial_json": ""}), stop(0)])
+    acc = accumulate(
+        [
+            START,
+            block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+            delta(0, {"type": "input_json_delta", "partial_json": ""}),
+            stop(0),
+        ]
+    )
     assert acc.message is not None
     assert acc.message.content[0].to_dict()["input"] == {}
 
 
 def test_server_tool_use_input_streams_too() -> None:
-    acc = accumulate([START, block_start(0, {"type": "server_tool_use", "id": "s",
-                                             "name": "web_search", "input": {}}),
-                      delta(0, {"type": "input_json_delta", "partial_json": '{"query": "x"}'}),
-                      stop(0)])
+    acc = accumulate(
+        [
+            START,
+            block_start(
+                0, {"type": "server_tool_use", "id": "s", "name": "web_search", "input": {}}
+            ),
+            delta(0, {"type": "input_json_delta", "partial_json": '{"query": "x"}'}),
+            stop(0),
+        ]
+    )
     assert acc.message is not None
     assert acc.message.content[0].to_dict()["input"] == {"query": "x"}
 
 
 @pytest.mark.parametrize("text", ['{"a": 1}}garbage', '{"a": 1', "[1, 2]", '{"a": tru}'])
 def test_broken_tool_input_raises_at_block_stop_naming_the_block(text: str) -> None:
-    acc = accumulate([START, block_start(0, {"type": "text", "text": "hi"}), stop(0),
-                      block_start(1, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
-                      delta(1, {"type": "input_json_delta", "partial_json": text})])
+    acc = accumulate(
+        [
+            START,
+            block_start(0, {"type": "text", "text": "hi"}),
+            stop(0),
+            block_start(1, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+            delta(1, {"type": "input_json_delta", "partial_json": text}),
+        ]
+    )
     with pytest.raises(wire.InvalidToolInputError) as info:
         acc.feed(wire.ContentBlockStop(index=1))
     assert info.value.index == 1
@@ -217,49 +287,62 @@ def test_broken_tool_input_raises_at_block_stop_naming_the_block(text: str) -> N
 
 
 def test_tool_block_cut_by_max_tokens_keeps_its_best_parse() -> None:
-    acc = accumulate([START, block_start(0, {"type": "tool_use", "id": "t", "name": "f",
-                                             "input": {}}),
-                      delta(0, {"type": "input_json_delta", "partial_json": '{"a": 1, "b": "x'}),
-                      {"type": "message_delta", "delta": {"stop_reason": "max_tokens"},
-                       "usage": {"output_tokens": 4}},
-                      {"type": "message_stop"}])
+    acc = accumulate(
+        [
+            START,
+            block_start(0, {"type": "tool_use", "id": "t", "name": "f", "input": {}}),
+            delta(0, {"type": "input_json_delta", "partial_json": '{"a": 1, "b": "x'}),
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "max_tokens"},
+                "usage": {"output_tokens": 4},
+            },
+            {"type": "message_stop"},
+        ]
+    )
     assert acc.stopped
     assert acc.message is not None
     assert acc.message.content[0].to_dict()["input"] == {"a": 1}
 
 
 def test_stray_events_do_not_crash() -> None:
-    acc = accumulate([
-        delta(0, {"type": "text_delta", "text": "early"}),  # before message_start
-        stop(3),
-        START,
-        delta(5, {"type": "text_delta", "text": "no such block"}),
-        block_start(0, {"type": "text", "text": ""}),
-        delta(0, {"type": "input_json_delta", "partial_json": "{"}),  # wrong kind of block
-        delta(0, {"type": "signature_delta", "signature": "s"}),
-        delta(0, {"type": "future_delta", "x": 1}),  # unknown: block untouched
-        delta(0, {"type": "text_delta", "text": "ok"}),
-        {"type": "future_event", "payload": 1},
-        START,  # a second message_start is ignored
-        stop(0),
-        {"type": "message_stop"},
-        delta(0, {"type": "text_delta", "text": " after stop"}),  # ignored
-    ])
+    acc = accumulate(
+        [
+            delta(0, {"type": "text_delta", "text": "early"}),  # before message_start
+            stop(3),
+            START,
+            delta(5, {"type": "text_delta", "text": "no such block"}),
+            block_start(0, {"type": "text", "text": ""}),
+            delta(0, {"type": "input_json_delta", "partial_json": "{"}),  # wrong kind of block
+            delta(0, {"type": "signature_delta", "signature": "s"}),
+            delta(0, {"type": "future_delta", "x": 1}),  # unknown: block untouched
+            delta(0, {"type": "text_delta", "text": "ok"}),
+            {"type": "future_event", "payload": 1},
+            START,  # a second message_start is ignored
+            stop(0),
+            {"type": "message_stop"},
+            delta(0, {"type": "text_delta", "text": " after stop"}),  # ignored
+        ]
+    )
     assert acc.message is not None
     assert acc.message.content[0].to_dict() == {"type": "text", "text": "ok"}
 
 
 def test_unknown_block_passes_through() -> None:
-    block = {"type": "web_search_tool_result", "tool_use_id": "s",
-             "content": [{"type": "web_search_result", "url": "https://e.x", "title": "t"}]}
+    block = {
+        "type": "web_search_tool_result",
+        "tool_use_id": "s",
+        "content": [{"type": "web_search_result", "url": "https://e.x", "title": "t"}],
+    }
     acc = accumulate([START, block_start(0, block), stop(0)])
     assert acc.message is not None
     assert acc.message.content[0].to_dict() == block
 
 
 def test_error_event_is_returned_and_raisable() -> None:
-    stream = encode_events([START, {"type": "error", "error": {"type": "overloaded_error",
-                                                               "message": "Overloaded"}}])
+    stream = encode_events(
+        [START, {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}]
+    )
     decoder = wire.MessageStreamDecoder()
     events = decoder.feed(stream)
     assert isinstance(events[-1], wire.StreamError)
@@ -304,8 +387,15 @@ def test_message_json_matches_the_wire_format() -> None:
 
 # --- hostile input ------------------------------------------------------------------------
 
-_JUNK = st.one_of(st.none(), st.booleans(), st.integers(-2, 5), st.text(max_size=3),
-                  st.just([]), st.just({}), st.just({"type": "text_delta"}))
+_JUNK = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-2, 5),
+    st.text(max_size=3),
+    st.just([]),
+    st.just({}),
+    st.just({"type": "text_delta"}),
+)
 
 
 @st.composite
@@ -325,8 +415,14 @@ def _mutated(draw: st.DrawFn) -> list[dict[str, Any]]:
             j = draw(st.integers(0, len(objs) - 1))
             objs[i], objs[j] = objs[j], objs[i]
         elif action == "retype":
-            objs[i] = {**objs[i], "type": draw(st.sampled_from(
-                ["message_start", "content_block_delta", "message_delta", "error", "nope"]))}
+            objs[i] = {
+                **objs[i],
+                "type": draw(
+                    st.sampled_from(
+                        ["message_start", "content_block_delta", "message_delta", "error", "nope"]
+                    )
+                ),
+            }
         else:
             key = draw(st.sampled_from(sorted(objs[i])))
             objs[i] = {**objs[i], key: draw(_JUNK)}
@@ -375,10 +471,24 @@ def test_good_events_before_a_bad_one_are_returned_then_the_error() -> None:
 
 
 def test_null_counts_in_message_delta_keep_the_start_values() -> None:
-    acc = accumulate([START, {"type": "message_delta", "delta": {"stop_reason": "end_turn"},
-                              "usage": {"input_tokens": None, "output_tokens": 7,
-                                        "cache_read_input_tokens": None}}])
+    acc = accumulate(
+        [
+            START,
+            {
+                "type": "message_delta",
+                "delta": {"stop_reason": "end_turn"},
+                "usage": {
+                    "input_tokens": None,
+                    "output_tokens": 7,
+                    "cache_read_input_tokens": None,
+                },
+            },
+        ]
+    )
     assert acc.message is not None
-    assert acc.message.usage.to_dict() == {"input_tokens": 10, "output_tokens": 7,
-                                           "cache_read_input_tokens": None,
-                                           "service_tier": "standard"}
+    assert acc.message.usage.to_dict() == {
+        "input_tokens": 10,
+        "output_tokens": 7,
+        "cache_read_input_tokens": None,
+        "service_tier": "standard",
+    }

@@ -85,12 +85,18 @@ class _Block:
                 omitted -= {"thinking"}
             if self.signature is not None:
                 omitted -= {"signature"}
-            return ThinkingBlock(thinking=thinking, signature=signature, extra=base.extra,
-                                 omitted=omitted)
+            return ThinkingBlock(
+                thinking=thinking, signature=signature, extra=base.extra, omitted=omitted
+            )
         if isinstance(base, _ToolCall) and self.parser is not None and self.parser.started:
             parsed = self.parser.result() if self.parser.complete else self.parser.snapshot()
-            return type(base)(id=base.id, name=base.name, input=parsed, extra=base.extra,
-                              omitted=base.omitted - {"input"})
+            return type(base)(
+                id=base.id,
+                name=base.name,
+                input=parsed,
+                extra=base.extra,
+                omitted=base.omitted - {"input"},
+            )
         return base
 
 
@@ -226,7 +232,8 @@ class MessageAccumulator:
             if key == "stop_reason" or key == "stop_sequence":
                 if value is not None and type(value) is not str:
                     raise EventDecodeError(
-                        "message_delta", f"'delta.{key}' must be a string or null")
+                        "message_delta", f"'delta.{key}' must be a string or null"
+                    )
                 if key == "stop_reason":
                     self._stop_reason = value
                 else:
@@ -237,8 +244,10 @@ class MessageAccumulator:
         if event.usage:
             # A null count is no count: the message keeps the one it had (the
             # always-sent counts must stay integers).
-            usage = {**self._usage, **{k: v for k, v in event.usage.items()
-                                      if v is not None or k not in Usage._keys}}
+            usage = {
+                **self._usage,
+                **{k: v for k, v in event.usage.items() if v is not None or k not in Usage._keys},
+            }
             Usage.from_dict(usage)  # validates the counts' types before anything changes
             self._usage = usage
             self._omitted -= {"usage"}
@@ -258,10 +267,16 @@ class MessageAccumulator:
                 block = built[index] = blocks[index].build()
             content.append(block)
         return Message(
-            id=start.id, type=start.type, role=start.role, model=start.model,
-            content=tuple(content), stop_reason=self._stop_reason,
-            stop_sequence=self._stop_sequence, usage=Usage.from_dict(self._usage),
-            extra=dict(self._extra), omitted=self._omitted,
+            id=start.id,
+            type=start.type,
+            role=start.role,
+            model=start.model,
+            content=tuple(content),
+            stop_reason=self._stop_reason,
+            stop_sequence=self._stop_sequence,
+            usage=Usage.from_dict(self._usage),
+            extra=dict(self._extra),
+            omitted=self._omitted,
         )
 
 

@@ -32,10 +32,24 @@ from .types import (
 )
 
 __all__ = [
-    "DEFAULT_MAX_RESULT_LINE_BYTES", "BatchRequestResult", "BatchResult", "CanceledResult",
-    "DeletedMessageBatch", "ErroredResult", "ExpiredResult", "JSONLDecodeError", "JSONLDecoder",
-    "JSONLError", "JSONLLineTooLongError", "MessageBatch", "Model", "Page", "RequestCounts",
-    "SucceededResult", "UnknownResult", "result_from_dict",
+    "DEFAULT_MAX_RESULT_LINE_BYTES",
+    "BatchRequestResult",
+    "BatchResult",
+    "CanceledResult",
+    "DeletedMessageBatch",
+    "ErroredResult",
+    "ExpiredResult",
+    "JSONLDecodeError",
+    "JSONLDecoder",
+    "JSONLError",
+    "JSONLLineTooLongError",
+    "MessageBatch",
+    "Model",
+    "Page",
+    "RequestCounts",
+    "SucceededResult",
+    "UnknownResult",
+    "result_from_dict",
 ]
 
 
@@ -69,14 +83,22 @@ class Model:
     @classmethod
     def from_dict(cls, d: Any) -> Model:
         _expect_object(d, "model")
-        return cls(type=_str(d, "type", "model", "model"), id=_str(d, "id", "model"),
-                   display_name=_str(d, "display_name", "model"),
-                   created_at=_str(d, "created_at", "model"),
-                   extra=_split(d, cls._keys), omitted=_missing(d, cls._keys))
+        return cls(
+            type=_str(d, "type", "model", "model"),
+            id=_str(d, "id", "model"),
+            display_name=_str(d, "display_name", "model"),
+            created_at=_str(d, "created_at", "model"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"type": self.type, "id": self.id, "display_name": self.display_name,
-                "created_at": self.created_at}
+        core = {
+            "type": self.type,
+            "id": self.id,
+            "display_name": self.display_name,
+            "created_at": self.created_at,
+        }
         return _out(core, self.omitted, self.extra)
 
 
@@ -87,8 +109,7 @@ class Model:
 class RequestCounts:
     """A batch's requests by state; each request counts once."""
 
-    _keys: ClassVar[tuple[str, ...]] = ("processing", "succeeded", "errored", "canceled",
-                                        "expired")
+    _keys: ClassVar[tuple[str, ...]] = ("processing", "succeeded", "errored", "canceled", "expired")
     processing: int = 0
     succeeded: int = 0
     errored: int = 0
@@ -106,14 +127,24 @@ class RequestCounts:
     def from_dict(cls, d: Any) -> RequestCounts:
         _expect_object(d, "request_counts")
         w = "request_counts"
-        return cls(processing=_int(d, "processing", w), succeeded=_int(d, "succeeded", w),
-                   errored=_int(d, "errored", w), canceled=_int(d, "canceled", w),
-                   expired=_int(d, "expired", w), extra=_split(d, cls._keys),
-                   omitted=_missing(d, cls._keys))
+        return cls(
+            processing=_int(d, "processing", w),
+            succeeded=_int(d, "succeeded", w),
+            errored=_int(d, "errored", w),
+            canceled=_int(d, "canceled", w),
+            expired=_int(d, "expired", w),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"processing": self.processing, "succeeded": self.succeeded,
-                "errored": self.errored, "canceled": self.canceled, "expired": self.expired}
+        core = {
+            "processing": self.processing,
+            "succeeded": self.succeeded,
+            "errored": self.errored,
+            "canceled": self.canceled,
+            "expired": self.expired,
+        }
         return _out(core, self.omitted, self.extra)
 
 
@@ -128,8 +159,16 @@ class MessageBatch:
     """
 
     _keys: ClassVar[tuple[str, ...]] = (
-        "id", "type", "processing_status", "request_counts", "created_at", "expires_at",
-        "ended_at", "cancel_initiated_at", "archived_at", "results_url",
+        "id",
+        "type",
+        "processing_status",
+        "request_counts",
+        "created_at",
+        "expires_at",
+        "ended_at",
+        "cancel_initiated_at",
+        "archived_at",
+        "results_url",
     )
     id: str = ""
     type: str = "message_batch"
@@ -149,22 +188,33 @@ class MessageBatch:
         w = "message_batch"
         _expect_object(d, w)
         return cls(
-            id=_str(d, "id", w), type=_str(d, "type", w, w),
+            id=_str(d, "id", w),
+            type=_str(d, "type", w, w),
             processing_status=_str(d, "processing_status", w),
             request_counts=RequestCounts.from_dict(_object(d, "request_counts", w)),
-            created_at=_str(d, "created_at", w), expires_at=_str(d, "expires_at", w),
+            created_at=_str(d, "created_at", w),
+            expires_at=_str(d, "expires_at", w),
             ended_at=_opt_str(d, "ended_at", w),
             cancel_initiated_at=_opt_str(d, "cancel_initiated_at", w),
-            archived_at=_opt_str(d, "archived_at", w), results_url=_opt_str(d, "results_url", w),
-            extra=_split(d, cls._keys), omitted=_missing(d, cls._keys),
+            archived_at=_opt_str(d, "archived_at", w),
+            results_url=_opt_str(d, "results_url", w),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
         )
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"id": self.id, "type": self.type, "processing_status": self.processing_status,
-                "request_counts": self.request_counts.to_dict(), "created_at": self.created_at,
-                "expires_at": self.expires_at, "ended_at": self.ended_at,
-                "cancel_initiated_at": self.cancel_initiated_at,
-                "archived_at": self.archived_at, "results_url": self.results_url}
+        core = {
+            "id": self.id,
+            "type": self.type,
+            "processing_status": self.processing_status,
+            "request_counts": self.request_counts.to_dict(),
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "ended_at": self.ended_at,
+            "cancel_initiated_at": self.cancel_initiated_at,
+            "archived_at": self.archived_at,
+            "results_url": self.results_url,
+        }
         return _out(core, self.omitted, self.extra)
 
 
@@ -182,8 +232,12 @@ class DeletedMessageBatch:
     def from_dict(cls, d: Any) -> DeletedMessageBatch:
         w = "message_batch_deleted"
         _expect_object(d, w)
-        return cls(id=_str(d, "id", w), type=_str(d, "type", w, w), extra=_split(d, cls._keys),
-                   omitted=_missing(d, cls._keys))
+        return cls(
+            id=_str(d, "id", w),
+            type=_str(d, "type", w, w),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"id": self.id, "type": self.type}, self.omitted, self.extra)
@@ -239,13 +293,22 @@ class Page(Generic[_T]):
         has_more = d.get("has_more", False)
         if type(has_more) is not bool:
             raise _fail("page", f"'has_more' must be a boolean, not {type(has_more).__name__}")
-        return cls(data=tuple(item(x) for x in data), has_more=has_more,
-                   first_id=_opt_str(d, "first_id", "page"), last_id=_opt_str(d, "last_id", "page"),
-                   extra=_split(d, cls._keys), omitted=_missing(d, cls._keys))
+        return cls(
+            data=tuple(item(x) for x in data),
+            has_more=has_more,
+            first_id=_opt_str(d, "first_id", "page"),
+            last_id=_opt_str(d, "last_id", "page"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"data": [x.to_dict() for x in self.data], "has_more": self.has_more,
-                "first_id": self.first_id, "last_id": self.last_id}
+        core = {
+            "data": [x.to_dict() for x in self.data],
+            "has_more": self.has_more,
+            "first_id": self.first_id,
+            "last_id": self.last_id,
+        }
         return _out(core, self.omitted, self.extra)
 
 
@@ -264,12 +327,16 @@ class SucceededResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SucceededResult:
-        return cls(message=Message.from_dict(_object(d, "message", "succeeded result")),
-                   extra=_split(d, cls._keys), omitted=_missing(d, cls._keys))
+        return cls(
+            message=Message.from_dict(_object(d, "message", "succeeded result")),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "succeeded", "message": self.message.to_dict()}, self.omitted,
-                    self.extra)
+        return _out(
+            {"type": "succeeded", "message": self.message.to_dict()}, self.omitted, self.extra
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,8 +375,11 @@ class ErroredResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ErroredResult:
-        return cls(error=_object(d, "error", "errored result"), extra=_split(d, cls._keys),
-                   omitted=_missing(d, cls._keys))
+        return cls(
+            error=_object(d, "error", "errored result"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "errored", "error": copy_json(self.error)}, self.omitted, self.extra)
@@ -385,12 +455,16 @@ class BatchResult:
         for key in ("custom_id", "result"):
             if key not in d:
                 raise _fail("batch result", f"{key!r} is missing")
-        return cls(custom_id=_str(d, "custom_id", "batch result"),
-                   result=result_from_dict(d["result"]), extra=_split(d, ("custom_id", "result")))
+        return cls(
+            custom_id=_str(d, "custom_id", "batch result"),
+            result=result_from_dict(d["result"]),
+            extra=_split(d, ("custom_id", "result")),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return _out({"custom_id": self.custom_id, "result": self.result.to_dict()}, _NO_KEYS,
-                    self.extra)
+        return _out(
+            {"custom_id": self.custom_id, "result": self.result.to_dict()}, _NO_KEYS, self.extra
+        )
 
 
 # --- the results decoder ----------------------------------------------------------------
@@ -419,8 +493,9 @@ class JSONLLineTooLongError(JSONLError):
         self.limit = "max_line_bytes"
         self.maximum = maximum
         self.size = size
-        super().__init__(f"batch results line {line} of at least {size} bytes exceeds "
-                         f"max_line_bytes={maximum}")
+        super().__init__(
+            f"batch results line {line} of at least {size} bytes exceeds max_line_bytes={maximum}"
+        )
 
 
 # 64 MiB. A line is one full Message: even a 128k-token answer is about 1 MiB of

@@ -64,8 +64,10 @@ def _decode(args: argparse.Namespace) -> int:
 
 
 def _needs_trio(command: str, exc: ImportError) -> int:
-    print(f"wire: error: wire {command} needs trio ({exc.name} is missing): "
-          "pip install 'wire[trio]'", file=sys.stderr)
+    print(
+        f"wire: error: wire {command} needs trio ({exc.name} is missing): pip install 'wire[trio]'",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -79,9 +81,16 @@ def _serve(args: argparse.Namespace) -> int:
         print(f"wire emulator listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
 
     with contextlib.suppress(KeyboardInterrupt):
-        run(args.host, args.port, api_key=args.api_key, seed=args.seed,
-            batch_seconds=args.batch_seconds, pace=args.pace,
-            enforce_limits=args.enforce_limits, on_ready=ready)
+        run(
+            args.host,
+            args.port,
+            api_key=args.api_key,
+            seed=args.seed,
+            batch_seconds=args.batch_seconds,
+            pace=args.pace,
+            enforce_limits=args.enforce_limits,
+            on_ready=ready,
+        )
     return 0
 
 
@@ -107,8 +116,13 @@ def _demo(args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt) or "Tell me about the weather in Paris"
     with serve(seed=args.seed, pace=args.pace) as server:
         config = APIConfig(api_key="sk-demo")
-        request = create_message(config, model=args.model, max_tokens=args.max_tokens,
-                                 messages=[{"role": "user", "content": prompt}], stream=True)
+        request = create_message(
+            config,
+            model=args.model,
+            max_tokens=args.max_tokens,
+            messages=[{"role": "user", "content": prompt}],
+            stream=True,
+        )
         print(f"wire demo: emulator at {server.base_url}; streaming a reply to {prompt!r}\n")
         start = time.perf_counter()
         first: float | None = None
@@ -122,8 +136,9 @@ def _demo(args: argparse.Namespace) -> int:
                 for event in connection.receive_data(data):
                     if isinstance(event, ResponseHead):
                         request_id = event.request_id
-                    elif isinstance(event, ContentBlockDelta) and isinstance(event.delta,
-                                                                             TextDelta):
+                    elif isinstance(event, ContentBlockDelta) and isinstance(
+                        event.delta, TextDelta
+                    ):
                         first = first or time.perf_counter()
                         print(event.delta.text, end="", flush=True)
                     elif isinstance(event, WireError):
@@ -137,8 +152,10 @@ def _demo(args: argparse.Namespace) -> int:
     if message is None:
         raise IncompleteStreamError("the stream carried no message", None)
     usage = message.usage
-    print(f"\n\nstop reason: {message.stop_reason}; usage: {usage.input_tokens} input, "
-          f"{usage.output_tokens} output tokens; request id: {request_id}")
+    print(
+        f"\n\nstop reason: {message.stop_reason}; usage: {usage.input_tokens} input, "
+        f"{usage.output_tokens} output tokens; request id: {request_id}"
+    )
     ttft = f"{(first - start) * 1000:.1f} ms" if first else "n/a"
     print(f"time to first token: {ttft}; total: {total * 1000:.1f} ms")
     return 0
@@ -149,35 +166,51 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wire {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     decode = commands.add_parser(
-        "decode", help="decode a captured Messages SSE stream into typed events (JSON lines)")
+        "decode", help="decode a captured Messages SSE stream into typed events (JSON lines)"
+    )
     decode.add_argument("file", nargs="?", help="the capture; '-' or nothing for stdin")
-    decode.add_argument("--sample", metavar="NAME",
-                        help="decode a capture bundled with wire (e.g. tool_use)")
-    decode.add_argument("--message", action="store_true",
-                        help="print the accumulated message instead of the events")
+    decode.add_argument(
+        "--sample", metavar="NAME", help="decode a capture bundled with wire (e.g. tool_use)"
+    )
+    decode.add_argument(
+        "--message", action="store_true", help="print the accumulated message instead of the events"
+    )
     decode.set_defaults(run=_decode)
     demo = commands.add_parser(
-        "demo", help="stream a reply from the emulator on loopback (offline), printed live")
+        "demo", help="stream a reply from the emulator on loopback (offline), printed live"
+    )
     demo.add_argument("prompt", nargs="*", help="the prompt (a default one otherwise)")
     demo.add_argument("--model", default="claude-opus-4-6")
     demo.add_argument("--max-tokens", type=int, default=120)
     demo.add_argument("--seed", type=int, default=0)
-    demo.add_argument("--pace", type=float, default=300.0,
-                      help="emulated tokens per second (0: as fast as possible)")
+    demo.add_argument(
+        "--pace",
+        type=float,
+        default=300.0,
+        help="emulated tokens per second (0: as fast as possible)",
+    )
     demo.set_defaults(run=_demo)
     serve = commands.add_parser("serve", help="run the API emulator (for tests; loopback only)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
-    serve.add_argument("--api-key", default=None,
-                       help="accept only this key (default: any non-empty key)")
+    serve.add_argument(
+        "--api-key", default=None, help="accept only this key (default: any non-empty key)"
+    )
     serve.add_argument("--seed", type=int, default=0, help="replies are a function of the seed")
-    serve.add_argument("--batch-seconds", type=float, default=1.0,
-                       help="how long a message batch takes to end")
-    serve.add_argument("--pace", type=float, default=0.0,
-                       help="stream at most this many tokens per second (0: no pacing)")
-    serve.add_argument("--enforce-limits", action="store_true",
-                       help="answer 429 past the per-minute limits (they are only reported "
-                       "by default)")
+    serve.add_argument(
+        "--batch-seconds", type=float, default=1.0, help="how long a message batch takes to end"
+    )
+    serve.add_argument(
+        "--pace",
+        type=float,
+        default=0.0,
+        help="stream at most this many tokens per second (0: no pacing)",
+    )
+    serve.add_argument(
+        "--enforce-limits",
+        action="store_true",
+        help="answer 429 past the per-minute limits (they are only reported by default)",
+    )
     serve.set_defaults(run=_serve)
     return parser
 

@@ -74,8 +74,9 @@ class TextDelta:
         if len(d) == 2 and type(d.get("text")) is str:  # the common, exact shape
             return _text_delta(d["text"])
         keys = ("type", "text")
-        return cls(text=_str(d, "text", "text_delta"), extra=_split(d, keys),
-                   omitted=_missing(d, keys))
+        return cls(
+            text=_str(d, "text", "text_delta"), extra=_split(d, keys), omitted=_missing(d, keys)
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "text_delta", "text": self.text}, self.omitted, self.extra)
@@ -95,8 +96,11 @@ class InputJSONDelta:
         if len(d) == 2 and type(d.get("partial_json")) is str:  # the common, exact shape
             return _input_json_delta(d["partial_json"])
         keys = ("type", "partial_json")
-        return cls(partial_json=_str(d, "partial_json", "input_json_delta"),
-                   extra=_split(d, keys), omitted=_missing(d, keys))
+        return cls(
+            partial_json=_str(d, "partial_json", "input_json_delta"),
+            extra=_split(d, keys),
+            omitted=_missing(d, keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         core = {"type": "input_json_delta", "partial_json": self.partial_json}
@@ -115,12 +119,14 @@ class ThinkingDelta:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ThinkingDelta:
         keys = ("type", "thinking")
-        return cls(thinking=_str(d, "thinking", "thinking_delta"), extra=_split(d, keys),
-                   omitted=_missing(d, keys))
+        return cls(
+            thinking=_str(d, "thinking", "thinking_delta"),
+            extra=_split(d, keys),
+            omitted=_missing(d, keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "thinking_delta", "thinking": self.thinking}, self.omitted,
-                    self.extra)
+        return _out({"type": "thinking_delta", "thinking": self.thinking}, self.omitted, self.extra)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -135,12 +141,16 @@ class SignatureDelta:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> SignatureDelta:
         keys = ("type", "signature")
-        return cls(signature=_str(d, "signature", "signature_delta"), extra=_split(d, keys),
-                   omitted=_missing(d, keys))
+        return cls(
+            signature=_str(d, "signature", "signature_delta"),
+            extra=_split(d, keys),
+            omitted=_missing(d, keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "signature_delta", "signature": self.signature}, self.omitted,
-                    self.extra)
+        return _out(
+            {"type": "signature_delta", "signature": self.signature}, self.omitted, self.extra
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -155,8 +165,11 @@ class CitationsDelta:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> CitationsDelta:
         keys = ("type", "citation")
-        return cls(citation=_object(d, "citation", "citations_delta"), extra=_split(d, keys),
-                   omitted=_missing(d, keys))
+        return cls(
+            citation=_object(d, "citation", "citations_delta"),
+            extra=_split(d, keys),
+            omitted=_missing(d, keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         core = {"type": "citations_delta", "citation": copy_json(self.citation)}
@@ -223,8 +236,11 @@ class ContentBlockStart:
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"type": "content_block_start", "index": self.index,
-                "content_block": self.content_block.to_dict()}
+        core = {
+            "type": "content_block_start",
+            "index": self.index,
+            "content_block": self.content_block.to_dict(),
+        }
         return _out(core, self.omitted, self.extra)
 
 
@@ -239,8 +255,7 @@ class ContentBlockDelta:
     omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"type": "content_block_delta", "index": self.index,
-                "delta": self.delta.to_dict()}
+        core = {"type": "content_block_delta", "index": self.index, "delta": self.delta.to_dict()}
         return _out(core, self.omitted, self.extra)
 
 
@@ -283,8 +298,11 @@ class MessageDelta:
         return value if type(value) is str else None
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"type": "message_delta", "delta": copy_json(self.delta),
-                "usage": copy_json(self.usage)}
+        core = {
+            "type": "message_delta",
+            "delta": copy_json(self.delta),
+            "usage": copy_json(self.usage),
+        }
         return _out(core, self.omitted, self.extra)
 
 
@@ -335,8 +353,13 @@ class StreamError:
             rid = self.extra.get("request_id")
             request_id = rid if type(rid) is str else None
         cls = error_class_for(None, self.error_type)
-        return cls(self.message, status=status, type=self.error_type, request_id=request_id,
-                   body=self.to_dict())
+        return cls(
+            self.message,
+            status=status,
+            type=self.error_type,
+            request_id=request_id,
+            body=self.to_dict(),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "error", "error": copy_json(self.error)}, self.omitted, self.extra)
@@ -355,8 +378,15 @@ class UnknownEvent:
 
 
 StreamEvent: TypeAlias = (
-    MessageStart | ContentBlockStart | ContentBlockDelta | ContentBlockStop | MessageDelta
-    | MessageStop | Ping | StreamError | UnknownEvent
+    MessageStart
+    | ContentBlockStart
+    | ContentBlockDelta
+    | ContentBlockStop
+    | MessageDelta
+    | MessageStop
+    | Ping
+    | StreamError
+    | UnknownEvent
 )
 
 # --- parsing ---------------------------------------------------------------------------
@@ -418,8 +448,10 @@ _scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
 def _fast_delta(data: str) -> ContentBlockDelta | None:
     comma = data.find(",", _HEAD_LEN, _HEAD_LEN + 11)
     digits = data[_HEAD_LEN:comma]
-    if comma < 0 or not (digits.isdigit() and digits.isascii()) or (
-        digits[0] == "0" and len(digits) > 1
+    if (
+        comma < 0
+        or not (digits.isdigit() and digits.isascii())
+        or (digits[0] == "0" and len(digits) > 1)
     ):
         return None
     if data.startswith(_TEXT_MID, comma):
@@ -441,15 +473,22 @@ def _fast_delta(data: str) -> ContentBlockDelta | None:
 
 def _message_start(d: dict[str, Any]) -> MessageStart:
     keys = ("type", "message")
-    return MessageStart(message=Message.from_dict(_object(d, "message", "message_start")),
-                        extra=_split(d, keys), omitted=_missing(d, keys))
+    return MessageStart(
+        message=Message.from_dict(_object(d, "message", "message_start")),
+        extra=_split(d, keys),
+        omitted=_missing(d, keys),
+    )
 
 
 def _block_start(d: dict[str, Any]) -> ContentBlockStart:
     keys = ("type", "index", "content_block")
     block = content_block_from_dict(_object(d, "content_block", "content_block_start"))
-    return ContentBlockStart(index=_int(d, "index", "content_block_start"), content_block=block,
-                             extra=_split(d, keys), omitted=_missing(d, keys))
+    return ContentBlockStart(
+        index=_int(d, "index", "content_block_start"),
+        content_block=block,
+        extra=_split(d, keys),
+        omitted=_missing(d, keys),
+    )
 
 
 def _block_delta(d: dict[str, Any]) -> ContentBlockDelta:
@@ -458,22 +497,31 @@ def _block_delta(d: dict[str, Any]) -> ContentBlockDelta:
         if type(index) is int and "delta" in d:
             return _content_block_delta(index, delta_from_dict(d["delta"]))
     keys = ("type", "index", "delta")
-    return ContentBlockDelta(index=_int(d, "index", "content_block_delta"),
-                             delta=delta_from_dict(d.get("delta", {})),
-                             extra=_split(d, keys), omitted=_missing(d, keys))
+    return ContentBlockDelta(
+        index=_int(d, "index", "content_block_delta"),
+        delta=delta_from_dict(d.get("delta", {})),
+        extra=_split(d, keys),
+        omitted=_missing(d, keys),
+    )
 
 
 def _block_stop(d: dict[str, Any]) -> ContentBlockStop:
     keys = ("type", "index")
-    return ContentBlockStop(index=_int(d, "index", "content_block_stop"), extra=_split(d, keys),
-                            omitted=_missing(d, keys))
+    return ContentBlockStop(
+        index=_int(d, "index", "content_block_stop"),
+        extra=_split(d, keys),
+        omitted=_missing(d, keys),
+    )
 
 
 def _message_delta(d: dict[str, Any]) -> MessageDelta:
     keys = ("type", "delta", "usage")
-    return MessageDelta(delta=_object(d, "delta", "message_delta"),
-                        usage=_object(d, "usage", "message_delta"),
-                        extra=_split(d, keys), omitted=_missing(d, keys))
+    return MessageDelta(
+        delta=_object(d, "delta", "message_delta"),
+        usage=_object(d, "usage", "message_delta"),
+        extra=_split(d, keys),
+        omitted=_missing(d, keys),
+    )
 
 
 def _message_stop(d: dict[str, Any]) -> MessageStop:
@@ -486,8 +534,9 @@ def _ping(d: dict[str, Any]) -> Ping:
 
 def _error(d: dict[str, Any]) -> StreamError:
     keys = ("type", "error")
-    return StreamError(error=_object(d, "error", "error"), extra=_split(d, keys),
-                       omitted=_missing(d, keys))
+    return StreamError(
+        error=_object(d, "error", "error"), extra=_split(d, keys), omitted=_missing(d, keys)
+    )
 
 
 _EVENTS: dict[str, Callable[[dict[str, Any]], StreamEvent]] = {

@@ -120,7 +120,12 @@ class ResponseComplete:
 
 
 ResponseEvent: TypeAlias = (
-    ResponseHead | StreamEvent | JSONBody | BodyData | APIError | IncompleteStreamError
+    ResponseHead
+    | StreamEvent
+    | JSONBody
+    | BodyData
+    | APIError
+    | IncompleteStreamError
     | ResponseComplete
 )
 
@@ -181,8 +186,9 @@ class _Inflater:
 class _Body:
     """How one response body turns into events."""
 
-    def __init__(self, head: ResponseHead, max_body_bytes: int, max_line_bytes: int,
-                 max_event_bytes: int) -> None:
+    def __init__(
+        self, head: ResponseHead, max_body_bytes: int, max_line_bytes: int, max_event_bytes: int
+    ) -> None:
         self.head = head
         self.max_body_bytes = max_body_bytes
         self.size = 0
@@ -198,8 +204,9 @@ class _Body:
         if head.status >= 400:
             self.buffer = bytearray()
         elif head.media_type == "text/event-stream":
-            self.stream = MessageStreamDecoder(max_line_bytes=max_line_bytes,
-                                               max_event_bytes=max_event_bytes)
+            self.stream = MessageStreamDecoder(
+                max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes
+            )
         elif head.media_type == "application/json" or head.media_type.endswith("+json"):
             self.buffer = bytearray()
 
@@ -269,8 +276,14 @@ def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
         rid = envelope.get("request_id")
         request_id = rid if isinstance(rid, str) else None
     cls = error_class_for(head.status, error_type)
-    return cls(message, status=head.status, type=error_type, request_id=request_id,
-               retryable=is_retryable(head.status, head.headers, envelope), body=envelope)
+    return cls(
+        message,
+        status=head.status,
+        type=error_type,
+        request_id=request_id,
+        retryable=is_retryable(head.status, head.headers, envelope),
+        body=envelope,
+    )
 
 
 class ClientConnection:
@@ -337,8 +350,7 @@ class ClientConnection:
         if request.body or request.method in ("POST", "PUT", "PATCH"):
             headers.append(("content-length", str(len(request.body))))
         try:
-            out = h.send(h11.Request(method=request.method, target=request.target,
-                                     headers=headers))
+            out = h.send(h11.Request(method=request.method, target=request.target, headers=headers))
             if request.body:
                 out += h.send(h11.Data(data=request.body))
             out += h.send(h11.EndOfMessage())
@@ -403,8 +415,9 @@ class ClientConnection:
                 if self._body is not None:
                     self._body.finish(events)
                     self._body = None
-                events.append(ResponseComplete(reusable=h.our_state is h11.DONE
-                                               and h.their_state is h11.DONE))
+                events.append(
+                    ResponseComplete(reusable=h.our_state is h11.DONE and h.their_state is h11.DONE)
+                )
             elif isinstance(event, h11.ConnectionClosed):
                 if self._body is not None:
                     raise self._body.cut_off("the connection closed mid-body")
@@ -418,14 +431,22 @@ class ClientConnection:
             (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
             for name, value in response.headers
         )
-        head = ResponseHead(status=response.status_code,
-                            reason=bytes(response.reason).decode("latin-1"),
-                            headers=headers, request_id=None,
-                            rate_limits=RateLimits.from_headers(headers))
+        head = ResponseHead(
+            status=response.status_code,
+            reason=bytes(response.reason).decode("latin-1"),
+            headers=headers,
+            request_id=None,
+            rate_limits=RateLimits.from_headers(headers),
+        )
         request_id = head.header("request-id") or head.header("x-request-id")
         if request_id is not None:
-            head = ResponseHead(status=head.status, reason=head.reason, headers=headers,
-                                request_id=request_id, rate_limits=head.rate_limits)
+            head = ResponseHead(
+                status=head.status,
+                reason=head.reason,
+                headers=headers,
+                request_id=request_id,
+                rate_limits=head.rate_limits,
+            )
         self._head = head
         self._body = _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
         self._stream = self._body.stream

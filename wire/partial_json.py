@@ -217,8 +217,10 @@ class PartialJSONParser:
                     return
                 self._expect = _KEY if type(self._stack[-1]) is dict else _VALUE
                 i += 1
-            elif (expect in (_VALUE, _FIRST_VALUE)) and self._stack and (
-                c in _NUMBER_START or c == "t" or c == "f" or c == "n"
+            elif (
+                (expect in (_VALUE, _FIRST_VALUE))
+                and self._stack
+                and (c in _NUMBER_START or c == "t" or c == "f" or c == "n")
             ):
                 self._token = _NUMBER_TOKEN if c in _NUMBER_START else _LITERAL
                 self._pieces = []

@@ -124,12 +124,17 @@ class RateLimits:
             if (p := parts.get(attr)) is None:
                 return _NO_LIMIT
             reset = p.get("reset")
-            return Limit(_count(p.get("limit")), _count(p.get("remaining")),
-                         None if reset is None else parse_rfc3339(reset))
+            return Limit(
+                _count(p.get("limit")),
+                _count(p.get("remaining")),
+                None if reset is None else parse_rfc3339(reset),
+            )
 
         return cls(
-            requests=limit("requests"), tokens=limit("tokens"),
-            input_tokens=limit("input_tokens"), output_tokens=limit("output_tokens"),
+            requests=limit("requests"),
+            tokens=limit("tokens"),
+            input_tokens=limit("input_tokens"),
+            output_tokens=limit("output_tokens"),
             priority_input_tokens=limit("priority_input_tokens"),
             priority_output_tokens=limit("priority_output_tokens"),
             retry_after=_retry_after(names, now),
@@ -232,10 +237,14 @@ class Limiter:
     none: no call blocks).
     """
 
-    def __init__(self, *, requests_per_minute: float | None = None,
-                 input_tokens_per_minute: float | None = None,
-                 output_tokens_per_minute: float | None = None,
-                 max_hold: float = 60.0) -> None:
+    def __init__(
+        self,
+        *,
+        requests_per_minute: float | None = None,
+        input_tokens_per_minute: float | None = None,
+        output_tokens_per_minute: float | None = None,
+        max_hold: float = 60.0,
+    ) -> None:
         limits = (requests_per_minute, input_tokens_per_minute, output_tokens_per_minute)
         for kind, value in zip(_KINDS, limits, strict=True):
             if value is not None and not 0 < value < math.inf:
@@ -285,8 +294,9 @@ class Limiter:
             self._pending.append(booking)
         return Reservation(send_at - now, send_at, input_tokens, output_tokens, booking)
 
-    def record_usage(self, now: float, reservation: Reservation, *, input_tokens: int = 0,
-                     output_tokens: int = 0) -> None:
+    def record_usage(
+        self, now: float, reservation: Reservation, *, input_tokens: int = 0, output_tokens: int = 0
+    ) -> None:
         """Settle a reservation with what the request really used (0, 0 if it failed).
 
         Count as input what the API counts toward ITPM: for most models
@@ -309,8 +319,9 @@ class Limiter:
                 bucket.adjust(now, -cost)
             booking.costs = (0, 0, 0)
             return
-        for bucket, cost, use, is_output in zip(self._buckets[1:], booking.costs[1:], used,
-                                                (False, True), strict=True):
+        for bucket, cost, use, is_output in zip(
+            self._buckets[1:], booking.costs[1:], used, (False, True), strict=True
+        ):
             if booking.send_at > bucket.synced_at:
                 bucket.adjust(now, use - cost)
             elif is_output:

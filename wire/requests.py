@@ -21,8 +21,18 @@ from ._version import __version__
 from .errors import InvalidParameterError
 
 __all__ = [
-    "APIConfig", "Request", "batch_results", "cancel_batch", "count_tokens", "create_batch",
-    "create_message", "delete_batch", "get_batch", "get_model", "list_batches", "list_models",
+    "APIConfig",
+    "Request",
+    "batch_results",
+    "cancel_batch",
+    "count_tokens",
+    "create_batch",
+    "create_message",
+    "delete_batch",
+    "get_batch",
+    "get_model",
+    "list_batches",
+    "list_models",
 ]
 
 HeaderPairs: TypeAlias = Mapping[str, str] | Iterable[tuple[str, str]]
@@ -152,8 +162,10 @@ class APIConfig:
         if self.api_key is None and self.auth_token is None:
             raise InvalidParameterError("api_key", "no credentials: pass api_key or auth_token")
         param, name, secret = (
-            ("api_key", "x-api-key", self.api_key) if self.api_key is not None
-            else ("auth_token", "authorization", self.auth_token or ""))
+            ("api_key", "x-api-key", self.api_key)
+            if self.api_key is not None
+            else ("auth_token", "authorization", self.auth_token or "")
+        )
         problem = _value_problem(secret)  # the raw credential: "Bearer  x" would pass
         if problem:
             raise InvalidParameterError(param, f"header {name!r}: value {problem}")
@@ -166,11 +178,15 @@ class APIConfig:
         base = self.base_path
         if not isinstance(base, str) or not _PATH.fullmatch(base.rstrip("/")):
             raise InvalidParameterError(
-                "base_path", "must be '' or a percent-encoded path starting with '/', "
-                "without query or fragment")
+                "base_path",
+                "must be '' or a percent-encoded path starting with '/', without query or fragment",
+            )
         put(self, "base_path", base.rstrip("/"))
-        put(self, "_fixed", (("anthropic-version", version), auth,
-                             ("user-agent", f"wire/{__version__}")))
+        put(
+            self,
+            "_fixed",
+            (("anthropic-version", version), auth, ("user-agent", f"wire/{__version__}")),
+        )
 
     def __repr__(self) -> str:
         key = "<redacted>" if self.api_key else None
@@ -184,8 +200,15 @@ class APIConfig:
 
 
 def _request(
-    config: APIConfig, method: str, path: str, *, query: str = "", body: bytes | None = None,
-    accept: str = _JSON, betas: Iterable[str] = (), extra_headers: HeaderPairs = (),
+    config: APIConfig,
+    method: str,
+    path: str,
+    *,
+    query: str = "",
+    body: bytes | None = None,
+    accept: str = _JSON,
+    betas: Iterable[str] = (),
+    extra_headers: HeaderPairs = (),
 ) -> Request:
     """Assemble a `Request`: built-in headers, then default, then extra (later wins)."""
     merged = {name: (name, value) for name, value in config._fixed}
@@ -246,8 +269,11 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "tools": _of(list, what="a list"),
     "tool_choice": _of(dict, what="a dict"),
     "thinking": _of(dict, what="a dict"),
-    "stop_sequences": lambda v: None if isinstance(v, list) and all(
-        isinstance(s, str) for s in v) else "must be a list of str",
+    "stop_sequences": lambda v: (
+        None
+        if isinstance(v, list) and all(isinstance(s, str) for s in v)
+        else "must be a list of str"
+    ),
     "metadata": _of(dict, what="a dict"),
     "temperature": _unit,
     "top_p": _unit,
@@ -257,7 +283,9 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
 
 
 def _message_body(
-    params: Mapping[str, Any], required: tuple[str, ...], at: str | None = None,
+    params: Mapping[str, Any],
+    required: tuple[str, ...],
+    at: str | None = None,
 ) -> dict[str, Any]:
     """A checked create/count body: `required` keys first, then the rest as given.
 
@@ -358,13 +386,26 @@ _COUNT = ("model", "messages")
 
 
 def create_message(
-    config: APIConfig, /, *, model: str, max_tokens: int, messages: list[Any],
-    stream: bool = False, system: str | list[Any] | None = None, tools: list[Any] | None = None,
-    tool_choice: dict[str, Any] | None = None, thinking: dict[str, Any] | None = None,
-    stop_sequences: list[str] | None = None, metadata: dict[str, Any] | None = None,
-    temperature: float | None = None, top_p: float | None = None, top_k: int | None = None,
-    service_tier: str | None = None, betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (), **fields: Any,
+    config: APIConfig,
+    /,
+    *,
+    model: str,
+    max_tokens: int,
+    messages: list[Any],
+    stream: bool = False,
+    system: str | list[Any] | None = None,
+    tools: list[Any] | None = None,
+    tool_choice: dict[str, Any] | None = None,
+    thinking: dict[str, Any] | None = None,
+    stop_sequences: list[str] | None = None,
+    metadata: dict[str, Any] | None = None,
+    temperature: float | None = None,
+    top_p: float | None = None,
+    top_k: int | None = None,
+    service_tier: str | None = None,
+    betas: Iterable[str] = (),
+    extra_headers: HeaderPairs = (),
+    **fields: Any,
 ) -> Request:
     """POST /v1/messages. `stream=True` asks for SSE (the body decides, not Accept).
 
@@ -372,51 +413,108 @@ def create_message(
     adds parameters faster than wire releases. None values are left out.
     """
     params = {
-        "model": model, "max_tokens": max_tokens, "messages": messages, "stream": stream,
-        "system": system, "tools": tools, "tool_choice": tool_choice, "thinking": thinking,
-        "stop_sequences": stop_sequences, "metadata": metadata, "temperature": temperature,
-        "top_p": top_p, "top_k": top_k, "service_tier": service_tier, **fields,
+        "model": model,
+        "max_tokens": max_tokens,
+        "messages": messages,
+        "stream": stream,
+        "system": system,
+        "tools": tools,
+        "tool_choice": tool_choice,
+        "thinking": thinking,
+        "stop_sequences": stop_sequences,
+        "metadata": metadata,
+        "temperature": temperature,
+        "top_p": top_p,
+        "top_k": top_k,
+        "service_tier": service_tier,
+        **fields,
     }
     body = _message_body(params, _CREATE)
-    return _request(config, "POST", "/v1/messages", body=_encode(body),
-                    betas=betas, extra_headers=extra_headers)
+    return _request(
+        config, "POST", "/v1/messages", body=_encode(body), betas=betas, extra_headers=extra_headers
+    )
 
 
 def count_tokens(
-    config: APIConfig, /, *, model: str, messages: list[Any],
-    system: str | list[Any] | None = None, tools: list[Any] | None = None,
-    tool_choice: dict[str, Any] | None = None, thinking: dict[str, Any] | None = None,
-    betas: Iterable[str] = (), extra_headers: HeaderPairs = (), **fields: Any,
+    config: APIConfig,
+    /,
+    *,
+    model: str,
+    messages: list[Any],
+    system: str | list[Any] | None = None,
+    tools: list[Any] | None = None,
+    tool_choice: dict[str, Any] | None = None,
+    thinking: dict[str, Any] | None = None,
+    betas: Iterable[str] = (),
+    extra_headers: HeaderPairs = (),
+    **fields: Any,
 ) -> Request:
     """POST /v1/messages/count_tokens; the answer is `{"input_tokens": N}`."""
-    params = {"model": model, "messages": messages, "system": system, "tools": tools,
-              "tool_choice": tool_choice, "thinking": thinking, **fields}
+    params = {
+        "model": model,
+        "messages": messages,
+        "system": system,
+        "tools": tools,
+        "tool_choice": tool_choice,
+        "thinking": thinking,
+        **fields,
+    }
     body = _message_body(params, _COUNT)
-    return _request(config, "POST", "/v1/messages/count_tokens",
-                    body=_encode(body), betas=betas,
-                    extra_headers=extra_headers)
+    return _request(
+        config,
+        "POST",
+        "/v1/messages/count_tokens",
+        body=_encode(body),
+        betas=betas,
+        extra_headers=extra_headers,
+    )
 
 
 def list_models(
-    config: APIConfig, /, *, limit: int | None = None, after_id: str | None = None,
-    before_id: str | None = None, betas: Iterable[str] = (), extra_headers: HeaderPairs = (),
+    config: APIConfig,
+    /,
+    *,
+    limit: int | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+    betas: Iterable[str] = (),
+    extra_headers: HeaderPairs = (),
 ) -> Request:
     """GET /v1/models: one page, newest first (`limit` 1..1000, API default 20)."""
-    return _request(config, "GET", "/v1/models", query=_page_query(limit, after_id, before_id),
-                    betas=betas, extra_headers=extra_headers)
+    return _request(
+        config,
+        "GET",
+        "/v1/models",
+        query=_page_query(limit, after_id, before_id),
+        betas=betas,
+        extra_headers=extra_headers,
+    )
 
 
 def get_model(
-    config: APIConfig, /, model_id: str, *, betas: Iterable[str] = (),
+    config: APIConfig,
+    /,
+    model_id: str,
+    *,
+    betas: Iterable[str] = (),
     extra_headers: HeaderPairs = (),
 ) -> Request:
     """GET /v1/models/{model_id}."""
-    return _request(config, "GET", f"/v1/models/{_segment(model_id, 'model_id')}",
-                    betas=betas, extra_headers=extra_headers)
+    return _request(
+        config,
+        "GET",
+        f"/v1/models/{_segment(model_id, 'model_id')}",
+        betas=betas,
+        extra_headers=extra_headers,
+    )
 
 
 def create_batch(
-    config: APIConfig, /, requests: list[dict[str, Any]], *, betas: Iterable[str] = (),
+    config: APIConfig,
+    /,
+    requests: list[dict[str, Any]],
+    *,
+    betas: Iterable[str] = (),
     extra_headers: HeaderPairs = (),
 ) -> Request:
     """POST /v1/messages/batches with `{"requests": [{"custom_id", "params"}, ...]}`.
@@ -456,22 +554,35 @@ def create_batch(
             for key, value in item["params"].items():
                 yield "requests", f"requests[{i}].params.{key}: ", value
 
-    return _request(config, "POST", "/v1/messages/batches",
-                    body=_encode({"requests": items}, parts), betas=betas,
-                    extra_headers=extra_headers)
+    return _request(
+        config,
+        "POST",
+        "/v1/messages/batches",
+        body=_encode({"requests": items}, parts),
+        betas=betas,
+        extra_headers=extra_headers,
+    )
 
 
 def _on_batch(
-    config: APIConfig, method: str, batch_id: str, suffix: str, betas: Iterable[str],
-    extra_headers: HeaderPairs, accept: str = _JSON,
+    config: APIConfig,
+    method: str,
+    batch_id: str,
+    suffix: str,
+    betas: Iterable[str],
+    extra_headers: HeaderPairs,
+    accept: str = _JSON,
 ) -> Request:
     path = f"/v1/messages/batches/{_segment(batch_id, 'batch_id')}{suffix}"
-    return _request(config, method, path, accept=accept, betas=betas,
-                    extra_headers=extra_headers)
+    return _request(config, method, path, accept=accept, betas=betas, extra_headers=extra_headers)
 
 
 def get_batch(
-    config: APIConfig, /, batch_id: str, *, betas: Iterable[str] = (),
+    config: APIConfig,
+    /,
+    batch_id: str,
+    *,
+    betas: Iterable[str] = (),
     extra_headers: HeaderPairs = (),
 ) -> Request:
     """GET /v1/messages/batches/{batch_id}."""
@@ -479,17 +590,32 @@ def get_batch(
 
 
 def list_batches(
-    config: APIConfig, /, *, limit: int | None = None, after_id: str | None = None,
-    before_id: str | None = None, betas: Iterable[str] = (), extra_headers: HeaderPairs = (),
+    config: APIConfig,
+    /,
+    *,
+    limit: int | None = None,
+    after_id: str | None = None,
+    before_id: str | None = None,
+    betas: Iterable[str] = (),
+    extra_headers: HeaderPairs = (),
 ) -> Request:
     """GET /v1/messages/batches: one page, newest first (`limit` 1..1000)."""
-    return _request(config, "GET", "/v1/messages/batches",
-                    query=_page_query(limit, after_id, before_id), betas=betas,
-                    extra_headers=extra_headers)
+    return _request(
+        config,
+        "GET",
+        "/v1/messages/batches",
+        query=_page_query(limit, after_id, before_id),
+        betas=betas,
+        extra_headers=extra_headers,
+    )
 
 
 def cancel_batch(
-    config: APIConfig, /, batch_id: str, *, betas: Iterable[str] = (),
+    config: APIConfig,
+    /,
+    batch_id: str,
+    *,
+    betas: Iterable[str] = (),
     extra_headers: HeaderPairs = (),
 ) -> Request:
     """POST /v1/messages/batches/{batch_id}/cancel: no body, so no content-type."""
@@ -497,7 +623,11 @@ def cancel_batch(
 
 
 def delete_batch(
-    config: APIConfig, /, batch_id: str, *, betas: Iterable[str] = (),
+    config: APIConfig,
+    /,
+    batch_id: str,
+    *,
+    betas: Iterable[str] = (),
     extra_headers: HeaderPairs = (),
 ) -> Request:
     """DELETE /v1/messages/batches/{batch_id} (ended batches only)."""
@@ -505,11 +635,16 @@ def delete_batch(
 
 
 def batch_results(
-    config: APIConfig, /, batch_id: str, *, betas: Iterable[str] = (),
+    config: APIConfig,
+    /,
+    batch_id: str,
+    *,
+    betas: Iterable[str] = (),
     extra_headers: HeaderPairs = (),
 ) -> Request:
     """GET /v1/messages/batches/{batch_id}/results: JSONL, sent with `accept:
     application/binary` as the SDK does. The SDK GETs the batch's absolute
     `results_url` instead; this is that URL's documented path on our base."""
-    return _on_batch(config, "GET", batch_id, "/results", betas, extra_headers,
-                     accept="application/binary")
+    return _on_batch(
+        config, "GET", batch_id, "/results", betas, extra_headers, accept="application/binary"
+    )

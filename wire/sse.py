@@ -17,8 +17,13 @@ from typing import NamedTuple
 
 from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError, SSEError
 
-__all__ = ["DEFAULT_MAX_EVENT_BYTES", "DEFAULT_MAX_LINE_BYTES", "SSEDecoder", "ServerSentEvent",
-           "encode_sse"]
+__all__ = [
+    "DEFAULT_MAX_EVENT_BYTES",
+    "DEFAULT_MAX_LINE_BYTES",
+    "SSEDecoder",
+    "ServerSentEvent",
+    "encode_sse",
+]
 
 # 16 MiB each: a real API event is a few hundred bytes and the largest (a whole
 # server-tool result block) well under 1 MiB, so these never trouble a real
@@ -120,8 +125,12 @@ class SSEDecoder:
         `close()` to learn whether the stream ended mid-event.
         """
         return bool(
-            self._line or self._head or self._data or self._event_type
-            or self._id_buffer != self.last_event_id or self._block_retry is not None
+            self._line
+            or self._head
+            or self._data
+            or self._event_type
+            or self._id_buffer != self.last_event_id
+            or self._block_retry is not None
         )
 
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
@@ -285,8 +294,9 @@ class SSEDecoder:
         """No field of an undispatched event is pending."""
         return not self._data and not self._event_type and self._block_retry is None
 
-    def _single_block(self, buf: bytes | bytearray, size: int,
-                      events: list[ServerSentEvent]) -> bool:
+    def _single_block(
+        self, buf: bytes | bytearray, size: int, events: list[ServerSentEvent]
+    ) -> bool:
         """Interpret `buf[:size]` in place if it is `[event: N LF] data: X LF LF`; else False.
 
         This is how one big event ends (its data line completes, then the
@@ -368,8 +378,9 @@ class SSEDecoder:
             self._data_counted = len(self._data)
             if self._data_bytes - 1 > self.max_event_bytes:
                 self._fail()
-                raise EventTooLargeError("max_event_bytes", self.max_event_bytes,
-                                         self._data_bytes - 1)
+                raise EventTooLargeError(
+                    "max_event_bytes", self.max_event_bytes, self._data_bytes - 1
+                )
 
     def _dispatch(self, events: list[ServerSentEvent]) -> None:
         self.last_event_id = self._id_buffer

@@ -138,8 +138,11 @@ class TextBlock:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> TextBlock:
-        return cls(text=_str(d, "text", "text block"), extra=_split(d, cls._keys),
-                   omitted=_missing(d, cls._keys))
+        return cls(
+            text=_str(d, "text", "text block"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "text", "text": self.text}, self.omitted, self.extra)
@@ -158,9 +161,12 @@ class ThinkingBlock:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> ThinkingBlock:
-        return cls(thinking=_str(d, "thinking", "thinking block"),
-                   signature=_str(d, "signature", "thinking block"),
-                   extra=_split(d, cls._keys), omitted=_missing(d, cls._keys))
+        return cls(
+            thinking=_str(d, "thinking", "thinking block"),
+            signature=_str(d, "signature", "thinking block"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         core = {"type": "thinking", "thinking": self.thinking, "signature": self.signature}
@@ -179,8 +185,11 @@ class RedactedThinkingBlock:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> RedactedThinkingBlock:
-        return cls(data=_str(d, "data", "redacted_thinking block"), extra=_split(d, cls._keys),
-                   omitted=_missing(d, cls._keys))
+        return cls(
+            data=_str(d, "data", "redacted_thinking block"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return _out({"type": "redacted_thinking", "data": self.data}, self.omitted, self.extra)
@@ -201,13 +210,16 @@ class _ToolCall:
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> Any:
         what = f"{cls.type} block"
-        return cls(id=_str(d, "id", what), name=_str(d, "name", what),
-                   input=_object(d, "input", what), extra=_split(d, cls._keys),
-                   omitted=_missing(d, cls._keys))
+        return cls(
+            id=_str(d, "id", what),
+            name=_str(d, "name", what),
+            input=_object(d, "input", what),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
-        core = {"type": self.type, "id": self.id, "name": self.name,
-                "input": copy_json(self.input)}
+        core = {"type": self.type, "id": self.id, "name": self.name, "input": copy_json(self.input)}
         return _out(core, self.omitted, self.extra)
 
 
@@ -253,14 +265,25 @@ class UnknownBlock(_Unknown):
 
 
 ContentBlock: TypeAlias = (
-    TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock | ServerToolUseBlock
-    | MCPToolUseBlock | UnknownBlock
+    TextBlock
+    | ThinkingBlock
+    | RedactedThinkingBlock
+    | ToolUseBlock
+    | ServerToolUseBlock
+    | MCPToolUseBlock
+    | UnknownBlock
 )
 
 _BLOCKS: dict[str, Any] = {
     cls.type: cls
-    for cls in (TextBlock, ThinkingBlock, RedactedThinkingBlock, ToolUseBlock,
-                ServerToolUseBlock, MCPToolUseBlock)
+    for cls in (
+        TextBlock,
+        ThinkingBlock,
+        RedactedThinkingBlock,
+        ToolUseBlock,
+        ServerToolUseBlock,
+        MCPToolUseBlock,
+    )
 }
 
 
@@ -308,9 +331,12 @@ class Usage:
     def from_dict(cls, d: Any) -> Usage:
         if type(d) is not dict:
             raise _fail("usage", f"expected an object, not {type(d).__name__}")
-        return cls(input_tokens=_int(d, "input_tokens", "usage"),
-                   output_tokens=_int(d, "output_tokens", "usage"),
-                   extra=_split(d, cls._keys), omitted=_missing(d, cls._keys))
+        return cls(
+            input_tokens=_int(d, "input_tokens", "usage"),
+            output_tokens=_int(d, "output_tokens", "usage"),
+            extra=_split(d, cls._keys),
+            omitted=_missing(d, cls._keys),
+        )
 
     def to_dict(self) -> dict[str, Any]:
         core = {"input_tokens": self.input_tokens, "output_tokens": self.output_tokens}
@@ -326,7 +352,14 @@ class Message:
     """
 
     _keys: ClassVar[tuple[str, ...]] = (
-        "id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage",
+        "id",
+        "type",
+        "role",
+        "model",
+        "content",
+        "stop_reason",
+        "stop_sequence",
+        "usage",
     )
     id: str = ""
     type: str = "message"
@@ -366,9 +399,13 @@ class Message:
 
     def to_dict(self) -> dict[str, Any]:
         core = {
-            "id": self.id, "type": self.type, "role": self.role, "model": self.model,
+            "id": self.id,
+            "type": self.type,
+            "role": self.role,
+            "model": self.model,
             "content": [b.to_dict() for b in self.content],
-            "stop_reason": self.stop_reason, "stop_sequence": self.stop_sequence,
+            "stop_reason": self.stop_reason,
+            "stop_sequence": self.stop_sequence,
             "usage": self.usage.to_dict(),
         }
         return _out(core, self.omitted, self.extra)

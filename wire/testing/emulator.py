@@ -75,8 +75,9 @@ Action: TypeAlias = Send | Sleep | Close
 class _APIFailure(Exception):
     """An error response to send: status and envelope message."""
 
-    def __init__(self, status: int, message: str,
-                 headers: list[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, status: int, message: str, headers: list[tuple[str, str]] | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -139,16 +140,27 @@ class Emulator:
     one gets the API's 429 with `retry-after` (the seconds to the next minute).
     """
 
-    def __init__(self, *, api_key: str | None = None, seed: int = 0,
-                 batch_seconds: float = 1.0, pace: float = 0.0,
-                 requests_per_minute: int = 1000, input_tokens_per_minute: int = 80_000,
-                 output_tokens_per_minute: int = 16_000, enforce_limits: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        seed: int = 0,
+        batch_seconds: float = 1.0,
+        pace: float = 0.0,
+        requests_per_minute: int = 1000,
+        input_tokens_per_minute: int = 80_000,
+        output_tokens_per_minute: int = 16_000,
+        enforce_limits: bool = False,
+    ) -> None:
         self.api_key = api_key
         self.seed = seed
         self.batch_seconds = batch_seconds
         self.pace = pace
-        self.limits = {"requests": requests_per_minute, "input-tokens": input_tokens_per_minute,
-                       "output-tokens": output_tokens_per_minute}
+        self.limits = {
+            "requests": requests_per_minute,
+            "input-tokens": input_tokens_per_minute,
+            "output-tokens": output_tokens_per_minute,
+        }
         self.enforce_limits = enforce_limits
         self._used = dict.fromkeys(self.limits, 0)
         self._window = -1
@@ -188,10 +200,14 @@ class Emulator:
         return response, faults
 
     def _error(self, status: int, message: str) -> _Response:
-        error_type = ERROR_TYPES.get(status, "api_error" if status >= 500 else
-                                     "invalid_request_error")
-        envelope = {"type": "error", "error": {"type": error_type, "message": message},
-                    "request_id": None}
+        error_type = ERROR_TYPES.get(
+            status, "api_error" if status >= 500 else "invalid_request_error"
+        )
+        envelope = {
+            "type": "error",
+            "error": {"type": error_type, "message": message},
+            "request_id": None,
+        }
         return _Response(status, _dumps(envelope))
 
     def _authenticate(self, headers: dict[str, str]) -> None:
@@ -259,8 +275,9 @@ class Emulator:
             return {**MODELS[0], "id": model_id}
         raise _APIFailure(404, f"model: {model_id}")
 
-    def _check_message_params(self, body: dict[str, Any], headers: dict[str, str],
-                              *, create: bool = False) -> None:
+    def _check_message_params(
+        self, body: dict[str, Any], headers: dict[str, str], *, create: bool = False
+    ) -> None:
         self._model(body.get("model"))
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -283,16 +300,29 @@ class Emulator:
         message_id = self.new_id("msg_")
         if body.get("max_tokens") == 0:  # pre-warms the cache: nothing is generated
             usage = {"input_tokens": replies.count_tokens(body), "output_tokens": 0}
-            message = {"id": message_id, "type": "message", "role": "assistant",
-                       "model": body["model"], "content": [], "stop_reason": "max_tokens",
-                       "stop_sequence": None, "usage": usage}
+            message = {
+                "id": message_id,
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": [],
+                "stop_reason": "max_tokens",
+                "stop_sequence": None,
+                "usage": usage,
+            }
             shell = {**message, "stop_reason": None}
-            return replies.Reply(message=message, events=[
-                {"type": "message_start", "message": shell},
-                {"type": "message_delta", "delta": {"stop_reason": "max_tokens",
-                                                    "stop_sequence": None},
-                 "usage": {"output_tokens": 0}},
-                {"type": "message_stop"}])
+            return replies.Reply(
+                message=message,
+                events=[
+                    {"type": "message_start", "message": shell},
+                    {
+                        "type": "message_delta",
+                        "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+                        "usage": {"output_tokens": 0},
+                    },
+                    {"type": "message_stop"},
+                ],
+            )
         return replies.make_reply(body, seed=self.seed, message_id=message_id)
 
     def _create_message(self, request: _Request, now: float) -> _Response:
@@ -302,13 +332,23 @@ class Emulator:
         usage = reply.message["usage"]
         headers = self._count(now, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
         if body.get("stream") is True:
-            frames = [encode_sse(json.dumps(e, separators=(",", ":"), ensure_ascii=False)
-                                 if e["type"] != "ping" else '{"type": "ping"}', event=e["type"])
-                      for e in reply.events]
+            frames = [
+                encode_sse(
+                    json.dumps(e, separators=(",", ":"), ensure_ascii=False)
+                    if e["type"] != "ping"
+                    else '{"type": "ping"}',
+                    event=e["type"],
+                )
+                for e in reply.events
+            ]
             pace = 1.0 / self.pace if self.pace > 0 else 0.0
-            return _Response(200, content_type="text/event-stream; charset=utf-8",
-                             frames=frames, pace=pace,
-                             headers=[*headers, ("cache-control", "no-cache")])
+            return _Response(
+                200,
+                content_type="text/event-stream; charset=utf-8",
+                frames=frames,
+                pace=pace,
+                headers=[*headers, ("cache-control", "no-cache")],
+            )
         return _Response(200, _dumps(reply.message), headers=headers)
 
     def _count(self, now: float, input_tokens: int, output_tokens: int) -> list[tuple[str, str]]:
@@ -323,21 +363,26 @@ class Emulator:
             for name, amount in asked.items():
                 if self._used[name] + amount > self.limits[name]:
                     wait = max(1, int((window + 1) * 60 - now + 0.999))
-                    raise _APIFailure(429, f"rate limit exceeded: {name} per minute",
-                                      [("retry-after", str(wait))])
+                    raise _APIFailure(
+                        429, f"rate limit exceeded: {name} per minute", [("retry-after", str(wait))]
+                    )
         for name, amount in asked.items():
             self._used[name] += amount
         headers = []
         for name, limit in self.limits.items():
             remaining = max(0, limit - self._used[name])
-            headers += [(f"anthropic-ratelimit-{name}-limit", str(limit)),
-                        (f"anthropic-ratelimit-{name}-remaining", str(remaining)),
-                        (f"anthropic-ratelimit-{name}-reset", reset)]
+            headers += [
+                (f"anthropic-ratelimit-{name}-limit", str(limit)),
+                (f"anthropic-ratelimit-{name}-remaining", str(remaining)),
+                (f"anthropic-ratelimit-{name}-reset", reset),
+            ]
         tokens = self.limits["input-tokens"] + self.limits["output-tokens"]
         used = self._used["input-tokens"] + self._used["output-tokens"]
-        headers += [("anthropic-ratelimit-tokens-limit", str(tokens)),
-                    ("anthropic-ratelimit-tokens-remaining", str(max(0, tokens - used))),
-                    ("anthropic-ratelimit-tokens-reset", reset)]
+        headers += [
+            ("anthropic-ratelimit-tokens-limit", str(tokens)),
+            ("anthropic-ratelimit-tokens-remaining", str(max(0, tokens - used))),
+            ("anthropic-ratelimit-tokens-reset", reset),
+        ]
         return headers
 
     # -- pages --------------------------------------------------------------------------------
@@ -370,20 +415,27 @@ class Emulator:
         else:
             chosen = items[:limit]
             has_more = limit < len(items)
-        return {"data": chosen, "has_more": has_more,
-                "first_id": chosen[0]["id"] if chosen else None,
-                "last_id": chosen[-1]["id"] if chosen else None}
+        return {
+            "data": chosen,
+            "has_more": has_more,
+            "first_id": chosen[0]["id"] if chosen else None,
+            "last_id": chosen[-1]["id"] if chosen else None,
+        }
 
     # -- batches ------------------------------------------------------------------------------
 
-    def _batch_route(self, method: str, parts: list[str], request: _Request,
-                     now: float) -> _Response:
+    def _batch_route(
+        self, method: str, parts: list[str], request: _Request, now: float
+    ) -> _Response:
         if not parts:
             if method == "POST":
                 return _Response(200, _dumps(self._create_batch(request, now)))
             if method == "GET":
-                listed = [self._batch_json(b, now, request.host)
-                          for b in reversed(self._batches.values()) if not b.deleted]
+                listed = [
+                    self._batch_json(b, now, request.host)
+                    for b in reversed(self._batches.values())
+                    if not b.deleted
+                ]
                 return _Response(200, _dumps(self._page(listed, request.query)))
         elif len(parts) >= 1:
             batch = self._batches.get(parts[0])
@@ -442,12 +494,15 @@ class Emulator:
             if params.get("stream"):
                 raise _APIFailure(400, "stream: not supported in batches")
         except _APIFailure as failure:
-            envelope = {"type": "error", "error": {"type": "invalid_request_error",
-                                                   "message": failure.message},
-                        "request_id": self.new_id("req_")}
+            envelope = {
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": failure.message},
+                "request_id": self.new_id("req_"),
+            }
             return {"type": "errored", "error": envelope}
-        message = replies.make_reply(params, seed=self.seed,
-                                     message_id=f"msg_{batch.id[9:]}{index:04d}").message
+        message = replies.make_reply(
+            params, seed=self.seed, message_id=f"msg_{batch.id[9:]}{index:04d}"
+        ).message
         message["usage"] = {**message["usage"], "service_tier": "batch"}
         return {"type": "succeeded", "message": message}
 
@@ -461,23 +516,29 @@ class Emulator:
         else:
             counts["processing"] = len(batch.requests) - done
             counts["succeeded"] = done
-        end_time = batch.canceled if batch.canceled is not None else (
-            batch.created + self.batch_seconds)
+        end_time = (
+            batch.canceled if batch.canceled is not None else (batch.created + self.batch_seconds)
+        )
         return {
-            "id": batch.id, "type": "message_batch",
+            "id": batch.id,
+            "type": "message_batch",
             "processing_status": "ended" if ended else "in_progress",
             "request_counts": counts,
-            "created_at": _rfc3339(batch.created), "expires_at": _rfc3339(batch.created + 86400),
+            "created_at": _rfc3339(batch.created),
+            "expires_at": _rfc3339(batch.created + 86400),
             "ended_at": _rfc3339(end_time) if ended else None,
             "cancel_initiated_at": _rfc3339(batch.canceled) if batch.canceled else None,
             "archived_at": None,
             "results_url": f"http://{host}/v1/messages/batches/{batch.id}/results"
-            if ended else None,
+            if ended
+            else None,
         }
 
     def _results(self, batch: _Batch, now: float) -> bytes:
-        lines = [_dumps({"custom_id": item["custom_id"], "result": self._outcome(batch, i, now)})
-                 for i, item in enumerate(batch.requests)]
+        lines = [
+            _dumps({"custom_id": item["custom_id"], "result": self._outcome(batch, i, now)})
+            for i, item in enumerate(batch.requests)
+        ]
         return b"".join(line + b"\n" for line in lines)
 
 
@@ -510,8 +571,9 @@ class EmulatorConnection:
             elif isinstance(event, h11.Data):
                 self._body += event.data
                 if len(self._body) > MAX_REQUEST_BYTES:
-                    actions += self._refuse(413, "request_too_large",
-                                            "request body is larger than 32 MB")
+                    actions += self._refuse(
+                        413, "request_too_large", "request body is larger than 32 MB"
+                    )
                     break
             elif isinstance(event, h11.EndOfMessage):
                 actions += self._answer(now)
@@ -526,21 +588,34 @@ class EmulatorConnection:
     def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
         """Answer with an error envelope and close (the request cannot be read on)."""
         self.closed = True
-        body = _dumps({"type": "error", "error": {"type": error_type, "message": message},
-                       "request_id": self.emulator.new_id("req_")})
-        head = (f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
-                f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n").encode()
+        body = _dumps(
+            {
+                "type": "error",
+                "error": {"type": error_type, "message": message},
+                "request_id": self.emulator.new_id("req_"),
+            }
+        )
+        head = (
+            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
+            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+        ).encode()
         return [Send(head + body), Close()]
 
     def _answer(self, now: float) -> list[Action]:
         event = self._request
         assert event is not None
-        headers = {bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1")
-                   for k, v in event.headers}
+        headers = {
+            bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1") for k, v in event.headers
+        }
         target = urlsplit(bytes(event.target).decode("latin-1"))
-        request = _Request(bytes(event.method).decode("ascii"), target.path,
-                           parse_qs(target.query), headers, bytes(self._body),
-                           headers.get("host", "127.0.0.1"))
+        request = _Request(
+            bytes(event.method).decode("ascii"),
+            target.path,
+            parse_qs(target.query),
+            headers,
+            bytes(self._body),
+            headers.get("host", "127.0.0.1"),
+        )
         response, faults = self.emulator.respond(request, now)
         request_id = self.emulator.new_id("req_")
         if response.content_type == "application/json" and response.status >= 400:
@@ -563,8 +638,12 @@ class EmulatorConnection:
         frames = response.frames
         if frames is not None:
             frames = _stream_faults(frames, faults)
-        headers = [("content-type", response.content_type), ("request-id", request_id),
-                   ("server", "wire-emulator"), *response.headers]
+        headers = [
+            ("content-type", response.content_type),
+            ("request-id", request_id),
+            ("server", "wire-emulator"),
+            *response.headers,
+        ]
         streaming = frames is not None
         compressor = None
         if faults.gzip:
@@ -579,8 +658,9 @@ class EmulatorConnection:
             headers.append(("content-length", str(len(body))))
             pieces = [body]
         reason = b"OK" if response.status == 200 else b""
-        head = self._h11.send(h11.Response(status_code=response.status, headers=headers,
-                                           reason=reason))
+        head = self._h11.send(
+            h11.Response(status_code=response.status, headers=headers, reason=reason)
+        )
         actions: list[Action] = [Send(head or b"")]
         sent = 0
         stall_at = len(pieces) // 2 if streaming else 0
@@ -607,8 +687,9 @@ class EmulatorConnection:
         return actions
 
     def _data(self, piece: bytes, faults: Faults, rng: random.Random) -> list[Action]:
-        return [Send(self._h11.send(h11.Data(data=part)) or b"")
-                for part in faults.pieces(piece, rng)]
+        return [
+            Send(self._h11.send(h11.Data(data=part)) or b"") for part in faults.pieces(piece, rng)
+        ]
 
 
 def _stream_faults(frames: list[bytes], faults: Faults) -> list[bytes]:
@@ -617,10 +698,14 @@ def _stream_faults(frames: list[bytes], faults: Faults) -> list[bytes]:
     if faults.error_event:
         # After message_start and some content, as the API's overload errors come.
         cut = min(len(frames) - 1, 1 + max(1, (len(frames) - 1) // 3))
-        error = {"type": "error", "error": {"type": faults.error_event,
-                                            "message": "injected error event"}}
-        frames = [*frames[:cut], encode_sse(json.dumps(error, separators=(",", ":")),
-                                            event="error")]
+        error = {
+            "type": "error",
+            "error": {"type": faults.error_event, "message": "injected error event"},
+        }
+        frames = [
+            *frames[:cut],
+            encode_sse(json.dumps(error, separators=(",", ":")), event="error"),
+        ]
     if faults.malformed == "utf8":
         for i, frame in enumerate(frames):
             marker = frame.find(b'"text":"')

@@ -27,10 +27,17 @@ __all__ = ["ERROR_TYPES", "FaultError", "Faults", "parse_faults"]
 
 # The envelope's error.type for each status the emulator can be asked for.
 ERROR_TYPES = {
-    400: "invalid_request_error", 401: "authentication_error", 402: "billing_error",
-    403: "permission_error", 404: "not_found_error", 409: "conflict_error",
-    413: "request_too_large", 429: "rate_limit_error", 500: "api_error",
-    504: "timeout_error", 529: "overloaded_error",
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    409: "conflict_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    504: "timeout_error",
+    529: "overloaded_error",
 }
 
 LONG_LINE_BYTES = 17 * 1024 * 1024  # past wire's 16 MiB default line limit

@@ -31,10 +31,42 @@ __all__ = ["Reply", "count_tokens", "make_reply"]
 
 JSONDict = dict[str, Any]
 
-_VOCAB = ("the", "stream", "carries", "each", "piece", "in", "order", "and", "client", "builds",
-          "message", "a", "small", "clear", "answer", "here", "we", "can", "check", "every",
-          "delta", "token", "café", "naïve", "résumé", "Zürich", "São Paulo", "東京", "こんにちは",
-          "数据", "流式", "🙂", "🌤️", "✨")
+_VOCAB = (
+    "the",
+    "stream",
+    "carries",
+    "each",
+    "piece",
+    "in",
+    "order",
+    "and",
+    "client",
+    "builds",
+    "message",
+    "a",
+    "small",
+    "clear",
+    "answer",
+    "here",
+    "we",
+    "can",
+    "check",
+    "every",
+    "delta",
+    "token",
+    "café",
+    "naïve",
+    "résumé",
+    "Zürich",
+    "São Paulo",
+    "東京",
+    "こんにちは",
+    "数据",
+    "流式",
+    "🙂",
+    "🌤️",
+    "✨",
+)
 _OPENERS = ("Sure", "Certainly", "Of course", "Got it", "Bien sûr", "好的", "Happy to help")
 _PLACES = ("Paris", "São Paulo", "東京", "Zürich", "Reykjavík")
 _WORDS = ("alpha", "bravo", "café", "delta", "écho", "数据", "zulu")
@@ -73,8 +105,11 @@ def _chars(x: Any) -> int:
     if isinstance(x, list):
         return sum(_chars(v) for v in x)
     if isinstance(x, dict):
-        return sum(6000 if k == "source" and isinstance(v, dict) else len(k) + _chars(v)
-                   for k, v in x.items() if k not in _UNCOUNTED)
+        return sum(
+            6000 if k == "source" and isinstance(v, dict) else len(k) + _chars(v)
+            for k, v in x.items()
+            if k not in _UNCOUNTED
+        )
     return 0
 
 
@@ -116,8 +151,11 @@ def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
         signature = _signature(message_id)
         deltas = [] if omitted else [{"type": "thinking_delta", "thinking": p} for p in taken]
         deltas.append({"type": "signature_delta", "signature": signature})
-        final = {"type": "thinking", "thinking": "" if omitted else "".join(taken),
-                 "signature": signature}
+        final = {
+            "type": "thinking",
+            "thinking": "" if omitted else "".join(taken),
+            "signature": signature,
+        }
         blocks.append((final, {"type": "thinking", "thinking": "", "signature": ""}, deltas))
 
     if stop_reason is None:
@@ -133,45 +171,72 @@ def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
         used += n
         if pieces:
             deltas = [{"type": "text_delta", "text": p} for p in pieces]
-            blocks.append(({"type": "text", "text": "".join(pieces)},
-                           {"type": "text", "text": ""}, deltas))
+            blocks.append(
+                ({"type": "text", "text": "".join(pieces)}, {"type": "text", "text": ""}, deltas)
+            )
 
     if stop_reason is None and tool is not None:
         schema = tool.get("input_schema")
         tool_input = _value(schema if isinstance(schema, dict) else {}, rng("input"), "", 0)
         if not isinstance(tool_input, dict):
             tool_input = {}
-        fragments = list(_pieces(json.dumps(tool_input, separators=(",", ":"),
-                                            ensure_ascii=False), rng("input-split"), 10))
+        fragments = list(
+            _pieces(
+                json.dumps(tool_input, separators=(",", ":"), ensure_ascii=False),
+                rng("input-split"),
+                10,
+            )
+        )
         if len(fragments) <= budget - used:
             used += len(fragments)
             stop_reason = "tool_use"
-            block = {"type": "tool_use", "id": _tool_id(message_id, len(blocks)),
-                     "name": tool["name"], "input": tool_input, "caller": {"type": "direct"}}
+            block = {
+                "type": "tool_use",
+                "id": _tool_id(message_id, len(blocks)),
+                "name": tool["name"],
+                "input": tool_input,
+                "caller": {"type": "direct"},
+            }
             deltas = [{"type": "input_json_delta", "partial_json": f} for f in ["", *fragments]]
             blocks.append((block, {**block, "input": {}}, deltas))
         else:  # the call did not fit: the budget went into an unfinished call
             used = budget
             stop_reason = "max_tokens"
 
-    usage = {"input_tokens": count_tokens(body), "cache_creation_input_tokens": 0,
-             "cache_read_input_tokens": 0,
-             "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-             "output_tokens": max(used, 1), "service_tier": "standard"}
-    head = {"model": body.get("model"), "id": message_id, "type": "message",
-            "role": "assistant"}
-    message = {**head, "content": [final for final, _, _ in blocks],
-               "stop_reason": stop_reason or "end_turn", "stop_sequence": stop_sequence,
-               "usage": usage}
+    usage = {
+        "input_tokens": count_tokens(body),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": max(used, 1),
+        "service_tier": "standard",
+    }
+    head = {"model": body.get("model"), "id": message_id, "type": "message", "role": "assistant"}
+    message = {
+        **head,
+        "content": [final for final, _, _ in blocks],
+        "stop_reason": stop_reason or "end_turn",
+        "stop_sequence": stop_sequence,
+        "usage": usage,
+    }
     events = _events(head, blocks, message, rng("ping"))
     return Reply(message=message, events=events)
 
 
-def _events(head: JSONDict, blocks: list[tuple[JSONDict, JSONDict, list[JSONDict]]],
-            message: JSONDict, ping_rng: random.Random) -> list[JSONDict]:
+def _events(
+    head: JSONDict,
+    blocks: list[tuple[JSONDict, JSONDict, list[JSONDict]]],
+    message: JSONDict,
+    ping_rng: random.Random,
+) -> list[JSONDict]:
     usage = message["usage"]
-    start = {**head, "content": [], "stop_reason": None, "stop_sequence": None,
-             "usage": {**usage, "output_tokens": 1}}
+    start = {
+        **head,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {**usage, "output_tokens": 1},
+    }
     events: list[JSONDict] = [{"type": "message_start", "message": start}, {"type": "ping"}]
     gap = ping_rng.randint(15, 25)
     for index, (_, shell, deltas) in enumerate(blocks):
@@ -183,16 +248,23 @@ def _events(head: JSONDict, blocks: list[tuple[JSONDict, JSONDict, list[JSONDict
                 events.append({"type": "ping"})
                 gap = ping_rng.randint(15, 25)
         events.append({"type": "content_block_stop", "index": index})
-    events.append({"type": "message_delta",
-                   "delta": {"stop_reason": message["stop_reason"],
-                             "stop_sequence": message["stop_sequence"]},
-                   "usage": {k: v for k, v in usage.items() if k.endswith("_tokens")}})
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {
+                "stop_reason": message["stop_reason"],
+                "stop_sequence": message["stop_sequence"],
+            },
+            "usage": {k: v for k, v in usage.items() if k.endswith("_tokens")},
+        }
+    )
     events.append({"type": "message_stop"})
     return events
 
 
-def _walk(gen: Iterator[str], stops: list[str], budget: int
-          ) -> tuple[list[str], str | None, str | None, int]:
+def _walk(
+    gen: Iterator[str], stops: list[str], budget: int
+) -> tuple[list[str], str | None, str | None, int]:
     """Take pieces until the budget, a stop sequence or the end: (pieces, reason, sequence, n)."""
     keep = max((len(s) for s in stops), default=1) - 1
     pieces: list[str] = []
@@ -234,11 +306,15 @@ def _pieces(text: str, rng: random.Random, longest: int) -> Iterator[str]:
 
 def _last_user_turn(messages: Any) -> tuple[str, bool]:
     """The text of the last user turn, and whether it carries a `tool_result`."""
-    turns = [m for m in messages if isinstance(m, dict) and m.get("role") == "user"] if (
-        isinstance(messages, list)) else []
+    turns = (
+        [m for m in messages if isinstance(m, dict) and m.get("role") == "user"]
+        if (isinstance(messages, list))
+        else []
+    )
     content = turns[-1].get("content") if turns else None
     after_tool = isinstance(content, list) and any(
-        isinstance(b, dict) and b.get("type") == "tool_result" for b in content)
+        isinstance(b, dict) and b.get("type") == "tool_result" for b in content
+    )
     return _text_of(content), after_tool
 
 
@@ -253,12 +329,19 @@ def _text_of(content: Any) -> str:
     return ""
 
 
-def _pick_tool(tools: Any, choice: Any, choice_type: Any, user_text: str,
-               after_tool: bool) -> JSONDict | None:
+def _pick_tool(
+    tools: Any, choice: Any, choice_type: Any, user_text: str, after_tool: bool
+) -> JSONDict | None:
     if not isinstance(tools, list) or choice_type not in ("auto", "any", "tool"):
         return None
-    named = [t for t in tools if isinstance(t, dict) and isinstance(t.get("name"), str)
-             and t["name"] and (t.get("type") in (None, "custom") or "input_schema" in t)]
+    named = [
+        t
+        for t in tools
+        if isinstance(t, dict)
+        and isinstance(t.get("name"), str)
+        and t["name"]
+        and (t.get("type") in (None, "custom") or "input_schema" in t)
+    ]
     if choice_type == "tool":
         wanted = choice.get("name") if isinstance(choice, dict) else None
         return next((t for t in named if t["name"] == wanted), None)
@@ -296,8 +379,13 @@ def _answer(user_text: str, after_tool: bool, stops: list[str], rng: random.Rand
 
 
 def _preface(name: str, user_text: str, stops: list[str], rng: random.Random) -> str:
-    text = rng.choice(("I'll use the {} tool for this.", "Let me call {} — un instant.",
-                       "Checking with {} first.")).format(name)
+    text = rng.choice(
+        (
+            "I'll use the {} tool for this.",
+            "Let me call {} — un instant.",
+            "Checking with {} first.",
+        )
+    ).format(name)
     if any(s in user_text for s in stops):
         text = f"You asked: “{_echo(user_text, stops)}”. {text}"
     return text
@@ -362,8 +450,11 @@ def _object(schema: JSONDict, rng: random.Random, depth: int) -> JSONDict:
         return {}
     required = schema.get("required")
     required = required if isinstance(required, list) else []
-    return {k: _value(v if isinstance(v, dict) else {}, rng, k, depth + 1)
-            for k, v in props.items() if k in required or rng.random() < 0.75}
+    return {
+        k: _value(v if isinstance(v, dict) else {}, rng, k, depth + 1)
+        for k, v in props.items()
+        if k in required or rng.random() < 0.75
+    }
 
 
 def _derived(message_id: str, label: str, size: int) -> bytes:

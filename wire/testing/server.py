@@ -90,8 +90,14 @@ class Server:
 
 
 @contextmanager
-def serve(host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None, seed: int = 0,
-          **options: Any) -> Iterator[Server]:
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 0,
+    *,
+    api_key: str | None = None,
+    seed: int = 0,
+    **options: Any,
+) -> Iterator[Server]:
     """Run the emulator in a background thread for the duration of the `with` block.
 
     `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits).
@@ -110,8 +116,15 @@ def serve(host: str = "127.0.0.1", port: int = 0, *, api_key: str | None = None,
         thread.join(timeout=30)
 
 
-def run(host: str = "127.0.0.1", port: int = 8080, *, api_key: str | None = None, seed: int = 0,
-        on_ready: Any = None, **options: Any) -> None:
+def run(
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    *,
+    api_key: str | None = None,
+    seed: int = 0,
+    on_ready: Any = None,
+    **options: Any,
+) -> None:
     """Serve in the foreground until interrupted; `on_ready(server)` is called once listening."""
     server = Server(Emulator(api_key=api_key, seed=seed, **options), host, port)
 

@@ -71,20 +71,18 @@ def chunkings(data: bytes, *, max_chunks: int = 10_000) -> st.SearchStrategy[lis
 
 # --- SSE text ----------------------------------------------------------------------------
 
-_NICE_TEXT = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=30
-)
-_FIELD_VALUE = st.one_of(
-    st.text(alphabet="ab :é東🌤", max_size=8), _NICE_TEXT
-)
+_NICE_TEXT = st.text(alphabet=st.characters(codec="utf-8", exclude_characters="\r\n"), max_size=30)
+_FIELD_VALUE = st.one_of(st.text(alphabet="ab :é東🌤", max_size=8), _NICE_TEXT)
 _EOL = st.sampled_from(["\n", "\r\n", "\r"])
 
 
 @st.composite
 def _sse_line(draw: st.DrawFn, hostile: bool) -> str:
-    kind = draw(st.sampled_from(
-        ["data", "data", "data", "event", "id", "retry", "comment", "blank", "blank", "other"]
-    ))
+    kind = draw(
+        st.sampled_from(
+            ["data", "data", "data", "event", "id", "retry", "comment", "blank", "blank", "other"]
+        )
+    )
     value = draw(_FIELD_VALUE)
     if kind == "blank":
         return ""
@@ -92,8 +90,9 @@ def _sse_line(draw: st.DrawFn, hostile: bool) -> str:
         return ":" + value
     if kind == "retry":
         if hostile:
-            value = draw(st.sampled_from(
-                ["12", "0", "007", "+5", "1_0", " 5", "5 ", "x", "", "\u0661"]))
+            value = draw(
+                st.sampled_from(["12", "0", "007", "+5", "1_0", " 5", "5 ", "x", "", "\u0661"])
+            )
         else:
             value = str(draw(st.integers(0, 10**6)))
     if kind == "id" and hostile and draw(st.booleans()):
@@ -117,9 +116,20 @@ def _sse_stream(draw: st.DrawFn, min_lines: int, max_lines: int, hostile: bool) 
         parts.append(draw(_EOL))
     data = "".join(parts).encode("utf-8")
     if hostile:
-        junk = draw(st.sampled_from(
-            [b"", b"", b"\xff", b"\xe2\x82", b"\xc3", b"\xf0\x9f\x8c", b"\x80\x80", b"\xef\xbb\xbf"]
-        ))
+        junk = draw(
+            st.sampled_from(
+                [
+                    b"",
+                    b"",
+                    b"\xff",
+                    b"\xe2\x82",
+                    b"\xc3",
+                    b"\xf0\x9f\x8c",
+                    b"\x80\x80",
+                    b"\xef\xbb\xbf",
+                ]
+            )
+        )
         at = draw(st.integers(0, len(data)))
         data = data[:at] + junk + data[at:]
         if draw(st.booleans()):
@@ -144,8 +154,11 @@ _KEY = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=["Cs"]),
 def json_objects(*, max_leaves: int = 20) -> st.SearchStrategy[JSONDict]:
     """JSON objects with nested arrays/objects, unicode keys and strings, ints and floats."""
     scalars = st.one_of(
-        st.none(), st.booleans(), st.integers(-(10**12), 10**12),
-        st.floats(allow_nan=False, allow_infinity=False), _TEXT,
+        st.none(),
+        st.booleans(),
+        st.integers(-(10**12), 10**12),
+        st.floats(allow_nan=False, allow_infinity=False),
+        _TEXT,
     )
     values = st.recursive(
         scalars,
@@ -158,47 +171,95 @@ def json_objects(*, max_leaves: int = 20) -> st.SearchStrategy[JSONDict]:
 
 
 def _id(prefix: str) -> st.SearchStrategy[str]:
-    return st.text(alphabet="0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
-                   min_size=6, max_size=24).map(lambda s: prefix + s)
+    return st.text(
+        alphabet="0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz",
+        min_size=6,
+        max_size=24,
+    ).map(lambda s: prefix + s)
 
 
-_CITATION = st.fixed_dictionaries({
-    "type": st.just("char_location"), "cited_text": _TEXT,
-    "document_index": st.integers(0, 3), "start_char_index": st.integers(0, 100),
-    "end_char_index": st.integers(100, 200),
-})
+_CITATION = st.fixed_dictionaries(
+    {
+        "type": st.just("char_location"),
+        "cited_text": _TEXT,
+        "document_index": st.integers(0, 3),
+        "start_char_index": st.integers(0, 100),
+        "end_char_index": st.integers(100, 200),
+    }
+)
 
 
 def _text_block() -> st.SearchStrategy[JSONDict]:
     return st.one_of(
         st.fixed_dictionaries({"type": st.just("text"), "text": _TEXT}),
-        st.fixed_dictionaries({"type": st.just("text"), "text": _TEXT,
-                               "citations": st.lists(_CITATION, min_size=1, max_size=3)}),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("text"),
+                "text": _TEXT,
+                "citations": st.lists(_CITATION, min_size=1, max_size=3),
+            }
+        ),
     )
 
 
 def _blocks() -> st.SearchStrategy[JSONDict]:
     return st.one_of(
         _text_block(),
-        st.fixed_dictionaries({"type": st.just("thinking"), "thinking": _TEXT,
-                               "signature": st.text(alphabet="ABCxyz012+/=", max_size=40)}),
-        st.fixed_dictionaries({"type": st.just("redacted_thinking"),
-                               "data": st.text(alphabet="ABCxyz012+/=", max_size=40)}),
-        st.fixed_dictionaries({"type": st.just("tool_use"), "id": _id("toolu_"),
-                               "name": st.sampled_from(["get_weather", "search", "f"]),
-                               "input": json_objects()}),
-        st.fixed_dictionaries({"type": st.just("tool_use"), "id": _id("toolu_"),
-                               "name": st.just("get_weather"), "input": json_objects(),
-                               "caller": st.just({"type": "direct"})}),
-        st.fixed_dictionaries({"type": st.just("server_tool_use"), "id": _id("srvtoolu_"),
-                               "name": st.just("web_search"), "input": json_objects()}),
-        st.fixed_dictionaries({"type": st.just("web_search_tool_result"),
-                               "tool_use_id": _id("srvtoolu_"),
-                               "content": st.just([{"type": "web_search_result",
-                                                    "url": "https://example.com",
-                                                    "title": "Example",
-                                                    "encrypted_content": "abc",
-                                                    "page_age": None}])}),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("thinking"),
+                "thinking": _TEXT,
+                "signature": st.text(alphabet="ABCxyz012+/=", max_size=40),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("redacted_thinking"),
+                "data": st.text(alphabet="ABCxyz012+/=", max_size=40),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("tool_use"),
+                "id": _id("toolu_"),
+                "name": st.sampled_from(["get_weather", "search", "f"]),
+                "input": json_objects(),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("tool_use"),
+                "id": _id("toolu_"),
+                "name": st.just("get_weather"),
+                "input": json_objects(),
+                "caller": st.just({"type": "direct"}),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("server_tool_use"),
+                "id": _id("srvtoolu_"),
+                "name": st.just("web_search"),
+                "input": json_objects(),
+            }
+        ),
+        st.fixed_dictionaries(
+            {
+                "type": st.just("web_search_tool_result"),
+                "tool_use_id": _id("srvtoolu_"),
+                "content": st.just(
+                    [
+                        {
+                            "type": "web_search_result",
+                            "url": "https://example.com",
+                            "title": "Example",
+                            "encrypted_content": "abc",
+                            "page_age": None,
+                        }
+                    ]
+                ),
+            }
+        ),
         st.fixed_dictionaries({"type": st.just("future_block_type"), "payload": json_objects()}),
     )
 
@@ -220,11 +281,14 @@ def messages(*, max_blocks: int = 4) -> st.SearchStrategy[JSONDict]:
     _check_bounds("max_blocks", 0, max_blocks)
     return st.fixed_dictionaries(
         {
-            "id": _id("msg_"), "type": st.just("message"), "role": st.just("assistant"),
+            "id": _id("msg_"),
+            "type": st.just("message"),
+            "role": st.just("assistant"),
             "model": st.sampled_from(["claude-opus-4-6", "claude-haiku-4-5", "claude-x"]),
             "content": st.lists(_blocks(), max_size=max_blocks),
             "stop_reason": st.sampled_from(
-                ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]),
+                ["end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal"]
+            ),
             "stop_sequence": st.one_of(st.none(), st.sampled_from(["###", "\n\nHuman:"])),
             "usage": _usage(),
         },
@@ -261,13 +325,19 @@ def _stream_for(draw: st.DrawFn, message: JSONDict) -> tuple[list[JSONDict], JSO
     usage = message["usage"]
     start_usage = {k: v for k, v in usage.items() if k != "output_tokens"}
     start_usage["output_tokens"] = draw(st.integers(0, 1))
-    shell = {**message, "content": [], "stop_reason": None, "stop_sequence": None,
-             "usage": start_usage}
+    shell = {
+        **message,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": start_usage,
+    }
     events.append({"type": "message_start", "message": shell})
     maybe_ping()
     for index, block in enumerate(message["content"]):
-        events.append({"type": "content_block_start", "index": index,
-                       "content_block": _start_shell(block)})
+        events.append(
+            {"type": "content_block_start", "index": index, "content_block": _start_shell(block)}
+        )
         t = block["type"]
         deltas: list[JSONDict] = []
         if t == "text":
@@ -280,8 +350,11 @@ def _stream_for(draw: st.DrawFn, message: JSONDict) -> tuple[list[JSONDict], JSO
                 deltas.append({"type": "thinking_delta", "thinking": piece})
             deltas.append({"type": "signature_delta", "signature": block["signature"]})
         elif t in ("tool_use", "server_tool_use"):
-            text = json.dumps(block["input"], ensure_ascii=draw(st.booleans()),
-                              separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])))
+            text = json.dumps(
+                block["input"],
+                ensure_ascii=draw(st.booleans()),
+                separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
+            )
             pieces = draw(_cut(text, 12))
             if block["input"] == {} and draw(st.booleans()):
                 pieces = []  # no fragments at all: the input stays {}
@@ -293,8 +366,10 @@ def _stream_for(draw: st.DrawFn, message: JSONDict) -> tuple[list[JSONDict], JSO
             events.append({"type": "content_block_delta", "index": index, "delta": delta})
             maybe_ping()
         events.append({"type": "content_block_stop", "index": index})
-    final_delta: JSONDict = {"stop_reason": message["stop_reason"],
-                             "stop_sequence": message["stop_sequence"]}
+    final_delta: JSONDict = {
+        "stop_reason": message["stop_reason"],
+        "stop_sequence": message["stop_sequence"],
+    }
     for key in ("stop_details", "container"):
         if key in message:
             final_delta[key] = message[key]
@@ -325,7 +400,9 @@ def encode_events(events: list[JSONDict]) -> bytes:
     empty, or with a line break) gets no `event:` line.
     """
     return b"".join(
-        encode_sse(json.dumps(e, separators=(",", ":"), ensure_ascii=False),
-                   event=e["type"] if _event_name(e.get("type")) else None)
+        encode_sse(
+            json.dumps(e, separators=(",", ":"), ensure_ascii=False),
+            event=e["type"] if _event_name(e.get("type")) else None,
+        )
         for e in events
     )
