@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
+import math
 import subprocess
 import sys
+import tempfile
 from importlib import resources
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
+import wire
 from wire.cli import main
 
 SAMPLE = resources.files("wire") / "samples" / "tool_use.sse"
@@ -80,3 +87,131 @@ def test_demo_streams_from_the_emulator_offline() -> None:
     assert "hello there" in out.stdout.split("\n\n")[1]  # the reply quotes the prompt
     assert "stop reason: end_turn" in out.stdout
     assert "time to first token" in out.stdout
+
+
+# --- issue 12 item 10: the output is strict JSON, whatever the capture held ------------------
+
+
+def _refuse(token: str) -> None:
+    raise AssertionError(f"not JSON: {token}")
+
+
+def strict(line: str) -> object:
+    """`line` parsed as RFC 8259 JSON: no NaN/Infinity tokens, and encodable as UTF-8."""
+    line.encode("utf-8")  # a lone surrogate here is what made the traceback
+    return json.loads(line, parse_constant=_refuse)
+
+
+def message_start(usage_extra: str) -> bytes:
+    return (
+        b'data: {"type":"message_start","message":{"id":"m","type":"message",'
+        b'"role":"assistant","content":[],"model":"x","stop_reason":null,'
+        b'"stop_sequence":null,"usage":{"input_tokens":1,"output_tokens":1,'
+        + usage_extra.encode()
+        + b"}}}\n\n"
+    )
+
+
+def text_block(text_json: str) -> bytes:
+    return (
+        b'data: {"type":"content_block_start","index":0,"content_block":{"type":"text","text":'
+        + text_json.encode()
+        + b"}}\n\n"
+    )
+
+
+def test_lone_surrogate_is_printed_as_its_escape(tmp_path: Path) -> None:
+    capture = tmp_path / "s.sse"
+    capture.write_bytes(message_start('"n":0') + text_block(r'"a\ud800b"'))
+    out = subprocess.run(
+        [sys.executable, "-m", "wire", "decode", str(capture)], capture_output=True, timeout=60
+    )
+    assert b"Traceback" not in out.stderr
+    assert out.returncode == 1  # the capture ends before message_stop
+    lines = out.stdout.decode("utf-8").splitlines()
+    assert r'"text": "a\ud800b"' in lines[1]
+    assert strict(lines[1]) == {
+        "type": "content_block_start",
+        "index": 0,
+        "content_block": {"type": "text", "text": "a\ud800b"},
+    }
+
+
+def test_out_of_range_numbers_stay_json_numbers(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capture = tmp_path / "n.sse"
+    extra = '"big":1e999,"small":-1e999,"nan":NaN,"inf":Infinity,"s":"1e999"'
+    capture.write_bytes(message_start(extra) + b'data: {"type":"message_stop"}\n\n')
+    assert main(["decode", str(capture)]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert '"big": 1e999, "small": -1e999, "nan": null, "inf": 1e999, "s": "1e999"' in first
+    usage = strict(first)["message"]["usage"]  # type: ignore[index]
+    assert usage["big"] == math.inf
+    assert usage["small"] == -math.inf
+    assert usage["nan"] is None
+
+
+def test_a_string_equal_to_the_internal_marker_is_kept(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    capture = tmp_path / "m.sse"
+    extra = '"big":1e999,"s":"\\ue000wire0:1e999","t":"\\ue000wire1:null"'
+    capture.write_bytes(message_start(extra))
+    assert main(["decode", "--message", str(capture)]) == 1
+    usage = strict(capsys.readouterr().out)["usage"]  # type: ignore[index]
+    assert usage["big"] == math.inf
+    assert usage["s"] == "\ue000wire0:1e999"
+    assert usage["t"] == "\ue000wire1:null"
+
+
+def _finite(value: object) -> object:
+    """What the output promises to read back as: NaN -> None, everything else equal."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value
+
+
+numbers = st.sampled_from(["1e999", "-1e999", "NaN", "Infinity", "-Infinity", "0.5", "-0", "7"])
+# Text with lone surrogates (hypothesis's text() never draws them) and halves of a pair.
+surrogates = st.sampled_from(["\ud800", "\udfff", "\ud83d", "\ude00", "a", "\u00e9", "\u2028"])
+texts = st.one_of(st.text(max_size=8), st.lists(surrogates, max_size=4).map("".join)).map(
+    lambda t: json.dumps(t)  # ensure_ascii: lone surrogates become \udXXX escapes
+)
+leaves = st.one_of(numbers, texts, st.sampled_from(["null", "true"]))
+json_values = st.recursive(
+    leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3).map(lambda xs: "[" + ",".join(xs) + "]"),
+        st.lists(st.tuples(texts, inner), max_size=3).map(
+            lambda kv: "{" + ",".join(f"{k}:{v}" for k, v in kv) + "}"
+        ),
+    ),
+    max_leaves=6,
+)
+
+
+@given(st.lists(json_values, max_size=3), texts, st.booleans())
+def test_every_output_line_is_strict_json(extras: list[str], text: str, as_message: bool) -> None:
+    usage_extra = ",".join(['"n":0', *(f'"x{i}":{v}' for i, v in enumerate(extras))])
+    capture = message_start(usage_extra) + text_block(text) + b'data: {"type":"message_stop"}\n\n'
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "c.sse"
+        path.write_bytes(capture)
+        out = io.StringIO()
+        with contextlib.redirect_stdout(out):
+            assert main(["decode", *(["--message"] if as_message else []), str(path)]) == 0
+    decoder = wire.MessageStreamDecoder()
+    events = decoder.feed(capture)
+    decoder.close()
+    if as_message:
+        assert decoder.message is not None
+        assert strict(out.getvalue()) == _finite(decoder.message.to_dict())
+    else:
+        lines = out.getvalue().split("\n")  # not splitlines(): U+0085 or U+2028 may occur
+        assert lines.pop() == ""
+        assert [strict(line) for line in lines] == [_finite(e.to_dict()) for e in events]

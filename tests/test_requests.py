@@ -751,3 +751,141 @@ def test_unknown_fields_round_trip_in_order_without_nulls(
     loaded = json.loads(r.body)
     assert loaded == {"model": "m", "max_tokens": 1, "messages": messages, **kept}
     assert list(loaded) == ["model", "max_tokens", "messages", *kept]
+
+
+# --- issue 12 item 9: None means none; any other wrong type is a named parameter error -----
+
+
+def test_none_betas_and_default_headers_mean_none() -> None:
+    config = APIConfig(api_key=KEY, betas=None, default_headers=None)  # type: ignore[arg-type]
+    assert config.betas == ()
+    assert config.default_headers == ()
+    request = create_message(
+        config, model="m", max_tokens=1, messages=HELLO, betas=None, extra_headers=None
+    )
+    assert request.header("anthropic-beta") is None
+    assert request == create_message(CFG, model="m", max_tokens=1, messages=HELLO)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "parameter"),
+    [
+        ({"betas": 5}, "betas"),
+        ({"betas": [5]}, "betas"),
+        ({"betas": b"x"}, "betas"),
+        ({"default_headers": 5}, "default_headers"),
+        ({"default_headers": object()}, "default_headers"),
+        ({"default_headers": [("x-a", "\u00e9")]}, "default_headers"),
+        ({"default_headers": [("x-a", "\ud800")]}, "default_headers"),
+        ({"default_headers": {"x-a": b"1"}}, "default_headers"),
+        ({"anthropic_version": None}, "anthropic_version"),
+        ({"anthropic_version": "\udc80"}, "anthropic_version"),
+        ({"base_path": 5}, "base_path"),
+        ({"api_key": "sk-\ud800"}, "api_key"),
+        ({"api_key": b"sk"}, "api_key"),
+    ],
+)
+def test_api_config_wrong_types_name_the_field(kwargs: dict[str, Any], parameter: str) -> None:
+    kwargs.setdefault("api_key", KEY)
+    with pytest.raises(InvalidParameterError) as caught:
+        APIConfig(**kwargs)
+    assert caught.value.parameter == parameter
+
+
+def test_builders_refuse_a_config_that_is_not_one() -> None:
+    with pytest.raises(InvalidParameterError) as caught:
+        get_model({"api_key": KEY}, "m")  # type: ignore[arg-type]
+    assert caught.value.parameter == "config"
+
+
+hostile_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=6),
+    st.sampled_from([b"", b"x", b"\xff", "\ud800", "a\r\nb", "\x00", "é", object()]),
+)
+hostile = st.recursive(
+    hostile_leaves,
+    lambda inner: st.one_of(
+        st.lists(inner, max_size=3),
+        st.tuples(inner, inner),
+        st.dictionaries(st.one_of(st.text(max_size=4), st.integers()), inner, max_size=3),
+    ),
+    max_leaves=8,
+)
+CONFIG_FIELDS = ("api_key", "auth_token", "anthropic_version", "betas", "default_headers")
+
+
+@given(st.dictionaries(st.sampled_from([*CONFIG_FIELDS, "base_path"]), hostile, max_size=3))
+def test_api_config_lets_only_parameter_errors_escape(kwargs: dict[str, Any]) -> None:
+    kwargs.setdefault("api_key", KEY)
+    exc = refusal(lambda: APIConfig(**kwargs))
+    if exc is not None:
+        assert exc.parameter in (*CONFIG_FIELDS, "base_path")
+        assert KEY not in str(exc)
+    else:
+        assert KEY not in repr(APIConfig(**kwargs))
+
+
+def refusal(call: Callable[[], object]) -> InvalidParameterError | None:
+    """The `InvalidParameterError` `call` raises, or None; any other exception fails the test."""
+    try:
+        call()
+    except InvalidParameterError as exc:
+        return exc
+    return None
+
+
+def _call(builder: Callable[..., Request], kwargs: dict[str, Any]) -> None:
+    exc = refusal(lambda: builder(CFG, **kwargs))
+    if exc is not None:
+        assert exc.parameter in {*kwargs, "requests", "body"}, exc.parameter
+        assert KEY not in str(exc)
+
+
+MESSAGE_PARAMS = ("model", "max_tokens", "messages", "system", "tools", "tool_choice", "top_k")
+COMMON = ("betas", "extra_headers")
+
+
+@given(
+    st.sampled_from([create_message, count_tokens]),
+    st.dictionaries(st.sampled_from([*MESSAGE_PARAMS, *COMMON, "temperature", "x"]), hostile),
+)
+def test_message_builders_let_only_parameter_errors_escape(
+    builder: Callable[..., Request], overrides: dict[str, Any]
+) -> None:
+    kwargs: dict[str, Any] = {"model": "m", "max_tokens": 1, "messages": HELLO}
+    if builder is count_tokens:
+        del kwargs["max_tokens"]
+    _call(builder, {**kwargs, **overrides})
+
+
+@given(
+    st.sampled_from([get_model, get_batch, cancel_batch, delete_batch, batch_results]),
+    hostile,
+    st.dictionaries(st.sampled_from(COMMON), hostile),
+)
+def test_id_builders_let_only_parameter_errors_escape(
+    builder: Callable[..., Request], ident: Any, overrides: dict[str, Any]
+) -> None:
+    exc = refusal(lambda: builder(CFG, ident, **overrides))
+    assert exc is None or KEY not in str(exc)
+
+
+@given(
+    st.sampled_from([list_models, list_batches]),
+    st.dictionaries(st.sampled_from(["limit", "after_id", "before_id", *COMMON]), hostile),
+)
+def test_page_builders_let_only_parameter_errors_escape(
+    builder: Callable[..., Request], kwargs: dict[str, Any]
+) -> None:
+    _call(builder, kwargs)
+
+
+@given(
+    st.one_of(hostile, st.lists(st.dictionaries(st.sampled_from(["custom_id", "params"]), hostile)))
+)
+def test_create_batch_lets_only_parameter_errors_escape(requests: Any) -> None:
+    _call(create_batch, {"requests": requests})

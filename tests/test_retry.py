@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -135,16 +136,35 @@ def test_other_statuses_are_not_retried(status: int) -> None:
 
 
 @pytest.mark.parametrize(
-    "error",
-    [
-        wire.APIConnectionError("reset"),
-        wire.APITimeoutError(timeout="read"),
-        wire.RemoteProtocolError("bad status line"),
-        OSError("refused"),
-    ],
+    "error", [wire.APIConnectionError("reset"), wire.APITimeoutError(timeout="read")]
 )
 def test_connection_failures_are_retried(error: BaseException) -> None:
     assert RetryPolicy(random=fixed(0.0)).delay(0, error=error) == 0.5
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        wire.RemoteProtocolError("bad status line"),
+        wire.IncompleteStreamError("cut", None),
+        wire.BodyTooLargeError("max_body_bytes", 10, 11),
+        wire.EventDecodeError("message_start", "not JSON"),
+        wire.PartialJSONError("bad"),
+        wire.ProtocolError("?"),
+        wire.WireError("?"),
+        OSError("refused"),
+        KeyError("a caller's bug"),
+        ValueError("x"),
+        KeyboardInterrupt(),
+    ],
+)
+def test_peer_protocol_errors_and_foreign_exceptions_are_not_retried(
+    error: BaseException,
+) -> None:
+    policy = RetryPolicy()
+    assert policy.delay(0, error=error) is None
+    # Whatever the other arguments say: the error decides that there is no retry.
+    assert policy.delay(0, error=error, status=529, headers={"x-should-retry": "true"}) is None
 
 
 def test_no_response_at_all_counts_as_a_transport_failure() -> None:
@@ -167,6 +187,7 @@ def test_api_errors_supply_status_and_body() -> None:
     assert policy.delay(0, error=wire.BadRequestError("no")) is None
     # An explicit status wins over the error's own.
     assert policy.delay(0, status=400, error=wire.OverloadedError("busy")) is None
+    assert policy.delay(0, status=503, error=wire.BadRequestError("no")) == 0.5
 
 
 def test_an_error_event_inside_a_200_stream_is_not_retried() -> None:
@@ -304,7 +325,8 @@ def test_server_delay_is_capped() -> None:
 def test_server_delay_applies_to_forced_retries_and_connection_errors() -> None:
     headers = {"x-should-retry": "true", "retry-after": "4"}
     assert RetryPolicy().delay(0, status=400, headers=headers) == 4.0
-    assert RetryPolicy().delay(0, headers={"retry-after": "4"}, error=OSError()) == 4.0
+    error = wire.APIConnectionError("reset")
+    assert RetryPolicy().delay(0, headers={"retry-after": "4"}, error=error) == 4.0
 
 
 def test_parse_retry_after_is_uncapped_and_clamps_past_dates() -> None:
@@ -494,3 +516,193 @@ def test_parse_retry_after_never_raises(headers: list[tuple[str, str]], now: flo
 def test_imf_helper_matches_a_known_date() -> None:
     assert imf(NOW) == "Thu, 21 Aug 2025 12:40:00 GMT"
     assert imf(NOW + timedelta(days=1).total_seconds()).startswith("Fri, 22 Aug")
+
+
+# --- one retry truth: the error alone decides ------------------------------------------------
+
+KEY_REQUEST = wire.Request("GET", "/v1/models", (("x-api-key", "sk-ant-secret"),))
+
+
+def api_error(status: int, headers: list[tuple[str, str]], body: bytes = b"") -> wire.APIError:
+    """The `APIError` a `ClientConnection` makes of this response, as a driver receives it."""
+    client = wire.ClientConnection("api.test")
+    client.send_request(KEY_REQUEST)
+    lines = [f"HTTP/1.1 {status} Whatever", *(f"{k}: {v}" for k, v in headers)]
+    lines.append(f"content-length: {len(body)}")
+    events = client.receive_data("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
+    errors = [e for e in events if isinstance(e, wire.APIError)]
+    assert len(errors) == 1, events
+    return errors[0]
+
+
+def test_error_alone_obeys_x_should_retry_false() -> None:
+    error = api_error(500, [("X-Should-Retry", "false")])
+    assert ("x-should-retry", "false") in error.headers
+    assert not error.retryable
+    assert RetryPolicy().delay(0, error=error) is None
+
+
+def test_error_alone_obeys_x_should_retry_true() -> None:
+    error = api_error(400, [("x-should-retry", "true"), ("retry-after", "3")])
+    assert RetryPolicy().delay(0, error=error) == 3.0
+
+
+def test_error_alone_obeys_retry_after() -> None:
+    assert RetryPolicy().delay(0, error=api_error(429, [("retry-after", "30")])) == 30.0
+    assert RetryPolicy().delay(0, error=api_error(529, [("retry-after-ms", "1500")])) == 1.5
+    date = [("retry-after", imf(NOW + 20))]
+    assert RetryPolicy().delay(0, error=api_error(503, date), now=NOW) == 20.0
+    capped = RetryPolicy(max_retry_after=5.0)
+    assert capped.delay(0, error=api_error(429, [("retry-after", "30")])) == 5.0
+
+
+def test_error_alone_reads_the_spend_limit_of_a_hand_built_error() -> None:
+    error = wire.RateLimitError("cap", body=SPEND)
+    assert error.retryable  # the class default: the policy still reads the envelope
+    assert RetryPolicy().delay(0, error=error) is None
+
+
+def test_hand_built_error_headers_are_normalised() -> None:
+    error = wire.RateLimitError("slow", headers=[(b"Retry-After", b"7")])
+    assert error.headers == (("retry-after", "7"),)
+    assert RetryPolicy().delay(0, error=error) == 7.0
+    assert wire.OverloadedError("busy").headers == ()
+    for bad in ("retry-after: 7", [("a",)], [(1, "2")], 7):
+        with pytest.raises(wire.InvalidParameterError) as caught:
+            wire.APIError("x", headers=bad)  # type: ignore[arg-type]
+        assert caught.value.parameter == "headers"
+
+
+def test_explicit_values_win_over_the_error_field_by_field() -> None:
+    error = api_error(429, [("retry-after", "30")])
+    policy = RetryPolicy(random=fixed(0.0))
+    assert policy.delay(0, error=error, headers={}) == 0.5  # status from the error, no delay
+    assert policy.delay(0, error=error, status=400) is None  # headers from the error
+    assert policy.delay(0, error=error, body=SPEND) is None
+
+
+# Header values an API (or a proxy) might send, restricted to what survives HTTP/1.1.
+visible = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=30)
+wire_values = st.one_of(
+    st.floats(-10, 1e6, allow_nan=False).map(str),
+    st.integers(-5, 10**7).map(str),
+    st.floats(NOW - 1e5, NOW + 1e5).map(imf),
+    st.sampled_from(["true", "false", " true", "TRUE"]),
+    visible,
+).map(lambda v: v.strip(" \t"))
+wire_headers = st.lists(
+    st.tuples(
+        st.sampled_from(
+            ["retry-after", "Retry-After-Ms", "x-should-retry", "X-Should-Retry", "x-other"]
+        ),
+        wire_values,
+    ),
+    max_size=4,
+)
+envelopes = st.one_of(
+    st.none(),
+    st.just(SPEND),
+    st.just(RAMP),
+    st.builds(
+        lambda kind, message: {"type": "error", "error": {"type": kind, "message": message}},
+        st.sampled_from(["overloaded_error", "api_error", "rate_limit_error", "invalid_x"]),
+        st.text(max_size=10),
+    ),
+    st.text(max_size=10),  # not an object: the envelope is then whatever parsed, or None
+)
+
+
+@given(st.integers(400, 999), wire_headers, envelopes, st.floats(0, 1, exclude_max=True))
+def test_the_error_alone_agrees_with_is_retryable_and_explicit_values(
+    status: int, headers: list[tuple[str, str]], envelope: object, u: float
+) -> None:
+    body = b"" if envelope is None else json.dumps(envelope).encode()
+    error = api_error(status, headers, body)
+    policy = RetryPolicy(random=fixed(u))
+    expected = is_retryable(status, headers, envelope)
+    assert error.retryable == expected
+    from_error = policy.delay(0, error=error, now=NOW)
+    explicit = policy.delay(0, status=status, headers=headers, body=envelope, now=NOW)
+    assert (from_error is not None) == expected
+    assert from_error == explicit  # same None-ness, same server-named (or backoff) delay
+
+
+# --- parameter types ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "parameter"),
+    [
+        ((0,), {"status": "529"}, "status"),
+        ((0,), {"status": 529.0}, "status"),
+        ((0,), {"status": True}, "status"),
+        (("0",), {"status": 529}, "attempt"),
+        ((True,), {"status": 529}, "attempt"),
+        ((0.0,), {}, "attempt"),
+        ((0,), {"headers": 5}, "headers"),
+        ((0,), {"headers": "retry-after: 1"}, "headers"),
+        ((0,), {"headers": [("retry-after", 1)]}, "headers"),
+        ((0,), {"headers": [("retry-after",)]}, "headers"),
+        ((0,), {"headers": {b"a": None}}, "headers"),
+        ((0,), {"now": "today"}, "now"),
+        ((0,), {"now": math.nan}, "now"),
+        ((0,), {"now": math.inf}, "now"),
+        ((0,), {"error": "boom"}, "error"),
+        ((0,), {"error": KeyError}, "error"),
+    ],
+)
+def test_wrong_parameter_types_name_the_parameter(
+    args: tuple[object, ...], kwargs: dict[str, object], parameter: str
+) -> None:
+    with pytest.raises(wire.InvalidParameterError) as caught:
+        RetryPolicy().delay(*args, **kwargs)  # type: ignore[arg-type]
+    assert caught.value.parameter == parameter
+    # Checked before `max_retries` is: a wrong type is refused on every attempt.
+    with pytest.raises(wire.InvalidParameterError):
+        RetryPolicy(0).delay(*args, **kwargs)  # type: ignore[arg-type]
+
+
+def test_is_retryable_and_backoff_check_their_types() -> None:
+    with pytest.raises(wire.InvalidParameterError, match="status"):
+        is_retryable("500")  # type: ignore[arg-type]
+    with pytest.raises(wire.InvalidParameterError, match="headers"):
+        is_retryable(500, 3)  # type: ignore[arg-type]
+    with pytest.raises(wire.InvalidParameterError, match="attempt"):
+        RetryPolicy().backoff("1")  # type: ignore[arg-type]
+    with pytest.raises(wire.InvalidParameterError, match="random"):
+        RetryPolicy(random=0.5)  # type: ignore[arg-type]
+    with pytest.raises(wire.InvalidParameterError, match="random"):
+        RetryPolicy(random=lambda: "0.5").delay(0, status=500)  # type: ignore[arg-type,return-value]
+
+
+def test_int_subclasses_are_statuses() -> None:
+    from http import HTTPStatus
+
+    assert RetryPolicy(random=fixed(0.0)).delay(0, status=HTTPStatus.TOO_MANY_REQUESTS) == 0.5
+
+
+# --- the jitter source ---------------------------------------------------------------------
+
+
+def test_nan_jitter_is_no_jitter() -> None:
+    assert RetryPolicy(random=lambda: math.nan).delay(0, status=500) == 0.5
+    assert RetryPolicy(random=lambda: math.inf).delay(0, status=500) == 0.375
+    assert RetryPolicy(random=lambda: -math.inf).delay(0, status=500) == 0.5
+
+
+@given(policies, st.integers(0, 50), st.one_of(st.floats(), st.integers(-(2**70), 2**70)))
+def test_any_number_from_the_random_source_gives_a_delay_in_range(
+    policy: RetryPolicy, attempt: int, value: float
+) -> None:
+    policy = RetryPolicy(
+        attempt + 1,
+        initial_delay=policy.initial_delay,
+        max_delay=policy.max_delay,
+        jitter=policy.jitter,
+        random=fixed(value),
+    )
+    delay = policy.delay(attempt, status=503)
+    assert delay is not None
+    assert not math.isnan(delay)
+    top = min(policy.max_delay, policy.initial_delay * 2.0 ** min(attempt, 1100))
+    assert top * (1 - policy.jitter) <= delay <= top

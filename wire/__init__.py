@@ -12,10 +12,7 @@ from .batches import (
     DeletedMessageBatch,
     ErroredResult,
     ExpiredResult,
-    JSONLDecodeError,
     JSONLDecoder,
-    JSONLError,
-    JSONLLineTooLongError,
     MessageBatch,
     Model,
     Page,
@@ -41,10 +38,14 @@ from .errors import (
     InternalServerError,
     InvalidParameterError,
     InvalidToolInputError,
+    JSONLDecodeError,
+    JSONLError,
+    JSONLLineTooLongError,
     LineTooLongError,
     LocalProtocolError,
     NotFoundError,
     OverloadedError,
+    PartialJSONError,
     PaymentRequiredError,
     PermissionDeniedError,
     PreconditionFailedError,
@@ -84,7 +85,7 @@ from .events import (
     stream_event_from_dict,
 )
 from .http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
-from .partial_json import PartialJSONError, PartialJSONParser
+from .partial_json import PartialJSONParser
 from .ratelimit import Limit, Limiter, RateLimits
 from .requests import APIConfig, Request
 from .retry import RetryPolicy

@@ -14,7 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
-from .errors import EventDecodeError, InvalidParameterError, LocalProtocolError, RemoteProtocolError
+from .errors import (
+    EventDecodeError,
+    InvalidParameterError,
+    JSONLDecodeError,
+    JSONLError,
+    JSONLLineTooLongError,
+    LocalProtocolError,
+)
 from .types import (
     _NO_KEYS,
     Message,
@@ -469,35 +476,6 @@ class BatchResult:
 
 # --- the results decoder ----------------------------------------------------------------
 
-
-class JSONLError(RemoteProtocolError):
-    """A batch results body is not valid JSONL of results; `.line` is the 1-based line number."""
-
-    line: int
-
-
-class JSONLDecodeError(JSONLError):
-    """A results line is not JSON, not an object, or not a result; `.reason` says why."""
-
-    def __init__(self, line: int, reason: str) -> None:
-        self.line = line
-        self.reason = reason
-        super().__init__(f"batch results line {line}: {reason}")
-
-
-class JSONLLineTooLongError(JSONLError):
-    """A line passed `.limit` (`max_line_bytes`) = `.maximum`; `.size` bytes were seen."""
-
-    def __init__(self, line: int, maximum: int, size: int) -> None:
-        self.line = line
-        self.limit = "max_line_bytes"
-        self.maximum = maximum
-        self.size = size
-        super().__init__(
-            f"batch results line {line} of at least {size} bytes exceeds max_line_bytes={maximum}"
-        )
-
-
 # 64 MiB. A line is one full Message: even a 128k-token answer is about 1 MiB of
 # JSON, and server-tool result blocks (fetched pages and documents, code output)
 # add a few MiB; the API refuses requests over 32 MB. Twice that never refuses a
@@ -516,9 +494,10 @@ class JSONLDecoder:
     UTF-8 decodes to U+FFFD, and `close()` returns a last line without LF.
 
     Errors are `JSONLError`s (`RemoteProtocolError`) naming the line:
-    `JSONLLineTooLongError` once a line's bytes before its LF (CR included) pass
-    `max_line_bytes`, before they are buffered; `JSONLDecodeError` for a line
-    that is not a JSON object with a string `custom_id` and a typed `result`.
+    `JSONLLineTooLongError` (also a `SizeLimitError`) once a line's bytes
+    before its LF (CR included) pass `max_line_bytes`, before they are
+    buffered; `JSONLDecodeError` for a line that is not a JSON object with a
+    string `custom_id` and a typed `result`.
     No result before a bad line is lost: a call that decoded some returns them
     and the next call raises. After an error or `close()`, `feed()` raises
     `LocalProtocolError`.

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
+import re
 import sys
 from collections.abc import Iterator, Sequence
 from importlib import resources
@@ -24,8 +26,60 @@ __all__ = ["main"]
 _READ_SIZE = 64 * 1024
 
 
+# `wire decode` prints strict JSON (RFC 8259), whatever the capture held:
+# - a lone surrogate (a `"\ud800"` escape in the input) is written back as that
+#   escape, so the line stays valid UTF-8 and reads back as the same string;
+# - a number past a double's range (`1e999`, read as inf) is written as `1e999`
+#   or `-1e999`: still a JSON number, read back as the same float; a NaN (only a
+#   non-JSON `NaN` literal in the input makes one) is written as `null`.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+_NON_FINITE = ("1e999", "-1e999", "null")
+
+
+def _escape(match: re.Match[str]) -> str:
+    return f"\\u{ord(match.group()):04x}"
+
+
 def _dump(value: object, *, indent: int | None = None) -> str:
-    return json.dumps(value, ensure_ascii=False, indent=indent)
+    """`value` as strict JSON text (see above); other text is kept as UTF-8, not escaped."""
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, indent=indent)
+    except ValueError:  # a non-finite float
+        text = _dump_non_finite(value, indent)
+    return _SURROGATE.sub(_escape, text)
+
+
+def _dump_non_finite(value: object, indent: int | None) -> str:
+    """`json.dumps` with each non-finite float written as its `_NON_FINITE` token.
+
+    Each such float becomes a marker string, then the marker's JSON text becomes
+    the token. A marker must not equal any real string in `value`: if the count
+    of its JSON text differs from the number of floats it replaced, try another.
+    """
+    attempt = 0
+    while True:
+        markers = tuple(f"\ue000wire{attempt}:{token}" for token in _NON_FINITE)
+        counts = [0] * len(markers)
+        text = json.dumps(_mark(value, markers, counts), ensure_ascii=False, indent=indent)
+        quoted = [json.dumps(m, ensure_ascii=False) for m in markers]
+        if all(text.count(q) == n for q, n in zip(quoted, counts, strict=True)):
+            for q, token in zip(quoted, _NON_FINITE, strict=True):
+                text = text.replace(q, token)
+            return text
+        attempt += 1
+
+
+def _mark(value: object, markers: tuple[str, ...], counts: list[int]) -> object:
+    """`value` with each non-finite float replaced by its marker (counted in `counts`)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        kind = 2 if math.isnan(value) else (0 if value > 0 else 1)
+        counts[kind] += 1
+        return markers[kind]
+    if isinstance(value, dict):
+        return {k: _mark(v, markers, counts) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mark(v, markers, counts) for v in value]
+    return value
 
 
 def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
@@ -166,7 +220,12 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"wire {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     decode = commands.add_parser(
-        "decode", help="decode a captured Messages SSE stream into typed events (JSON lines)"
+        "decode",
+        help="decode a captured Messages SSE stream into typed events (JSON lines)",
+        description="Decode a captured Messages SSE stream: one typed event per line as JSON "
+        "(or the accumulated message). The output is always strict JSON in UTF-8: a lone "
+        "surrogate is written as its \\u escape, a number past a double's range as 1e999 "
+        "or -1e999, a NaN literal as null.",
     )
     decode.add_argument("file", nargs="?", help="the capture; '-' or nothing for stdin")
     decode.add_argument(

@@ -7,6 +7,7 @@ no secret can reach a message because none is ever a field.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -30,10 +31,14 @@ __all__ = [
     "InternalServerError",
     "InvalidParameterError",
     "InvalidToolInputError",
+    "JSONLDecodeError",
+    "JSONLError",
+    "JSONLLineTooLongError",
     "LineTooLongError",
     "LocalProtocolError",
     "NotFoundError",
     "OverloadedError",
+    "PartialJSONError",
     "PaymentRequiredError",
     "PermissionDeniedError",
     "PreconditionFailedError",
@@ -144,6 +149,38 @@ class InvalidToolInputError(RemoteProtocolError):
         super().__init__(f"content block {index}: tool input is not one JSON object: {reason}")
 
 
+class PartialJSONError(RemoteProtocolError, ValueError):
+    """Text the peer sent as one JSON object is not (the start of) one.
+
+    Also a `ValueError`, as it was before it joined the tree.
+    """
+
+
+class JSONLError(RemoteProtocolError):
+    """A batch results body is not valid JSONL of results; `.line` is the 1-based line number."""
+
+    line: int
+
+
+class JSONLDecodeError(JSONLError):
+    """A results line is not JSON, not an object, or not a result; `.reason` says why."""
+
+    def __init__(self, line: int, reason: str) -> None:
+        self.line = line
+        self.reason = reason
+        super().__init__(f"batch results line {line}: {reason}")
+
+
+class JSONLLineTooLongError(JSONLError, SizeLimitError):
+    """A results line passed `max_line_bytes`: a `SizeLimitError` (`.limit`, `.maximum`,
+    `.size`) that also names the `.line`."""
+
+    def __init__(self, line: int, maximum: int, size: int) -> None:
+        self.line = line
+        self.what = f"batch results line {line}"
+        super().__init__("max_line_bytes", maximum, size)
+
+
 class IncompleteStreamError(RemoteProtocolError):
     """The stream ended before `message_stop`; `.partial_message` is what arrived."""
 
@@ -177,7 +214,11 @@ class APIError(WireError):
     `status` is the HTTP status (200 for an error event inside a stream), `type`
     the envelope's `error.type`, `message` its `error.message`, `request_id` the
     `request-id` header (or the envelope's), `retryable` whether trying again
-    later may succeed, and `body` the parsed envelope when there was one.
+    later may succeed, `body` the parsed envelope when there was one, and
+    `headers` the response's headers as (lower-case name, value) pairs (empty
+    for an error event or an error built by hand), so that `RetryPolicy` can
+    read `retry-after` and `x-should-retry` from the error alone. Neither
+    `str()` nor `repr()` shows the headers or the body.
     """
 
     default_status = 0
@@ -192,6 +233,7 @@ class APIError(WireError):
         request_id: str | None = None,
         retryable: bool | None = None,
         body: Any = None,
+        headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] = (),
     ) -> None:
         self.message = message
         self.status = self.default_status if status is None else status
@@ -199,6 +241,7 @@ class APIError(WireError):
         self.request_id = request_id
         self.retryable = self.default_retryable if retryable is None else retryable
         self.body = body
+        self.headers = _header_pairs(headers)
         super().__init__(message)
 
     def __str__(self) -> str:
@@ -283,6 +326,29 @@ class GatewayTimeoutError(InternalServerError):
 
 class OverloadedError(InternalServerError):
     default_status = 529
+
+
+def _text(value: object) -> str:
+    if isinstance(value, bytes):
+        return value.decode("latin-1")
+    if isinstance(value, str):
+        return value
+    kind = type(value).__name__
+    raise InvalidParameterError("headers", f"names and values must be str or bytes, not {kind}")
+
+
+def _header_pairs(
+    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]],
+) -> tuple[tuple[str, str], ...]:
+    """Headers as a tuple of (lower-case name, value) pairs; bytes are read as Latin-1."""
+    if isinstance(headers, str | bytes):
+        raise InvalidParameterError("headers", "must be a mapping or (name, value) pairs")
+    items: Iterable[Any] = headers.items() if isinstance(headers, Mapping) else headers
+    try:
+        pairs = [(name, value) for name, value in items]
+    except (TypeError, ValueError):  # not iterable, or an item that is not a pair
+        raise InvalidParameterError("headers", "must be a mapping or (name, value) pairs") from None
+    return tuple((_text(name).lower(), _text(value)) for name, value in pairs)
 
 
 _BY_TYPE: dict[str, type[APIError]] = {

@@ -283,6 +283,7 @@ def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
         request_id=request_id,
         retryable=is_retryable(head.status, head.headers, envelope),
         body=envelope,
+        headers=head.headers,
     )
 
 

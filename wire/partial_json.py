@@ -18,6 +18,8 @@ import json
 import re
 from typing import Any
 
+from .errors import PartialJSONError
+
 __all__ = ["DEFAULT_MAX_DEPTH", "PartialJSONError", "PartialJSONParser"]
 
 # json.loads itself gives up near a depth of 1,000 (the interpreter's recursion
@@ -49,10 +51,6 @@ _LITERAL = 3
 
 _WHITESPACE = frozenset(" \t\n\r")
 _NUMBER_START = frozenset("-0123456789")
-
-
-class PartialJSONError(ValueError):
-    """The text is not (the start of) one JSON object."""
 
 
 class PartialJSONParser:

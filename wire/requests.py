@@ -66,10 +66,13 @@ def _value_problem(value: str) -> str | None:
     return "contains a control character"
 
 
-def _header_pairs(headers: HeaderPairs, param: str) -> tuple[tuple[str, str], ...]:
-    """`headers` (a mapping or (name, value) pairs) as a checked tuple of pairs."""
-    if isinstance(headers, str | bytes):
-        raise InvalidParameterError(param, "must be a mapping or (name, value) pairs, not str")
+def _header_pairs(headers: HeaderPairs | None, param: str) -> tuple[tuple[str, str], ...]:
+    """`headers` (a mapping or (name, value) pairs; None for none) as a checked tuple."""
+    if headers is None:
+        return ()
+    if isinstance(headers, str | bytes) or not isinstance(headers, Iterable):
+        kind = type(headers).__name__
+        raise InvalidParameterError(param, f"must be a mapping or (name, value) pairs, not {kind}")
     items = headers.items() if isinstance(headers, Mapping) else headers
     out = []
     for i, pair in enumerate(items):
@@ -89,9 +92,16 @@ def _header_pairs(headers: HeaderPairs, param: str) -> tuple[tuple[str, str], ..
     return tuple(out)
 
 
-def _beta_names(betas: Iterable[str], param: str) -> tuple[str, ...]:
+def _beta_names(betas: Iterable[str] | None, param: str) -> tuple[str, ...]:
+    """`betas` (None for none) as a checked tuple of beta names."""
+    if betas is None:
+        return ()
     if isinstance(betas, str | bytes):
         raise InvalidParameterError(param, "must be a list or tuple of str, not a single str")
+    if not isinstance(betas, Iterable):
+        raise InvalidParameterError(
+            param, f"must be a list or tuple of str, not {type(betas).__name__}"
+        )
     out = tuple(betas)
     for beta in out:
         if not isinstance(beta, str) or not _TOKEN.fullmatch(beta):
@@ -140,7 +150,8 @@ class APIConfig:
     only without a key. An empty string counts as unset, as with
     `ANTHROPIC_API_KEY`. `base_path` is a base URL's path ("/pfx" for
     `http://h:8080/pfx/`), trailing slashes stripped. `default_headers` follow
-    the built-in headers and replace any of the same name. Raises
+    the built-in headers and replace any of the same name; `betas` and
+    `default_headers` may be None for none. Any other bad value raises
     `InvalidParameterError` naming the field; `repr` shows no key or token.
     """
 
@@ -207,10 +218,12 @@ def _request(
     query: str = "",
     body: bytes | None = None,
     accept: str = _JSON,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """Assemble a `Request`: built-in headers, then default, then extra (later wins)."""
+    if not isinstance(config, APIConfig):
+        raise InvalidParameterError("config", f"must be an APIConfig, not {type(config).__name__}")
     merged = {name: (name, value) for name, value in config._fixed}
     merged["accept"] = ("accept", accept)
     all_betas = dict.fromkeys(config.betas + _beta_names(betas, "betas"))  # ordered, deduped
@@ -403,8 +416,8 @@ def create_message(
     top_p: float | None = None,
     top_k: int | None = None,
     service_tier: str | None = None,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
     **fields: Any,
 ) -> Request:
     """POST /v1/messages. `stream=True` asks for SSE (the body decides, not Accept).
@@ -445,8 +458,8 @@ def count_tokens(
     tools: list[Any] | None = None,
     tool_choice: dict[str, Any] | None = None,
     thinking: dict[str, Any] | None = None,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
     **fields: Any,
 ) -> Request:
     """POST /v1/messages/count_tokens; the answer is `{"input_tokens": N}`."""
@@ -477,8 +490,8 @@ def list_models(
     limit: int | None = None,
     after_id: str | None = None,
     before_id: str | None = None,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """GET /v1/models: one page, newest first (`limit` 1..1000, API default 20)."""
     return _request(
@@ -496,8 +509,8 @@ def get_model(
     /,
     model_id: str,
     *,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """GET /v1/models/{model_id}."""
     return _request(
@@ -514,8 +527,8 @@ def create_batch(
     /,
     requests: list[dict[str, Any]],
     *,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """POST /v1/messages/batches with `{"requests": [{"custom_id", "params"}, ...]}`.
 
@@ -569,8 +582,8 @@ def _on_batch(
     method: str,
     batch_id: str,
     suffix: str,
-    betas: Iterable[str],
-    extra_headers: HeaderPairs,
+    betas: Iterable[str] | None,
+    extra_headers: HeaderPairs | None,
     accept: str = _JSON,
 ) -> Request:
     path = f"/v1/messages/batches/{_segment(batch_id, 'batch_id')}{suffix}"
@@ -582,8 +595,8 @@ def get_batch(
     /,
     batch_id: str,
     *,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """GET /v1/messages/batches/{batch_id}."""
     return _on_batch(config, "GET", batch_id, "", betas, extra_headers)
@@ -596,8 +609,8 @@ def list_batches(
     limit: int | None = None,
     after_id: str | None = None,
     before_id: str | None = None,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """GET /v1/messages/batches: one page, newest first (`limit` 1..1000)."""
     return _request(
@@ -615,8 +628,8 @@ def cancel_batch(
     /,
     batch_id: str,
     *,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """POST /v1/messages/batches/{batch_id}/cancel: no body, so no content-type."""
     return _on_batch(config, "POST", batch_id, "/cancel", betas, extra_headers)
@@ -627,8 +640,8 @@ def delete_batch(
     /,
     batch_id: str,
     *,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """DELETE /v1/messages/batches/{batch_id} (ended batches only)."""
     return _on_batch(config, "DELETE", batch_id, "", betas, extra_headers)
@@ -639,8 +652,8 @@ def batch_results(
     /,
     batch_id: str,
     *,
-    betas: Iterable[str] = (),
-    extra_headers: HeaderPairs = (),
+    betas: Iterable[str] | None = (),
+    extra_headers: HeaderPairs | None = (),
 ) -> Request:
     """GET /v1/messages/batches/{batch_id}/results: JSONL, sent with `accept:
     application/binary` as the SDK does. The SDK GETs the batch's absolute

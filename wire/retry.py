@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from .errors import APIError, InvalidParameterError, LocalProtocolError
+from .errors import APIConnectionError, APIError, InvalidParameterError
 
 __all__ = [
     "HeadersLike",
@@ -43,18 +43,27 @@ def header_map(headers: HeadersLike | None) -> dict[str, str]:
 
     Accepts a mapping or an iterable of (name, value) pairs; bytes are decoded
     as Latin-1 (HTTP's own charset). Names are case-insensitive; when a name
-    repeats, its first occurrence wins. Never raises on odd values.
+    repeats, its first occurrence wins. Never raises on odd header values; a
+    container of the wrong shape, or a name or value that is neither `str` nor
+    `bytes`, raises `InvalidParameterError` naming `headers`.
     """
     if headers is None:
         return {}
+    if isinstance(headers, str | bytes):
+        raise InvalidParameterError("headers", "must be a mapping or (name, value) pairs")
     pairs: Iterable[tuple[str | bytes, str | bytes]]
     pairs = headers.items() if isinstance(headers, Mapping) else headers
     out: dict[str, str] = {}
-    for name, value in pairs:
-        key = (name.decode("latin-1") if isinstance(name, bytes) else name).lower()
-        if key not in out:
-            text = value.decode("latin-1") if isinstance(value, bytes) else value
-            out[key] = text.strip(" \t")
+    try:
+        for name, value in pairs:
+            key = (name.decode("latin-1") if isinstance(name, bytes) else name).lower()
+            if key not in out:
+                text = value.decode("latin-1") if isinstance(value, bytes) else value
+                out[key] = text.strip(" \t")
+    except (TypeError, ValueError, AttributeError):  # not pairs, or not str/bytes in them
+        raise InvalidParameterError(
+            "headers", "must be a mapping or (name, value) pairs of str or bytes"
+        ) from None
     return out
 
 
@@ -165,6 +174,13 @@ def _retryable(status: int | None, headers: Mapping[str, str], body: Any) -> boo
     return status is None or status in _RETRY_STATUSES or status >= 500
 
 
+def _check_status(status: object) -> None:
+    if status is not None and (not isinstance(status, int) or isinstance(status, bool)):
+        raise InvalidParameterError(
+            "status", f"must be an int or None, not {type(status).__name__}"
+        )
+
+
 def is_retryable(status: int | None, headers: HeadersLike | None = None, body: Any = None) -> bool:
     """Whether trying the same request again may succeed (attempts and delays aside).
 
@@ -174,7 +190,9 @@ def is_retryable(status: int | None, headers: HeadersLike | None = None, body: A
     `enforced_spend_limit_reached` says no, since that 429 keeps failing until
     access resumes; then `status` decides: `None` (no response: a transport
     failure), 408, 409, 429 and every status from 500 up say yes, all others no.
+    A `status` that is not an int (or `None`) raises `InvalidParameterError`.
     """
+    _check_status(status)
     return _retryable(status, header_map(headers), body)
 
 
@@ -187,6 +205,21 @@ def _check(name: str, value: float, low: float, high: float = _MAX) -> float:
         upper = "" if high == _MAX else f" and <= {high}"
         raise InvalidParameterError(name, f"must be a number >= {low}{upper}, got {value!r}")
     return value
+
+
+def _check_attempt(attempt: object) -> int:
+    if not isinstance(attempt, int) or isinstance(attempt, bool):
+        raise InvalidParameterError("attempt", f"must be an int, not {type(attempt).__name__}")
+    if attempt < 0:
+        raise InvalidParameterError("attempt", "must be >= 0")
+    return attempt
+
+
+def _check_now(now: object) -> None:
+    if now is None:
+        return
+    if isinstance(now, bool) or not isinstance(now, int | float) or not math.isfinite(now):
+        raise InvalidParameterError("now", "must be None or a finite number of seconds")
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -203,8 +236,10 @@ class RetryPolicy:
     A server-named delay (`retry-after-ms`, `retry-after`) replaces the backoff
     when positive, and is capped at `max_retry_after` (60 s by default; pass
     `math.inf` for the SDK's behaviour of obeying any value). `random` is the
-    source of jitter: a callable returning a float in [0, 1) (values outside
-    are clamped), `random.random` by default; inject one for reproducible tests.
+    source of jitter: a callable returning a float in [0, 1), `random.random`
+    by default; inject one for reproducible tests. A value above 1 counts as 1,
+    one below 0 (or nan) as 0, so the delay is always a number in range; a
+    value that is not a number raises `InvalidParameterError` naming `random`.
     """
 
     max_retries: int
@@ -227,6 +262,8 @@ class RetryPolicy:
         if isinstance(max_retries, bool) or not isinstance(max_retries, int):
             raise InvalidParameterError("max_retries", "must be an integer")
         _check("max_retries", max_retries, 0)
+        if random is not None and not callable(random):
+            raise InvalidParameterError("random", "must be a callable returning a float")
         setattr_ = object.__setattr__
         setattr_(self, "max_retries", max_retries)
         setattr_(self, "initial_delay", _check("initial_delay", initial_delay, 0))
@@ -236,11 +273,20 @@ class RetryPolicy:
         setattr_(self, "max_retry_after", cap)
         setattr_(self, "random", _random.random if random is None else random)
 
+    def _unit(self) -> float:
+        """A draw of `random`, clamped into [0, 1] (nan counts as 0: no shortening)."""
+        u = self.random()
+        if isinstance(u, bool) or not isinstance(u, int | float):
+            raise InvalidParameterError("random", f"returned {type(u).__name__}, not a float")
+        if u >= 1.0:
+            return 1.0
+        return u if u > 0.0 else 0.0  # also nan
+
     def backoff(self, attempt: int) -> float:
         """The backoff delay before retry number `attempt` (0-based), jitter included."""
+        _check_attempt(attempt)
         base = self.max_delay if attempt > 1000 else self.initial_delay * 2.0**attempt
-        u = min(max(self.random(), 0.0), 1.0)
-        return min(base, self.max_delay) * (1 - self.jitter * u)
+        return min(base, self.max_delay) * (1 - self.jitter * self._unit())
 
     def delay(
         self,
@@ -255,30 +301,73 @@ class RetryPolicy:
         """Seconds to wait before the next attempt, or `None` for "do not retry".
 
         `attempt` is the number of retries made so far (0 for the first
-        decision); from `max_retries` on the answer is `None`. Describe what
-        failed with any of: `status` and `headers` of the response (`status`
-        `None` means no response arrived: a transport failure); `error`, the
-        exception (an `APIError` supplies `status` and `body` when they are not
-        given; a `LocalProtocolError` is the caller's misuse and is never
-        retried); `body`, the parsed error envelope. The rules are
-        `is_retryable`'s. `now` (seconds since the epoch) is needed only to
-        read a `retry-after` HTTP date; without it that form is ignored.
+        decision); from `max_retries` on the answer is `None`. `now` (seconds
+        since the epoch) is needed only to read a `retry-after` HTTP date;
+        without it that form is ignored.
 
-        Note an `APIError` raised from an `error` event inside a 200 stream
-        keeps status 200 and is therefore not retried, as the SDK never
-        retries once a stream has been handed over.
+        Describe what failed with `error` alone, or with `status`, `headers`
+        and `body` (the parsed error envelope) alone; the rules are
+        `is_retryable`'s (`status` `None`: no response, a transport failure).
+        Given `error`:
+
+        - an `APIError` decides by itself: its `headers`' `x-should-retry`
+          (`true`/`false`) if any, else its `retryable` (and no spend-limit
+          envelope in its `body`, as `is_retryable` says); the wait is the
+          `retry-after-ms`/`retry-after` of its `headers`, else the backoff.
+          One whose `status` is below 400 came from an `error` event inside a
+          2xx stream and is never retried: the SDK never retries once a stream
+          has been handed over. When `status`, `headers` or `body` are given
+          as well, those win over the error's own, field by field, and the
+          decision is made from the result by `is_retryable`'s rules.
+        - an `APIConnectionError` (`APITimeoutError` included) is a transport
+          failure: retried as `status=None` (or as the explicit values).
+        - anything else is never retried: a `LocalProtocolError` is the
+          caller's misuse; a `RemoteProtocolError` (a broken stream, a
+          breached limit, bad JSON) would recur or arrived after events were
+          handed over, which an error cannot tell (a driver whose connection
+          broke before the response reached its caller raises
+          `APIConnectionError`, chained with `from`, and that is retried); an
+          exception outside wire's tree (`KeyError`, `OSError`) is a bug or
+          one a driver has not translated, and retrying would hide it.
+
+        A parameter of the wrong type raises `InvalidParameterError` naming it.
         """
-        if attempt < 0:
-            raise InvalidParameterError("attempt", "must be >= 0")
-        if attempt >= self.max_retries or isinstance(error, LocalProtocolError):
-            return None
-        if isinstance(error, APIError):
-            status = error.status if status is None else status
-            body = error.body if body is None else body
+        _check_attempt(attempt)
+        _check_status(status)
+        _check_now(now)
+        if error is not None and not isinstance(error, BaseException):
+            raise InvalidParameterError("error", "must be an exception or None")
         names = header_map(headers)
+        if attempt >= self.max_retries:
+            return None
+        explicit = status is not None or headers is not None or body is not None
+        if isinstance(error, APIError):
+            if not explicit:
+                return self._after_error(attempt, error, now)
+            status = error.status if status is None else status
+            names = header_map(error.headers) if headers is None else names
+            body = error.body if body is None else body
+        elif error is not None and not isinstance(error, APIConnectionError):
+            return None
         if not _retryable(status, names, body):
             return None
-        named = _retry_after(names, now)
+        return self._wait(attempt, names, now)
+
+    def _after_error(self, attempt: int, error: APIError, now: float | None) -> float | None:
+        """`delay` for an `APIError` alone: its own facts decide."""
+        names = header_map(error.headers)
+        if error.status < 400:
+            return None  # an error event in a stream already handed over
+        should = names.get("x-should-retry")
+        if should in ("true", "false"):
+            retry = should == "true"
+        else:  # `retryable` stands in for the status rule of `is_retryable`
+            retry = error.retryable and not _spend_limit_reached(error.body)
+        return self._wait(attempt, names, now) if retry else None
+
+    def _wait(self, attempt: int, headers: Mapping[str, str], now: float | None) -> float:
+        """The server-named delay when positive (capped), else the backoff."""
+        named = _retry_after(headers, now)
         if named is not None and named > 0:
             return min(named, self.max_retry_after)
         return self.backoff(attempt)

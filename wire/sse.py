@@ -15,7 +15,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError, SSEError
+from .errors import (
+    EventTooLargeError,
+    InvalidParameterError,
+    LineTooLongError,
+    LocalProtocolError,
+    SSEError,
+)
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -92,10 +98,12 @@ class SSEDecoder:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
-        if max_line_bytes < 1:
-            raise ValueError("max_line_bytes must be at least 1")
-        if max_event_bytes < 1:
-            raise ValueError("max_event_bytes must be at least 1")
+        for name, value in (
+            ("max_line_bytes", max_line_bytes),
+            ("max_event_bytes", max_event_bytes),
+        ):
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise InvalidParameterError(name, "must be an int of at least 1")
         self.max_line_bytes = max_line_bytes
         self.max_event_bytes = max_event_bytes
         self.last_event_id = ""
@@ -427,7 +435,9 @@ def encode_sse(
     Data containing CR, LF or CRLF becomes several `data:` lines (so every line
     break in `data` decodes as LF). `event` and `id` may not contain CR or LF
     (they would end the field), nor `id` a NUL (the decoder ignores such ids);
-    `retry` must be a non-negative int. Those raise `ValueError`.
+    `retry` must be a non-negative int; every text must be a `str` that UTF-8
+    can encode (no lone surrogate). Anything else raises
+    `InvalidParameterError` (a `ValueError`) naming the parameter.
     """
     parts: list[str] = []
     if event is not None:
@@ -436,22 +446,38 @@ def encode_sse(
     if id is not None:
         _check_field("id", id)
         if "\0" in id:
-            raise ValueError("id: may not contain NUL")
+            raise InvalidParameterError("id", "may not contain NUL")
         parts.append(f"id: {id}\n" if id else "id\n")
     if retry is not None:
         if isinstance(retry, bool) or not isinstance(retry, int) or retry < 0:
-            raise ValueError("retry: must be a non-negative integer")
+            raise InvalidParameterError("retry", "must be a non-negative int")
         parts.append(f"retry: {retry}\n")
+    if not isinstance(data, str):
+        raise InvalidParameterError("data", f"must be a str, not {type(data).__name__}")
     if "\r" in data:
         data = data.replace("\r\n", "\n").replace("\r", "\n")
     for line in data.split("\n"):
         parts.append(f"data: {line}\n")
     parts.append("\n")
-    return "".join(parts).encode("utf-8")
+    try:
+        return "".join(parts).encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: find which parameter held it
+        for name, value in (("event", event), ("id", id), ("data", data)):
+            if value is not None and not _encodable(value):
+                raise InvalidParameterError(name, "is not encodable as UTF-8") from None
+        raise  # not reached: one of the three held it
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _check_field(name: str, value: str) -> None:
     if not isinstance(value, str):
-        raise TypeError(f"{name}: must be a str, not {type(value).__name__}")
+        raise InvalidParameterError(name, f"must be a str, not {type(value).__name__}")
     if "\r" in value or "\n" in value:
-        raise ValueError(f"{name}: may not contain CR or LF")
+        raise InvalidParameterError(name, "may not contain CR or LF")
