@@ -10,24 +10,44 @@ import pytest
 import wire
 from wire import requests as build
 from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
-from wire.testing.emulator import MODELS, Close, Emulator, Send, Sleep
+from wire.testing.emulator import (
+    ACTIONS_PER_STEP,
+    MODELS,
+    Action,
+    Close,
+    Emulator,
+    EmulatorConnection,
+    Send,
+    Sleep,
+)
 
 CFG = wire.APIConfig(api_key="sk-test")
 HELLO = [{"role": "user", "content": "Tell me about the weather in Paris"}]
 NOW = 1_790_000_000.0
 
 
+def drain(connection: EmulatorConnection, data: bytes, now: float = NOW) -> list[Action]:
+    """Every action for `data`: the first batch, then the rest while a response is pending."""
+    actions = connection.receive_data(data, now)
+    while connection.pending:
+        batch = connection.next_actions(now)
+        assert 0 < len(batch) <= ACTIONS_PER_STEP
+        actions += batch
+    return actions
+
+
 def actions_for(emulator: Emulator, request: wire.Request, now: float = NOW) -> list[Any]:
     connection = emulator.connection()
     client = ClientConnection("127.0.0.1:8080")
-    return connection.receive_data(client.send_request(request), now)
+    return drain(connection, client.send_request(request), now)
 
 
 def call(emulator: Emulator, request: wire.Request, now: float = NOW) -> list[Any]:
     """The client's events for one exchange (EOF delivered when the emulator closes)."""
     connection = emulator.connection()
     client = ClientConnection("127.0.0.1:8080")
-    actions = connection.receive_data(client.send_request(request), now)
+    actions = drain(connection, client.send_request(request), now)
+    assert emulator.failures == []
     events: list[Any] = []
     for action in actions:
         if isinstance(action, Send):
@@ -193,7 +213,14 @@ def test_batch_lifecycle() -> None:
     assert batch["request_counts"]["processing"] == 5
     midway = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 5))
     assert midway["processing_status"] == "in_progress"
-    assert 0 < midway["request_counts"]["processing"] < 5
+    # As the API: nothing leaves `processing` until the whole batch has ended.
+    assert midway["request_counts"] == {
+        "processing": 5,
+        "succeeded": 0,
+        "errored": 0,
+        "canceled": 0,
+        "expired": 0,
+    }
     not_yet = call(emulator, build.batch_results(CFG, batch["id"]), now=NOW + 5)
     assert isinstance(error_of(not_yet), wire.BadRequestError)
     done = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 11))
@@ -364,7 +391,7 @@ def test_keep_alive_across_requests() -> None:
     connection = emulator.connection()
     client = ClientConnection("127.0.0.1:8080")
     for _ in range(3):
-        actions = connection.receive_data(client.send_request(build.list_models(CFG)), NOW)
+        actions = drain(connection, client.send_request(build.list_models(CFG)))
         events = client.receive_data(b"".join(a.data for a in actions if isinstance(a, Send)))
         assert events[-1] == ResponseComplete(reusable=True)
     assert json.loads(json.dumps(body_of(events)))["data"]
