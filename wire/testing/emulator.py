@@ -732,15 +732,17 @@ class EmulatorConnection:
         """Answer with an error envelope and close (the request cannot be read on)."""
         self.closed = True
         self._output = None
+        request_id = self.emulator.new_id("req_")
         body = _dumps(
             {
                 "type": "error",
                 "error": {"type": error_type, "message": message},
-                "request_id": self.emulator.new_id("req_"),
+                "request_id": request_id,
             }
         )
         head = (
             f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
+            f"request-id: {request_id}\r\nserver: wire-emulator\r\n"
             f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
         ).encode()
         return [Send(head + body), Close()]
