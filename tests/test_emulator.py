@@ -806,7 +806,7 @@ def test_expect_100_continue_is_answered_before_the_body() -> None:
     data = raw(b"POST", b"/v1/messages", body, b"expect: 100-continue\r\n")
     head, _ = data.split(b"\r\n\r\n", 1)
     first = connection.receive_data(head + b"\r\n\r\n", NOW)
-    assert [a.data for a in first] == [b"HTTP/1.1 100 \r\n\r\n"]
+    assert [a.data for a in first] == [b"HTTP/1.1 100 Continue\r\n\r\n"]
     sent = b"".join(a.data for a in drain(connection, body) if isinstance(a, Send))
     assert sent.startswith(b"HTTP/1.1 200 ")
 

@@ -709,7 +709,14 @@ class EmulatorConnection:
         if refused is not None:  # the final status now, without reading the body
             self._output = self._answer(request, now, refused)
             return []
-        return [Send(self._h11.send(h11.InformationalResponse(status_code=100, headers=[])) or b"")]
+        return [
+            Send(
+                self._h11.send(
+                    h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+                )
+                or b""
+            )
+        ]
 
     def _parsed(self, body: bytes) -> _Request:
         event = self._request
