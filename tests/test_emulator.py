@@ -2,32 +2,58 @@
 
 from __future__ import annotations
 
+import gzip
+import itertools
 import json
+import re
 from typing import Any
 
+import h11
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wire
 from wire import requests as build
 from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
-from wire.testing.emulator import MODELS, Close, Emulator, Send, Sleep
+from wire.testing.emulator import (
+    ACTIONS_PER_STEP,
+    MODELS,
+    Action,
+    Close,
+    Emulator,
+    EmulatorConnection,
+    Send,
+    Sleep,
+)
 
 CFG = wire.APIConfig(api_key="sk-test")
 HELLO = [{"role": "user", "content": "Tell me about the weather in Paris"}]
 NOW = 1_790_000_000.0
 
 
+def drain(connection: EmulatorConnection, data: bytes, now: float = NOW) -> list[Action]:
+    """Every action for `data`: the first batch, then the rest while a response is pending."""
+    actions = connection.receive_data(data, now)
+    while connection.pending:
+        batch = connection.next_actions(now)
+        assert 0 < len(batch) <= ACTIONS_PER_STEP
+        actions += batch
+    return actions
+
+
 def actions_for(emulator: Emulator, request: wire.Request, now: float = NOW) -> list[Any]:
     connection = emulator.connection()
     client = ClientConnection("127.0.0.1:8080")
-    return connection.receive_data(client.send_request(request), now)
+    return drain(connection, client.send_request(request), now)
 
 
 def call(emulator: Emulator, request: wire.Request, now: float = NOW) -> list[Any]:
     """The client's events for one exchange (EOF delivered when the emulator closes)."""
     connection = emulator.connection()
     client = ClientConnection("127.0.0.1:8080")
-    actions = connection.receive_data(client.send_request(request), now)
+    actions = drain(connection, client.send_request(request), now)
+    assert emulator.failures == []
     events: list[Any] = []
     for action in actions:
         if isinstance(action, Send):
@@ -193,7 +219,14 @@ def test_batch_lifecycle() -> None:
     assert batch["request_counts"]["processing"] == 5
     midway = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 5))
     assert midway["processing_status"] == "in_progress"
-    assert 0 < midway["request_counts"]["processing"] < 5
+    # As the API: nothing leaves `processing` until the whole batch has ended.
+    assert midway["request_counts"] == {
+        "processing": 5,
+        "succeeded": 0,
+        "errored": 0,
+        "canceled": 0,
+        "expired": 0,
+    }
     not_yet = call(emulator, build.batch_results(CFG, batch["id"]), now=NOW + 5)
     assert isinstance(error_of(not_yet), wire.BadRequestError)
     done = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 11))
@@ -364,7 +397,7 @@ def test_keep_alive_across_requests() -> None:
     connection = emulator.connection()
     client = ClientConnection("127.0.0.1:8080")
     for _ in range(3):
-        actions = connection.receive_data(client.send_request(build.list_models(CFG)), NOW)
+        actions = drain(connection, client.send_request(build.list_models(CFG)))
         events = client.receive_data(b"".join(a.data for a in actions if isinstance(a, Send)))
         assert events[-1] == ResponseComplete(reusable=True)
     assert json.loads(json.dumps(body_of(events)))["data"]
@@ -405,3 +438,449 @@ def test_garbage_request_is_a_400_and_close() -> None:
     actions = Emulator().connection().receive_data(b"NOT HTTP AT ALL\r\n\r\n", NOW)
     assert isinstance(actions[-1], Close)
     assert actions[0].data.startswith(b"HTTP/1.1 400 ")
+
+
+# --- hostile requests: an envelope every time, and the emulator keeps serving ------------------
+
+HEAD_LINES = b"host: h\r\nx-api-key: k\r\nanthropic-version: 2023-06-01\r\n"
+
+
+def raw(method: bytes, target: bytes, body: bytes = b"", extra: bytes = b"") -> bytes:
+    length = b"content-length: %d\r\n" % len(body)
+    return method + b" " + target + b" HTTP/1.1\r\n" + HEAD_LINES + extra + length + b"\r\n" + body
+
+
+def create_body(**fields: Any) -> bytes:
+    body = {"model": "claude-opus-4-6", "max_tokens": 30, "messages": HELLO, **fields}
+    return json.dumps(body).encode()
+
+
+def nested(depth: int) -> Any:
+    value: Any = "deep"
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+# Each trigger of issue 12 item 1, and the status and error.type it must get.
+TRIGGERS = {
+    "head": (raw(b"HEAD", b"/v1/models"), 200, None),
+    "status=204": (raw(b"GET", b"/v1/models", extra=b"x-wire-fault: status=204\r\n"), 400, None),
+    "status=304": (raw(b"GET", b"/v1/models", extra=b"x-wire-fault: status=304\r\n"), 400, None),
+    "status=100": (raw(b"GET", b"/v1/models", extra=b"x-wire-fault: status=100\r\n"), 400, None),
+    "connect": (raw(b"CONNECT", b"h:443", extra=b"x-wire-fault: status=200\r\n"), 400, None),
+    "bad target": (raw(b"GET", b"http://[/v1/models"), 400, None),
+    "deep body": (raw(b"POST", b"/v1/messages", b"[" * 100_000), 400, None),
+    "deep content": (
+        raw(
+            b"POST",
+            b"/v1/messages",
+            create_body(messages=[{"role": "user", "content": nested(600)}]),
+        ),
+        400,
+        None,
+    ),
+    "schema type {}": (
+        raw(
+            b"POST",
+            b"/v1/messages",
+            create_body(
+                tools=[{"name": "t", "input_schema": {"type": {}}}], tool_choice={"type": "any"}
+            ),
+        ),
+        200,
+        None,
+    ),
+    "stall=nan": (raw(b"GET", b"/v1/models", extra=b"x-wire-fault: stall=nan\r\n"), 400, None),
+    "wrong method": (raw(b"DELETE", b"/v1/messages"), 405, "invalid_request_error"),
+    "unknown path": (raw(b"GET", b"/v2/nothing"), 404, "not_found_error"),
+}
+
+
+def responses(data: bytes, method: bytes = b"GET") -> list[tuple[int, dict[str, str], bytes]]:
+    """Parse what the emulator wrote, as a strict HTTP client would; (status, headers, body)."""
+    client = h11.Connection(h11.CLIENT)
+    client.send(h11.Request(method=method, target="/", headers=[("host", "h")]))
+    client.send(h11.EndOfMessage())
+    client.receive_data(data)
+    out: list[tuple[int, dict[str, str], bytes]] = []
+    while True:
+        event = client.next_event()
+        if event is h11.NEED_DATA or isinstance(event, h11.ConnectionClosed):
+            return out
+        if isinstance(event, h11.Response):
+            headers = {k.decode(): v.decode("latin-1") for k, v in event.headers}
+            out.append((event.status_code, headers, b""))
+        elif isinstance(event, h11.Data):
+            status, headers, body = out[-1]
+            out[-1] = (status, headers, body + bytes(event.data))
+        elif isinstance(event, h11.EndOfMessage):
+            return out
+
+
+def check_answer(data: bytes, method: bytes = b"GET") -> tuple[int, dict[str, Any] | None]:
+    """One well-formed final response; an error carries the API's envelope. (status, envelope)"""
+    ((status, headers, body),) = responses(data, method)
+    assert headers["request-id"].startswith("req_")
+    if status < 400:
+        return status, None
+    assert 400 <= status < 600
+    if method == b"HEAD":
+        assert body == b""
+        return status, None
+    envelope = json.loads(gzip.decompress(body) if "content-encoding" in headers else body)
+    assert envelope["type"] == "error"
+    assert envelope["request_id"] == headers["request-id"]
+    assert isinstance(envelope["error"]["type"], str)
+    assert envelope["error"]["message"]
+    return status, envelope
+
+
+@pytest.mark.parametrize("name", list(TRIGGERS))
+def test_each_trigger_gets_an_answer_and_the_emulator_serves_on(name: str) -> None:
+    data, status, error_type = TRIGGERS[name]
+    emulator = Emulator()
+    actions = drain(emulator.connection(), data)
+    assert emulator.failures == []
+    sent = b"".join(a.data for a in actions if isinstance(a, Send))
+    got, envelope = check_answer(sent, data.split(b" ")[0])
+    assert got == status
+    if error_type is not None:
+        assert envelope is not None
+        assert envelope["error"]["type"] == error_type
+    assert isinstance(body_of(call(emulator, message())), dict)
+
+
+def test_head_is_get_without_a_body() -> None:
+    emulator = Emulator()
+    sent = b"".join(a.data for a in drain(emulator.connection(), raw(b"HEAD", b"/v1/models")))
+    ((status, headers, body),) = responses(sent, b"HEAD")
+    listed = body_of(call(emulator, build.list_models(CFG)))
+    assert (status, body) == (200, b"")
+    assert int(headers["content-length"]) == len(json.dumps(listed, separators=(",", ":")))
+
+
+def test_wrong_method_is_a_405_with_allow() -> None:
+    sent = b"".join(a.data for a in drain(Emulator().connection(), raw(b"PUT", b"/v1/models")))
+    ((status, headers, _),) = responses(sent)
+    assert status == 405
+    assert headers["allow"] == "GET, HEAD"
+
+
+@pytest.mark.parametrize(
+    "fault",
+    [
+        "status=204",
+        "status=101",
+        "status=200",
+        "status=600",
+        "stall=nan",
+        "stall=inf",
+        "stall=-1",
+        "drop-after=nan",
+        "chunk=0",
+        "times=-1",
+        "status=1e3",
+    ],
+)
+def test_bad_fault_values_are_a_400_naming_the_fault(fault: str) -> None:
+    error = error_of(call(Emulator(), with_fault(message(), fault)))
+    assert isinstance(error, wire.BadRequestError)
+    assert fault.split("=")[0] in str(error)
+
+
+def test_an_internal_failure_is_a_500_kept_in_failures(monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator = Emulator()
+
+    def broken(request: Any, now: float) -> Any:
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(emulator, "_route", broken)
+    actions = drain(emulator.connection(), raw(b"GET", b"/v1/models"))
+    status, envelope = check_answer(b"".join(a.data for a in actions if isinstance(a, Send)))
+    assert isinstance(actions[-1], Close)
+    assert status == 500
+    assert envelope is not None
+    assert envelope["error"]["type"] == "api_error"
+    assert [type(e) for e in emulator.failures] == [ZeroDivisionError]
+
+
+def test_a_failure_after_the_head_closes_the_connection(monkeypatch: pytest.MonkeyPatch) -> None:
+    emulator = Emulator()
+    connection = emulator.connection()
+    real = connection._render
+
+    def render(*args: Any) -> Any:
+        yield from itertools.islice(real(*args), 2)  # the head and some body, then a bug
+        raise ZeroDivisionError("a bug")
+
+    monkeypatch.setattr(connection, "_render", render)
+    actions = drain(connection, raw(b"POST", b"/v1/messages", create_body(stream=True)))
+    assert actions[0].data.startswith(b"HTTP/1.1 200 ")
+    assert isinstance(actions[-1], Close)
+    assert b"500" not in b"".join(a.data for a in actions[1:] if isinstance(a, Send))
+    assert len(emulator.failures) == 1
+
+
+# Hostile pieces: methods, targets, header values, bodies (deep, not JSON, odd fields), faults.
+_FAULT_NAMES = [
+    "status",
+    "retry-after",
+    "error-event",
+    "drop-after",
+    "stall",
+    "chunk",
+    "gzip",
+    "malformed",
+    "times",
+    "nope",
+]
+_FAULT_VALUES = [
+    "0",
+    "1",
+    "-1",
+    "nan",
+    "inf",
+    "1e9",
+    "204",
+    "304",
+    "100",
+    "101",
+    "200",
+    "429",
+    "529",
+    "599",
+    "600",
+    "random",
+    "utf8",
+    "no-newline",
+    "",
+    "x",
+    "2.5",
+]
+_hostile_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3)
+    ),
+    max_leaves=12,
+)
+
+
+@st.composite
+def hostile_requests(draw: st.DrawFn) -> bytes:
+    method = draw(
+        st.sampled_from(
+            [
+                b"GET",
+                b"POST",
+                b"HEAD",
+                b"DELETE",
+                b"PUT",
+                b"CONNECT",
+                b"OPTIONS",
+                b"TRACE",
+                b"PATCH",
+                b"BREW",
+            ]
+        )
+    )
+    target = draw(
+        st.sampled_from(
+            [
+                b"/v1/messages",
+                b"/v1/messages/count_tokens",
+                b"/v1/models",
+                b"/v1/models/claude-x",
+                b"/v1/messages/batches",
+                b"/v1/messages/batches/msgbatch_x/results",
+                b"*",
+                b"h:443",
+                b"http://[/v1/models",
+                b"http://h/v1/models?limit=0",
+                b"/v1/models?limit=%ff&after_id=",
+                b"/%00/..",
+                b"/",
+            ]
+        )
+    )
+    faults = draw(
+        st.lists(
+            st.tuples(st.sampled_from(_FAULT_NAMES), st.sampled_from(_FAULT_VALUES)), max_size=3
+        )
+    )
+    depth = draw(st.sampled_from([0, 1, 50, 129, 700, 5000]))
+    body_kind = draw(st.sampled_from(["json", "fields", "tools", "deep", "junk", "empty"]))
+    if body_kind == "json":
+        body = json.dumps(draw(_hostile_json)).encode()
+    elif body_kind == "fields":  # a create body with hostile values in some fields
+        fields = draw(
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "messages",
+                        "tools",
+                        "tool_choice",
+                        "thinking",
+                        "stop_sequences",
+                        "max_tokens",
+                        "model",
+                        "stream",
+                        "system",
+                    ]
+                ),
+                _hostile_json,
+                max_size=4,
+            )
+        )
+        body = create_body(**fields)
+    elif body_kind == "tools":  # hostile schemas, under every tool_choice
+        schema = draw(
+            st.dictionaries(
+                st.sampled_from(
+                    [
+                        "type",
+                        "properties",
+                        "items",
+                        "enum",
+                        "anyOf",
+                        "minimum",
+                        "maximum",
+                        "required",
+                        "const",
+                    ]
+                ),
+                _hostile_json,
+                max_size=3,
+            )
+        )
+        choice = draw(st.sampled_from(["any", "auto", "tool", "none"]))
+        body = create_body(
+            tools=[{"name": "t", "input_schema": schema}],
+            tool_choice={"type": choice, "name": "t"},
+            stream=draw(st.booleans()),
+        )
+    elif body_kind == "deep":
+        content = b"[" * depth + b'"deep"' + b"]" * depth  # built as bytes: json.dumps recurses
+        body = create_body(messages="@").replace(
+            b'"@"', b'[{"role":"user","content":%s}]' % content
+        )
+    elif body_kind == "junk":
+        body = draw(
+            st.sampled_from([b"[" * 100_000, b"{" * 1000, b"\xff\xfe", b"nul\x00l", b"[1,]"])
+        )
+    else:
+        body = b""
+    extra = b""
+    if faults:
+        extra += b"x-wire-fault: " + ";".join(f"{n}={v}" for n, v in faults).encode() + b"\r\n"
+    if draw(st.booleans()):
+        extra += b"expect: 100-continue\r\n"
+    return raw(method, target, body, extra)
+
+
+@settings(max_examples=60, deadline=None)
+@given(hostile_requests())
+def test_hostile_requests_always_get_a_well_formed_answer(data: bytes) -> None:
+    emulator = Emulator(batch_seconds=0)
+    connection = emulator.connection()
+    actions = drain(connection, data)
+    sent = b"".join(a.data for a in actions if isinstance(a, Send))
+    sent = re.sub(rb"^HTTP/1.1 100 Continue\r\n\r\n", b"", sent)
+    method = data.split(b" ")[0]
+    if sent.startswith(b"HTTP/1.1 200 ") and b"text/event-stream" in sent.split(b"\r\n\r\n")[0]:
+        assert emulator.failures == []
+        return  # a stream, perhaps cut or malformed on purpose: its framing is checked elsewhere
+    assert emulator.failures == []
+    if b"drop-after" not in data:
+        check_answer(sent, method if method in (b"HEAD", b"CONNECT") else b"GET")
+    assert isinstance(body_of(call(emulator, message())), dict)  # and it serves on
+
+
+# --- Expect: 100-continue ----------------------------------------------------------------------
+
+
+def test_expect_100_continue_is_answered_before_the_body() -> None:
+    connection = Emulator().connection()
+    body = create_body()
+    data = raw(b"POST", b"/v1/messages", body, b"expect: 100-continue\r\n")
+    head, _ = data.split(b"\r\n\r\n", 1)
+    first = connection.receive_data(head + b"\r\n\r\n", NOW)
+    assert [a.data for a in first] == [b"HTTP/1.1 100 Continue\r\n\r\n"]
+    sent = b"".join(a.data for a in drain(connection, body) if isinstance(a, Send))
+    assert sent.startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.parametrize(("key", "length", "status"), [(b"", 10, 401), (b"k", 40_000_000, 413)])
+def test_expect_100_continue_gets_a_refusal_at_once(key: bytes, length: int, status: int) -> None:
+    connection = Emulator().connection()
+    head = (
+        b"POST /v1/messages HTTP/1.1\r\nhost: h\r\nx-api-key: " + key + b"\r\n"
+        b"anthropic-version: 2023-06-01\r\nexpect: 100-continue\r\n"
+        b"content-length: %d\r\n\r\n" % length
+    )
+    actions = drain(connection, head)  # no body sent: the answer must not wait for it
+    assert isinstance(actions[-1], Close)
+    sent = b"".join(a.data for a in actions if isinstance(a, Send))
+    assert sent.startswith(b"HTTP/1.1 %d " % status)
+    assert b"100 Continue" not in sent
+
+
+# --- lazy responses ------------------------------------------------------------------------------
+
+
+def test_chunk_1_long_line_is_produced_in_bounded_batches() -> None:
+    connection = Emulator().connection()
+    request = raw(
+        b"POST",
+        b"/v1/messages",
+        create_body(stream=True),
+        b"x-wire-fault: malformed=long-line;chunk=1\r\n",
+    )
+    actions = connection.receive_data(request, NOW)
+    sent = 0
+    for _ in range(2000):  # the first 128,000 actions of 17.8 million, never all at once
+        assert len(actions) <= ACTIONS_PER_STEP
+        assert all(len(a.data) <= 16 for a in actions[1:] if isinstance(a, Send))  # 1 byte, framed
+        sent += len(actions)
+        assert connection.pending
+        actions = connection.next_actions(NOW)
+    assert sent > 100_000
+
+
+def test_long_line_goes_out_in_slices() -> None:
+    emulator = Emulator()
+    request = raw(
+        b"POST", b"/v1/messages", create_body(stream=True), b"x-wire-fault: malformed=long-line\r\n"
+    )
+    actions = drain(emulator.connection(), request)
+    sizes = [len(a.data) for a in actions if isinstance(a, Send)]
+    assert max(sizes) <= 64 * 1024 + 16  # a slice and its chunk framing
+    assert sum(sizes) > 17 * 1024 * 1024
+
+
+# --- batches count as the API does ---------------------------------------------------------------
+
+
+def test_batch_counts_stay_in_processing_until_the_batch_ends() -> None:
+    emulator = Emulator(batch_seconds=10)
+    bad = {
+        "custom_id": "bad",
+        "params": {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": []},
+    }
+    ok = {
+        "custom_id": "ok",
+        "params": {"model": "claude-haiku-4-5", "max_tokens": 5, "messages": HELLO},
+    }
+    valid = build.create_batch(CFG, [ok])
+    create = wire.Request(
+        valid.method, valid.target, valid.headers, json.dumps({"requests": [bad, ok]}).encode()
+    )
+    batch = body_of(call(emulator, create, now=NOW))
+    zero = {"succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
+    for later in (0, 5, 9.9):
+        seen = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + later))
+        assert seen["processing_status"] == "in_progress"
+        assert seen["request_counts"] == {"processing": 2, **zero}
+    done = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 10))
+    assert done["request_counts"] == {**zero, "processing": 0, "succeeded": 1, "errored": 1}

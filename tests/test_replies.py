@@ -4,9 +4,12 @@ and the official SDK when it is installed)."""
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import itertools
 import json
+import math
+import time
 from typing import Any
 
 import pytest
@@ -15,6 +18,7 @@ from hypothesis import strategies as st
 
 import wire
 from tests.helpers import stream_decode
+from wire.testing import replies
 from wire.testing.replies import Reply, count_tokens, make_reply
 from wire.testing.strategies import chunkings, encode_events, json_objects
 
@@ -558,3 +562,68 @@ def test_the_sdk_builds_the_same_message(body: JSONDict, data: st.DataObject) ->
     reply = make_reply(body, message_id="msg_01Test")
     chunks = data.draw(chunkings(encode_events(reply.events), max_chunks=20))
     assert drop_invented_nulls(sdk_final_message(chunks), reply.message) == reply.message
+
+
+def _stop_half_the_prompt(n: int) -> float:
+    """Seconds for a reply stopped by the second half of its n-char prompt."""
+    words = "".join(f"w{i} " for i in range(n // 4))[:n]
+    body = {
+        "model": "claude-opus-4-6",
+        "max_tokens": 10**9,
+        "messages": [{"role": "user", "content": words}],
+        "stop_sequences": [words[n // 2 :]],
+    }
+    start = time.perf_counter()
+    reply = make_reply(body, message_id="msg_x")
+    took = time.perf_counter() - start
+    assert reply.message["stop_reason"] == "stop_sequence"
+    return took
+
+
+def test_a_long_stop_sequence_costs_linear_time() -> None:
+    # Issue 12 item 7: the search copied len(stop) characters per piece (quadratic).
+    # Best of 5, interleaved, so a busy machine slows both sizes alike.
+    one = two = math.inf
+    gc.collect()
+    gc.disable()  # a full collection landing in one run is noise, not the algorithm
+    try:
+        for _ in range(3):
+            one = min(one, _stop_half_the_prompt(1_000_000))
+            two = min(two, _stop_half_the_prompt(2_000_000))
+    finally:
+        gc.enable()
+    assert two / one <= 2.2
+
+
+def test_deep_content_and_odd_schema_types_do_not_crash() -> None:
+    deep: Any = "x"
+    for _ in range(5000):
+        deep = [deep]
+    body = {
+        "model": "claude-opus-4-6",
+        "max_tokens": 50,
+        "messages": [{"role": "user", "content": [{"type": "text", "text": "t", "content": deep}]}],
+    }
+    assert count_tokens(body) >= 1
+    assert replies._text_of(deep) == "x"
+    for kind in ({}, [{}], ["null", []], 3):
+        tools = [
+            {
+                "name": "t",
+                "input_schema": {
+                    "type": "object",
+                    "properties": {"a": {"type": kind}},
+                    "required": ["a"],
+                },
+            }
+        ]
+        reply = make_reply(
+            {
+                **body,
+                "messages": [{"role": "user", "content": "hi"}],
+                "tools": tools,
+                "tool_choice": {"type": "any"},
+            },
+            message_id="msg_x",
+        )
+        assert reply.message["stop_reason"] in ("tool_use", "max_tokens")

@@ -122,3 +122,92 @@ def test_wire_serve_prints_its_url_and_serves() -> None:
     finally:
         proc.terminate()
         proc.communicate(timeout=10)  # also closes the pipes
+
+
+def raw_exchange(port: int, data: bytes) -> bytes:
+    """Send raw bytes, read until the server closes or the answer is complete (bounded)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(data)
+        sock.shutdown(socket.SHUT_WR)
+        received = b""
+        while chunk := sock.recv(65536):
+            received += chunk
+    return received
+
+
+def test_every_trigger_is_answered_and_the_server_serves_on() -> None:
+    from tests.test_emulator import TRIGGERS
+
+    with serve() as server:
+        for data, status, _ in TRIGGERS.values():
+            answer = raw_exchange(server.port, data)
+            assert answer.startswith(b"HTTP/1.1 %d " % status), answer[:80]
+        events, _ = exchange(server.port, build.list_models(CFG))
+        assert isinstance(events[1], JSONBody)
+    assert server.emulator.failures == []
+
+
+def test_a_failure_stays_in_its_connection_and_serve_reraises_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from wire.testing.emulator import Emulator
+
+    real = Emulator._route
+
+    def route(self: Emulator, request: Any, now: float) -> Any:
+        if request.path == "/v1/boom":
+            raise ZeroDivisionError("a bug")
+        return real(self, request, now)
+
+    monkeypatch.setattr(Emulator, "_route", route)
+
+    def session() -> None:
+        with serve() as server:
+            headers = (("x-api-key", "k"), ("anthropic-version", "2023-06-01"))
+            events, _ = exchange(server.port, wire.Request("GET", "/v1/boom", headers, b""))
+            assert isinstance(events[1], wire.InternalServerError)
+            events, _ = exchange(server.port, build.list_models(CFG))  # the others are served
+            assert isinstance(events[1], JSONBody)
+
+    with pytest.raises(ZeroDivisionError):
+        session()  # re-raised when the block exits
+
+
+def test_expect_100_continue_over_loopback() -> None:
+    body = b'{"model":"claude-opus-4-6","max_tokens":5,"messages":[{"role":"user","content":"hi"}]}'
+    head = (
+        b"POST /v1/messages HTTP/1.1\r\nhost: h\r\nx-api-key: k\r\n"
+        b"anthropic-version: 2023-06-01\r\n"
+        b"expect: 100-continue\r\ncontent-length: %d\r\n\r\n" % len(body)
+    )
+    with (
+        serve() as server,
+        socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock,
+    ):
+        sock.sendall(head)
+        assert sock.recv(65536) == b"HTTP/1.1 100 Continue\r\n\r\n"  # at once, before any body byte
+        sock.sendall(body)
+        answer = b""
+        while b'"usage"' not in answer:
+            chunk = sock.recv(65536)
+            assert chunk
+            answer += chunk
+        assert answer.startswith(b"HTTP/1.1 200 ")
+
+
+def test_a_huge_reply_does_not_hold_up_other_clients() -> None:
+    with serve() as server:
+        request = build.create_message(
+            CFG,
+            model="claude-opus-4-6",
+            max_tokens=50,
+            messages=HELLO,
+            stream=True,
+            extra_headers={"x-wire-fault": "malformed=long-line;chunk=1"},
+        )
+        slow = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+        with slow:  # 17.8 million one-byte writes start, and are never read
+            slow.sendall(ClientConnection(f"127.0.0.1:{server.port}").send_request(request))
+            slow.recv(1024)
+            events, _ = exchange(server.port, build.list_models(CFG))
+            assert isinstance(events[1], JSONBody)

@@ -19,9 +19,10 @@ import gzip as _gzip
 import json
 import random
 import zlib
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Any, NoReturn, TypeAlias
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import h11
@@ -36,6 +37,16 @@ VERSIONS = ("2023-06-01", "2026-10-21")
 # The API refuses larger Messages requests (413, PROTOCOL.md §5); so does the emulator,
 # which also bounds what a hostile client can make it hold.
 MAX_REQUEST_BYTES = 32 * 1000 * 1000
+# Request JSON nested deeper than this is a 400: it bounds the recursion any code
+# walking a body needs (the API refuses absurd nesting too).
+MAX_JSON_DEPTH = 128
+# How many actions one `receive_data`/`next_actions` call returns at most: a big
+# reply goes out in bounded batches, never built whole.
+ACTIONS_PER_STEP = 64
+# Failures kept in `Emulator.failures` (the first ones: they are bugs to report).
+_MAX_FAILURES = 100
+# The methods each path takes (any other method there is a 405).
+_GET, _POST = ("GET", "HEAD"), ("POST",)
 
 MODELS: tuple[dict[str, Any], ...] = tuple(
     {"type": "model", "id": model_id, "display_name": name, "created_at": created}
@@ -87,11 +98,12 @@ class _APIFailure(Exception):
 @dataclass
 class _Request:
     method: str
-    path: str
-    query: dict[str, list[str]]
+    target: str
     headers: dict[str, str]
     body: bytes
     host: str
+    path: str = ""
+    query: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -118,6 +130,28 @@ class _Batch:
         if seconds <= 0 or n == 0:
             return n
         return min(n, int((now - self.created) / seconds * n))
+
+
+def _not_allowed(request: _Request, methods: tuple[str, ...]) -> NoReturn:
+    """A known path asked with another method: the 405 with `allow`."""
+    raise _APIFailure(
+        405, f"method not allowed: {request.method} {request.path}", [("allow", ", ".join(methods))]
+    )
+
+
+def _depth(value: Any) -> int:
+    """How deeply lists and objects nest in a JSON value (0 for a scalar), without recursion."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict):
+            item = list(item.values())
+        if isinstance(item, list):
+            deepest = max(deepest, level)
+            if level <= MAX_JSON_DEPTH:  # deeper is refused anyway: no need to look further
+                stack.extend((child, level + 1) for child in item)
+    return deepest
 
 
 def _rfc3339(t: float) -> str:
@@ -168,6 +202,12 @@ class Emulator:
         self._fault_uses: dict[str, int] = {}
         self._batches: dict[str, _Batch] = {}
         self.requests_seen = 0
+        self.failures: list[Exception] = []
+
+    def failed(self, exc: Exception) -> None:
+        """Keep an internal failure a connection contained (each one is an emulator bug)."""
+        if len(self.failures) < _MAX_FAILURES:
+            self.failures.append(exc)
 
     def connection(self) -> EmulatorConnection:
         return EmulatorConnection(self)
@@ -179,12 +219,25 @@ class Emulator:
 
     # -- one request -------------------------------------------------------------------------
 
+    def precheck(self, request: _Request) -> _Response | None:
+        """The error a request gets before its body is read (key, version), if any."""
+        try:
+            self._authenticate(request.headers)
+        except _APIFailure as failure:
+            self.requests_seen += 1
+            return self._error(failure.status, failure.message)
+        return None
+
     def respond(self, request: _Request, now: float) -> tuple[_Response, Faults]:
         """The response to one request, and the faults to apply to it."""
         self.requests_seen += 1
         try:
             self._authenticate(request.headers)
             faults = self._faults(request.headers)
+            target = urlsplit(request.target)
+            request.path, request.query = target.path, parse_qs(target.query)
+        except ValueError:  # urlsplit: e.g. an unclosed IPv6 host in an absolute target
+            return self._error(400, "invalid request target"), Faults()
         except _APIFailure as failure:
             return self._error(failure.status, failure.message), Faults()
         if faults.status is not None:
@@ -236,10 +289,15 @@ class Emulator:
         return faults
 
     def _route(self, request: _Request, now: float) -> _Response:
-        method, parts = request.method, [unquote(p) for p in request.path.split("/")[1:]]
+        """Dispatch on the path; a known path with the wrong method is a 405.
+
+        `HEAD` is answered as `GET` (the runtime sends the head only).
+        """
+        parts = [unquote(p) for p in request.path.split("/")[1:]]
         if parts[:1] != ["v1"]:
             raise _APIFailure(404, f"not found: {request.path}")
         parts = parts[1:]
+        method = "GET" if request.method == "HEAD" else request.method
         if parts == ["messages"] and method == "POST":
             return self._create_message(request, now)
         if parts == ["messages", "count_tokens"] and method == "POST":
@@ -249,11 +307,14 @@ class Emulator:
         if parts == ["models"] and method == "GET":
             return _Response(200, _dumps(self._page(list(MODELS), request.query)))
         if len(parts) == 2 and parts[0] == "models" and method == "GET":
-            model = self._model(parts[1])
-            return _Response(200, _dumps(model))
+            return _Response(200, _dumps(self._model(parts[1])))
         if parts[:2] == ["messages", "batches"]:
             return self._batch_route(method, parts[2:], request, now)
-        raise _APIFailure(404, f"not found: {method} {request.path}")
+        if parts in (["messages"], ["messages", "count_tokens"]):
+            _not_allowed(request, _POST)
+        if parts == ["models"] or (len(parts) == 2 and parts[0] == "models"):
+            _not_allowed(request, _GET)
+        raise _APIFailure(404, f"not found: {request.method} {request.path}")
 
     # -- messages --------------------------------------------------------------------------------
 
@@ -262,6 +323,10 @@ class Emulator:
             body = json.loads(request.body)
         except ValueError:
             raise _APIFailure(400, "the request body is not valid JSON") from None
+        except RecursionError:
+            body = None  # deeper than the parser goes: refused below as too deep
+        if body is None or _depth(body) > MAX_JSON_DEPTH:
+            raise _APIFailure(400, f"the request body is nested deeper than {MAX_JSON_DEPTH}")
         if not isinstance(body, dict):
             raise _APIFailure(400, "the request body must be a JSON object")
         return body
@@ -437,27 +502,30 @@ class Emulator:
                     if not b.deleted
                 ]
                 return _Response(200, _dumps(self._page(listed, request.query)))
-        elif len(parts) >= 1:
-            batch = self._batches.get(parts[0])
-            if batch is None or batch.deleted:
-                raise _APIFailure(404, f"message batch not found: {parts[0]}")
-            rest = parts[1:]
-            if rest == [] and method == "GET":
-                return _Response(200, _dumps(self._batch_json(batch, now, request.host)))
-            if rest == [] and method == "DELETE":
-                if not self._ended(batch, now):
-                    raise _APIFailure(400, "a batch can be deleted only once it has ended")
-                batch.deleted = True
-                return _Response(200, _dumps({"id": batch.id, "type": "message_batch_deleted"}))
-            if rest == ["cancel"] and method == "POST":
-                if batch.canceled is None and not self._ended(batch, now):
-                    batch.canceled = now
-                return _Response(200, _dumps(self._batch_json(batch, now, request.host)))
-            if rest == ["results"] and method == "GET":
-                if not self._ended(batch, now):
-                    raise _APIFailure(400, "results are available once the batch has ended")
-                return _Response(200, self._results(batch, now), content_type="application/binary")
-        raise _APIFailure(404, f"not found: {method} {request.path}")
+            _not_allowed(request, ("GET", "HEAD", "POST"))
+        batch = self._batches.get(parts[0])
+        if batch is None or batch.deleted:
+            raise _APIFailure(404, f"message batch not found: {parts[0]}")
+        rest = parts[1:]
+        if rest == [] and method == "GET":
+            return _Response(200, _dumps(self._batch_json(batch, now, request.host)))
+        if rest == [] and method == "DELETE":
+            if not self._ended(batch, now):
+                raise _APIFailure(400, "a batch can be deleted only once it has ended")
+            batch.deleted = True
+            return _Response(200, _dumps({"id": batch.id, "type": "message_batch_deleted"}))
+        if rest == ["cancel"] and method == "POST":
+            if batch.canceled is None and not self._ended(batch, now):
+                batch.canceled = now
+            return _Response(200, _dumps(self._batch_json(batch, now, request.host)))
+        if rest == ["results"] and method == "GET":
+            if not self._ended(batch, now):
+                raise _APIFailure(400, "results are available once the batch has ended")
+            return _Response(200, self._results(batch, now), content_type="application/binary")
+        known = {(): ("GET", "HEAD", "DELETE"), ("cancel",): _POST, ("results",): _GET}
+        if tuple(rest) in known:
+            _not_allowed(request, known[tuple(rest)])
+        raise _APIFailure(404, f"not found: {request.method} {request.path}")
 
     def _create_batch(self, request: _Request, now: float) -> dict[str, Any]:
         body = self._json_body(request)
@@ -508,14 +576,13 @@ class Emulator:
 
     def _batch_json(self, batch: _Batch, now: float, host: str) -> dict[str, Any]:
         ended = self._ended(batch, now)
-        done = self._done(batch, now)
+        # As the API: every request counts as processing until the whole batch ends.
         counts = {"processing": 0, "succeeded": 0, "errored": 0, "canceled": 0, "expired": 0}
         if ended:
             for i in range(len(batch.requests)):
                 counts[self._outcome(batch, i, now)["type"]] += 1
         else:
-            counts["processing"] = len(batch.requests) - done
-            counts["succeeded"] = done
+            counts["processing"] = len(batch.requests)
         end_time = (
             batch.canceled if batch.canceled is not None else (batch.created + self.batch_seconds)
         )
@@ -543,178 +610,292 @@ class Emulator:
 
 
 class EmulatorConnection:
-    """One server-side HTTP/1.1 connection: `receive_data(bytes, now) -> list[Action]`."""
+    """One server-side HTTP/1.1 connection: `receive_data(bytes, now) -> list[Action]`.
+
+    Responses are produced lazily, a bounded batch of actions at a time: while
+    `pending` is true, more actions are ready without more bytes, and the runtime
+    asks for them with `next_actions(now)` (so one large reply never holds the loop
+    or memory). Bad requests get the API's error envelope; a failure inside the
+    emulator is kept in `Emulator.failures` and answered with a 500 `api_error`
+    (or a close, if the response had begun): it never escapes.
+    """
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
         self._request: h11.Request | None = None
         self._body = bytearray()
+        self._output: Iterator[Action] | None = None  # the response being sent
+        self._head_sent = False
         self.closed = False
 
+    @property
+    def pending(self) -> bool:
+        """Whether a response is still being produced (call `next_actions`)."""
+        return self._output is not None and not self.closed
+
     def receive_data(self, data: bytes, now: float) -> list[Action]:
-        """Take bytes from the client (b"" at EOF); return what to do."""
+        """Take bytes from the client (b"" at EOF); return the first actions to carry out."""
         if self.closed:
             return []
+        try:
+            self._h11.receive_data(data)
+        except RuntimeError:  # bytes after the client's EOF: nothing more can be read
+            self.closed = True
+            return [Close()]
+        return self._step(now)
+
+    def next_actions(self, now: float) -> list[Action]:
+        """The next batch of actions while `pending` (then pipelined requests, if any)."""
+        if self.closed:
+            return []
+        return self._step(now)
+
+    def _step(self, now: float) -> list[Action]:
         actions: list[Action] = []
-        self._h11.receive_data(data)
-        while not self.closed:
-            try:
-                event = self._h11.next_event()
-            except h11.RemoteProtocolError:
-                actions += self._bad_request()
-                break
-            if event is h11.NEED_DATA or event is h11.PAUSED:
-                break
-            if isinstance(event, h11.Request):
-                self._request, self._body = event, bytearray()
-            elif isinstance(event, h11.Data):
-                self._body += event.data
-                if len(self._body) > MAX_REQUEST_BYTES:
-                    actions += self._refuse(
-                        413, "request_too_large", "request body is larger than 32 MB"
-                    )
-                    break
-            elif isinstance(event, h11.EndOfMessage):
-                actions += self._answer(now)
-            elif isinstance(event, h11.ConnectionClosed):
-                actions.append(Close())
-                self.closed = True
+        try:
+            while not self.closed and len(actions) < ACTIONS_PER_STEP:
+                if self._output is None:
+                    if not self._next_event(now, actions):
+                        break
+                    continue
+                action = next(self._output, None)
+                if action is None:
+                    self._output = None
+                    if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+                        self._h11.start_next_cycle()
+                    continue
+                actions.append(action)
+                if isinstance(action, Close):
+                    self.closed = True
+        except Exception as exc:  # a bug in the emulator: contained to this connection
+            actions += self._internal_error(exc)
         return actions
 
-    def _bad_request(self) -> list[Action]:
-        return self._refuse(400, "invalid_request_error", "malformed HTTP request")
+    def _next_event(self, now: float, actions: list[Action]) -> bool:
+        """Handle one h11 event; False when more bytes are needed."""
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            status = exc.error_status_hint if 400 <= exc.error_status_hint < 500 else 400
+            actions += self._refuse(status, "invalid_request_error", "malformed HTTP request")
+            return False
+        if event is h11.NEED_DATA or event is h11.PAUSED:
+            return False
+        if isinstance(event, h11.Request):
+            self._request, self._body, self._head_sent = event, bytearray(), False
+            actions += self._head_received(event, now)
+        elif isinstance(event, h11.Data):
+            self._body += event.data
+            if len(self._body) > MAX_REQUEST_BYTES:
+                actions += self._too_large()
+        elif isinstance(event, h11.EndOfMessage):
+            self._output = self._answer(self._parsed(bytes(self._body)), now)
+            self._body = bytearray()
+        elif isinstance(event, h11.ConnectionClosed):
+            actions.append(Close())
+            self.closed = True
+        return True
 
-    def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
-        """Answer with an error envelope and close (the request cannot be read on)."""
-        self.closed = True
-        body = _dumps(
-            {
-                "type": "error",
-                "error": {"type": error_type, "message": message},
-                "request_id": self.emulator.new_id("req_"),
-            }
-        )
-        head = (
-            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
-            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
-        ).encode()
-        return [Send(head + body), Close()]
+    def _head_received(self, event: h11.Request, now: float) -> list[Action]:
+        """Refuse a body declared too large; answer `Expect: 100-continue` at once."""
+        length = next((v for k, v in event.headers if k == b"content-length"), None)
+        if length is not None and int(length) > MAX_REQUEST_BYTES:
+            return self._too_large()
+        if not self._h11.they_are_waiting_for_100_continue:
+            return []
+        request = self._parsed(b"")
+        refused = self.emulator.precheck(request)
+        if refused is not None:  # the final status now, without reading the body
+            self._output = self._answer(request, now, refused)
+            return []
+        return [
+            Send(
+                self._h11.send(
+                    h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+                )
+                or b""
+            )
+        ]
 
-    def _answer(self, now: float) -> list[Action]:
+    def _parsed(self, body: bytes) -> _Request:
         event = self._request
         assert event is not None
         headers = {
             bytes(k).decode("latin-1").lower(): bytes(v).decode("latin-1") for k, v in event.headers
         }
-        target = urlsplit(bytes(event.target).decode("latin-1"))
-        request = _Request(
-            bytes(event.method).decode("ascii"),
-            target.path,
-            parse_qs(target.query),
+        return _Request(
+            bytes(event.method).decode("ascii", "replace"),
+            bytes(event.target).decode("latin-1"),
             headers,
-            bytes(self._body),
+            body,
             headers.get("host", "127.0.0.1"),
         )
-        response, faults = self.emulator.respond(request, now)
+
+    def _too_large(self) -> list[Action]:
+        return self._refuse(413, "request_too_large", "request body is larger than 32 MB")
+
+    def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
+        """Answer with an error envelope and close (the request cannot be read on)."""
+        self.closed = True
+        self._output = None
+        request_id = self.emulator.new_id("req_")
+        body = _dumps(
+            {
+                "type": "error",
+                "error": {"type": error_type, "message": message},
+                "request_id": request_id,
+            }
+        )
+        head = (
+            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
+            f"request-id: {request_id}\r\nserver: wire-emulator\r\n"
+            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+        ).encode()
+        return [Send(head + body), Close()]
+
+    def _internal_error(self, exc: Exception) -> list[Action]:
+        self.emulator.failed(exc)
+        if self._head_sent:
+            self._output = None
+            self.closed = True
+            return [Close()]
+        return self._refuse(500, "api_error", "internal error in the emulator")
+
+    def _answer(
+        self, request: _Request, now: float, refused: _Response | None = None
+    ) -> Iterator[Action]:
+        """The actions for one response; `refused` is an early answer sent before the body."""
+        if refused is None:
+            response, faults = self.emulator.respond(request, now)
+        else:
+            response, faults = refused, Faults()
+            response.headers.append(("connection", "close"))
         request_id = self.emulator.new_id("req_")
         if response.content_type == "application/json" and response.status >= 400:
             envelope = json.loads(response.body)
             envelope["request_id"] = request_id
             response.body = _dumps(envelope)
-        actions = self._render(response, faults, request_id)
-        if self._h11.our_state is h11.MUST_CLOSE or faults.drop_after is not None:
-            if not actions or not isinstance(actions[-1], Close):
-                actions.append(Close())
-        if actions and isinstance(actions[-1], Close):
-            self.closed = True
-        elif self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
-            self._h11.start_next_cycle()
-        return actions
+        closing = refused is not None or faults.drop_after is not None
+        for action in self._render(response, faults, request_id, request.method == "HEAD"):
+            yield action
+            if isinstance(action, Close):
+                return
+        if closing or self._h11.our_state is h11.MUST_CLOSE:
+            yield Close()
 
-    def _render(self, response: _Response, faults: Faults, request_id: str) -> list[Action]:
-        """The response as actions, with the faults applied."""
+    def _render(
+        self, response: _Response, faults: Faults, request_id: str, head_only: bool
+    ) -> Iterator[Action]:
+        """The response as actions, with the faults applied, produced as they are sent."""
         rng = random.Random(f"{self.emulator.seed}-{request_id}")
-        frames = response.frames
-        if frames is not None:
-            frames = _stream_faults(frames, faults)
         headers = [
             ("content-type", response.content_type),
             ("request-id", request_id),
             ("server", "wire-emulator"),
             *response.headers,
         ]
-        streaming = frames is not None
+        streaming = response.frames is not None and not head_only
         compressor = None
         if faults.gzip:
             headers.append(("content-encoding", "gzip"))
             compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
+        frames: list[bytes | _LongLine]
         if streaming:
             headers.append(("transfer-encoding", "chunked"))
-            pieces = frames or []
+            frames = _stream_faults(response.frames or [], faults)
         else:
             body = _gzip.compress(response.body) if compressor else response.body
             compressor = None
             headers.append(("content-length", str(len(body))))
-            pieces = [body]
+            frames = [] if head_only else [body]
         reason = b"OK" if response.status == 200 else b""
         head = self._h11.send(
             h11.Response(status_code=response.status, headers=headers, reason=reason)
         )
-        actions: list[Action] = [Send(head or b"")]
+        self._head_sent = True
+        yield Send(head or b"")
         sent = 0
-        stall_at = len(pieces) // 2 if streaming else 0
-        for index, piece in enumerate(pieces):
-            if compressor is not None:
-                piece = compressor.compress(piece) + compressor.flush(zlib.Z_SYNC_FLUSH)
+        stall_at = len(frames) // 2 if streaming else 0
+        for index, frame in enumerate(frames):
+            parts = _parts(frame)
             if faults.stall and index == stall_at:
-                if not streaming and len(piece) > 1:  # a JSON body stalls half-way
-                    actions += self._data(piece[: len(piece) // 2], faults, rng)
-                    sent += len(piece) // 2
-                    piece = piece[len(piece) // 2 :]
-                actions.append(Sleep(faults.stall))
+                if not streaming and isinstance(frame, bytes) and len(frame) > 1:
+                    half = len(frame) // 2  # a JSON body stalls half-way through its bytes
+                    yield from self._data([frame[:half]], faults, rng)
+                    sent += half
+                    parts = iter([frame[half:]])
+                yield Sleep(faults.stall)
             if response.pace and index > 0:
-                actions.append(Sleep(response.pace))
-            if faults.drop_after is not None and sent + len(piece) >= faults.drop_after:
-                actions += self._data(piece[: faults.drop_after - sent], faults, rng)
-                actions.append(Close())
-                return actions
-            sent += len(piece)
-            actions += self._data(piece, faults, rng)
+                yield Sleep(response.pace)
+            if compressor is not None:
+                parts = _compressed(parts, compressor)
+            for piece in faults.pieces(parts, rng):
+                if faults.drop_after is not None and sent + len(piece) >= faults.drop_after:
+                    if faults.drop_after > sent:
+                        yield Send(
+                            self._h11.send(h11.Data(data=piece[: faults.drop_after - sent])) or b""
+                        )
+                    yield Close()
+                    return
+                sent += len(piece)
+                yield Send(self._h11.send(h11.Data(data=piece)) or b"")
         if compressor is not None:
-            actions += self._data(compressor.flush(), faults, rng)
-        actions.append(Send(self._h11.send(h11.EndOfMessage()) or b""))
-        return actions
+            yield from self._data([compressor.flush()], faults, rng)
+        yield Send(self._h11.send(h11.EndOfMessage()) or b"")
 
-    def _data(self, piece: bytes, faults: Faults, rng: random.Random) -> list[Action]:
-        return [
-            Send(self._h11.send(h11.Data(data=part)) or b"") for part in faults.pieces(piece, rng)
-        ]
+    def _data(self, parts: list[bytes], faults: Faults, rng: random.Random) -> Iterator[Action]:
+        for piece in faults.pieces(parts, rng):
+            yield Send(self._h11.send(h11.Data(data=piece)) or b"")
 
 
-def _stream_faults(frames: list[bytes], faults: Faults) -> list[bytes]:
+@dataclass(frozen=True)
+class _LongLine:
+    """The `malformed=long-line` comment line, produced in slices as it is sent."""
+
+    size: int = LONG_LINE_BYTES
+    slice: int = 64 * 1024
+
+
+def _parts(frame: bytes | _LongLine) -> Iterator[bytes]:
+    if isinstance(frame, bytes):
+        yield frame
+        return
+    yield b":"
+    for at in range(0, frame.size, frame.slice):
+        yield b"x" * min(frame.slice, frame.size - at)
+    yield b"\n"
+
+
+def _compressed(parts: Iterator[bytes], compressor: Any) -> Iterator[bytes]:
+    """gzip `parts`, flushed at their end (so each event is decodable when it arrives)."""
+    for part in parts:
+        yield compressor.compress(part)
+    yield compressor.flush(zlib.Z_SYNC_FLUSH)
+
+
+def _stream_faults(frames: list[bytes], faults: Faults) -> list[bytes | _LongLine]:
     """Stream-only faults: an error event mid-stream, malformed frames."""
-    frames = list(frames)
+    out: list[bytes | _LongLine] = list(frames)
     if faults.error_event:
         # After message_start and some content, as the API's overload errors come.
-        cut = min(len(frames) - 1, 1 + max(1, (len(frames) - 1) // 3))
+        cut = min(len(out) - 1, 1 + max(1, (len(out) - 1) // 3))
         error = {
             "type": "error",
             "error": {"type": faults.error_event, "message": "injected error event"},
         }
-        frames = [
-            *frames[:cut],
-            encode_sse(json.dumps(error, separators=(",", ":")), event="error"),
-        ]
+        out = [*out[:cut], encode_sse(json.dumps(error, separators=(",", ":")), event="error")]
     if faults.malformed == "utf8":
-        for i, frame in enumerate(frames):
-            marker = frame.find(b'"text":"')
-            if b"text_delta" in frame and marker >= 0:
+        for i, frame in enumerate(out):
+            marker = frame.find(b'"text":"') if isinstance(frame, bytes) else -1
+            if marker >= 0 and isinstance(frame, bytes) and b"text_delta" in frame:
                 at = marker + len(b'"text":"')
-                frames[i] = frame[:at] + b"\xff\xfe" + frame[at:]
+                out[i] = frame[:at] + b"\xff\xfe" + frame[at:]
                 break
     elif faults.malformed == "no-newline":
-        frames[-1] = frames[-1].rstrip(b"\n")
+        last = out[-1]
+        assert isinstance(last, bytes)
+        out[-1] = last.rstrip(b"\n")
     elif faults.malformed == "long-line":
-        frames.insert(1, b":" + b"x" * LONG_LINE_BYTES + b"\n")
-    return frames
+        out.insert(1, _LongLine())
+    return out

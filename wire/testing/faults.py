@@ -20,7 +20,9 @@ The header is a `;`-separated list of `name=value` (see docs/emulator.md):
 
 from __future__ import annotations
 
+import math
 import random
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 __all__ = ["ERROR_TYPES", "FaultError", "Faults", "parse_faults"]
@@ -67,31 +69,79 @@ class Faults:
     def any(self) -> bool:
         return self != Faults()
 
-    def pieces(self, body: bytes, rng: random.Random) -> list[bytes]:
-        """`body` cut as `chunk` asks (one piece without it)."""
-        if not body:
-            return []
+    def pieces(self, parts: Iterable[bytes], rng: random.Random) -> Iterator[bytes]:
+        """The bytes of `parts`, as one run, cut as `chunk` asks (as they come, without it).
+
+        Lazy: it holds one part and less than one piece, so a long body costs no memory.
+        """
         if self.chunk is None:
-            return [body]
-        if self.chunk == "random":
-            out, i = [], 0
-            while i < len(body):
-                n = rng.randint(1, 64)
-                out.append(body[i : i + n])
-                i += n
-            return out
-        assert isinstance(self.chunk, int)
-        return [body[i : i + self.chunk] for i in range(0, len(body), self.chunk)]
+            yield from (part for part in parts if part)
+            return
+        rest = b""
+        size = 0
+        for part in parts:
+            data = rest + part if rest else part
+            at = 0
+            while at < len(data):
+                if not size:
+                    size = rng.randint(1, 64) if self.chunk == "random" else int(self.chunk)
+                if len(data) - at < size:
+                    break
+                yield data[at : at + size]
+                at += size
+                size = 0
+            rest = data[at:]
+        if rest:
+            yield rest
 
 
 def _number(name: str, value: str, kind: type[int] | type[float]) -> int | float:
+    """A finite, non-negative number (`nan`, `inf` and negatives are refused)."""
     try:
         number = kind(value)
-    except ValueError:
+    except (ValueError, OverflowError):
         raise FaultError(f"fault {name}={value!r}: not a number") from None
-    if number < 0:
-        raise FaultError(f"fault {name}={value!r}: must not be negative")
+    if not math.isfinite(number) or number < 0:
+        raise FaultError(f"fault {name}={value!r}: must be a finite, non-negative number")
     return number
+
+
+def _status(value: str) -> int:
+    # Only error statuses: they have a body to carry the envelope, and none of them
+    # changes the protocol (1xx, 101, 2xx to CONNECT) or forbids a body (204, 304).
+    status = int(_number("status", value, int))
+    if not 400 <= status <= 599:
+        raise FaultError(f"fault status={value}: must be an error status, 400 to 599")
+    return status
+
+
+def _chunk(value: str) -> int | str:
+    if value == "random":
+        return "random"
+    size = int(_number("chunk", value, int))
+    if size < 1:
+        raise FaultError("fault chunk: the size must be at least 1")
+    return size
+
+
+def _malformed(value: str) -> str:
+    if value not in _MALFORMED:
+        raise FaultError(f"fault malformed={value!r}: one of {', '.join(_MALFORMED)}")
+    return value
+
+
+# Each fault name: the Faults field it sets, and how its value is read.
+_PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
+    "status": ("status", _status),
+    "retry-after": ("retry_after", lambda value: value),
+    "error-event": ("error_event", lambda value: value or "overloaded_error"),
+    "drop-after": ("drop_after", lambda value: int(_number("drop-after", value, int))),
+    "stall": ("stall", lambda value: float(_number("stall", value, float))),
+    "chunk": ("chunk", _chunk),
+    "gzip": ("gzip", lambda value: value not in ("0", "false", "")),
+    "malformed": ("malformed", _malformed),
+    "times": ("times", lambda value: int(_number("times", value, int))),
+}
 
 
 def parse_faults(header: str | None) -> Faults:
@@ -107,35 +157,8 @@ def parse_faults(header: str | None) -> Faults:
         name, value = name.strip().lower(), value.strip()
         if not sep:
             raise FaultError(f"fault {name!r} needs a value (name=value)")
-        if name == "status":
-            status = int(_number(name, value, int))
-            if not 100 <= status <= 599:
-                raise FaultError(f"fault status={value}: not an HTTP status")
-            fields["status"] = status
-        elif name == "retry-after":
-            fields["retry_after"] = value
-        elif name == "error-event":
-            fields["error_event"] = value or "overloaded_error"
-        elif name == "drop-after":
-            fields["drop_after"] = int(_number(name, value, int))
-        elif name == "stall":
-            fields["stall"] = float(_number(name, value, float))
-        elif name == "chunk":
-            if value == "random":
-                fields["chunk"] = "random"
-            else:
-                size = int(_number(name, value, int))
-                if size < 1:
-                    raise FaultError("fault chunk: the size must be at least 1")
-                fields["chunk"] = size
-        elif name == "gzip":
-            fields["gzip"] = value not in ("0", "false", "")
-        elif name == "malformed":
-            if value not in _MALFORMED:
-                raise FaultError(f"fault malformed={value!r}: one of {', '.join(_MALFORMED)}")
-            fields["malformed"] = value
-        elif name == "times":
-            fields["times"] = int(_number(name, value, int))
-        else:
+        if name not in _PARSERS:
             raise FaultError(f"unknown fault {name!r}")
+        key, parse = _PARSERS[name]
+        fields[key] = parse(value)
     return Faults(**fields)  # type: ignore[arg-type]

@@ -97,20 +97,31 @@ def count_tokens(body: JSONDict) -> int:
 _UNCOUNTED = frozenset({"type", "id", "tool_use_id", "signature", "cache_control", "citations"})
 
 
-def _chars(x: Any) -> int:
-    if isinstance(x, str):
-        return len(x)
-    if isinstance(x, int | float):
-        return 0 if isinstance(x, bool) else 2
-    if isinstance(x, list):
-        return sum(_chars(v) for v in x)
-    if isinstance(x, dict):
-        return sum(
-            6000 if k == "source" and isinstance(v, dict) else len(k) + _chars(v)
-            for k, v in x.items()
-            if k not in _UNCOUNTED
-        )
-    return 0
+def _chars(value: Any) -> int:
+    """The characters that count as input in a JSON value (an image source: 6000).
+
+    Iterative, so any nesting a JSON parser returns is fine.
+    """
+    total = 0
+    stack = [value]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            total += len(x)
+        elif isinstance(x, int | float) and not isinstance(x, bool):
+            total += 2
+        elif isinstance(x, list):
+            stack.extend(x)
+        elif isinstance(x, dict):
+            for k, v in x.items():
+                if k in _UNCOUNTED:
+                    continue
+                if k == "source" and isinstance(v, dict):
+                    total += 6000
+                else:
+                    total += len(k)
+                    stack.append(v)
+    return total
 
 
 def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
@@ -167,7 +178,7 @@ def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
         else:
             text = ""
         gen = _pieces(text, rng("text-split"), 12)
-        pieces, stop_reason, stop_sequence, n = _walk(gen, stops, budget - used)
+        pieces, stop_reason, stop_sequence, n = _walk(text, gen, stops, budget - used)
         used += n
         if pieces:
             deltas = [{"type": "text_delta", "text": p} for p in pieces]
@@ -263,32 +274,34 @@ def _events(
 
 
 def _walk(
-    gen: Iterator[str], stops: list[str], budget: int
+    text: str, gen: Iterator[str], stops: list[str], budget: int
 ) -> tuple[list[str], str | None, str | None, int]:
-    """Take pieces until the budget, a stop sequence or the end: (pieces, reason, sequence, n)."""
-    keep = max((len(s) for s in stops), default=1) - 1
+    """Take pieces of `text` until the budget, a stop sequence or the end.
+
+    Returns (pieces, reason, sequence, n). The stop sequence that completes first
+    wins (the longer one on a tie); the text ends where it begins. Linear: each
+    sequence is looked for once in the whole text, never per piece.
+    """
+    found = [(at + len(s), at, s) for s in set(stops) if (at := text.find(s)) >= 0]
+    end, start, sequence = min(found) if found else (len(text) + 1, 0, None)
     pieces: list[str] = []
     total = used = 0
-    tail = ""
     for piece in gen:
         if used == budget:
             return pieces, "max_tokens", None, used
         used += 1
-        window = tail + piece
-        hits = [(i + len(s), i, s) for s in stops if (i := window.find(s)) >= 0]
-        if hits:
-            _, at, seq = min(hits)
-            cut = total - len(tail) + at  # the text ends where the sequence begins
+        if total + len(piece) >= end:  # this piece completes the sequence
+            pieces.append(piece)
             kept: list[str] = []
-            for p in [*pieces, piece]:
+            cut = start
+            for p in pieces:
                 if cut <= 0:
                     break
                 kept.append(p[:cut])
                 cut -= len(p)
-            return kept, "stop_sequence", seq, used
+            return kept, "stop_sequence", sequence, used
         pieces.append(piece)
         total += len(piece)
-        tail = window[-keep:] if keep else ""
     return pieces, None, None, used
 
 
@@ -319,14 +332,22 @@ def _last_user_turn(messages: Any) -> tuple[str, bool]:
 
 
 def _text_of(content: Any) -> str:
-    """The text of a turn's content or of a block (tool results included)."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return " ".join(t for t in map(_text_of, content) if t)
-    if isinstance(content, dict):
-        return _text_of(content.get("text", content.get("content")))
-    return ""
+    """The text of a turn's content or of a block (tool results included), space-joined.
+
+    Iterative, so any nesting a JSON parser returns is fine.
+    """
+    texts: list[str] = []
+    stack = [content]
+    while stack:
+        x = stack.pop()
+        if isinstance(x, str):
+            if x:
+                texts.append(x)
+        elif isinstance(x, list):
+            stack.extend(reversed(x))
+        elif isinstance(x, dict):
+            stack.append(x.get("text", x.get("content")))
+    return " ".join(texts)
 
 
 def _pick_tool(
@@ -406,11 +427,13 @@ def _value(schema: JSONDict, rng: random.Random, name: str, depth: int) -> Any:
         return schema["const"]
     for key in ("anyOf", "oneOf"):
         options = schema.get(key)
-        if isinstance(options, list) and options and isinstance(options[0], dict):
+        if isinstance(options, list) and options and isinstance(options[0], dict) and depth < 8:
             return _value(options[0], rng, name, depth + 1)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
+    if not isinstance(kind, str):  # absent, or not a type name (e.g. an object)
+        kind = None
     if kind is None:
         kind = "object" if "properties" in schema else "array" if "items" in schema else "string"
     low = _bound(schema.get("minimum"), 0)

@@ -19,7 +19,7 @@ from typing import Any
 
 import trio
 
-from wire.testing.emulator import Close, Emulator, Send, Sleep
+from wire.testing.emulator import Close, Emulator, EmulatorConnection, Send, Sleep
 
 __all__ = ["Server", "run", "serve"]
 
@@ -55,25 +55,33 @@ class Server:
                 task_status.started()
 
     async def _handle(self, stream: trio.SocketStream) -> None:
+        """Serve one connection; whatever goes wrong stays in it (kept in `emulator.failures`)."""
         connection = self.emulator.connection()
-        async with stream:
-            while not connection.closed:
-                try:
-                    data = await stream.receive_some(_READ_SIZE)
-                except (trio.BrokenResourceError, trio.ClosedResourceError):
-                    return
-                for action in connection.receive_data(data, time.time()):
+        try:
+            async with stream:
+                await self._converse(connection, stream)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the client went away
+        except Exception as exc:  # an emulator bug: this connection ends, the others go on
+            self.emulator.failed(exc)
+
+    async def _converse(self, connection: EmulatorConnection, stream: trio.SocketStream) -> None:
+        while not connection.closed:
+            data = await stream.receive_some(_READ_SIZE)
+            actions = connection.receive_data(data, time.time())
+            while True:  # a response goes out in bounded batches, checkpointing at each send
+                for action in actions:
                     if isinstance(action, Send):
-                        try:
-                            await stream.send_all(action.data)
-                        except (trio.BrokenResourceError, trio.ClosedResourceError):
-                            return
+                        await stream.send_all(action.data)
                     elif isinstance(action, Sleep):
                         await trio.sleep(action.seconds)
                     elif isinstance(action, Close):
                         return
-                if not data:
-                    return
+                if not connection.pending:
+                    break
+                actions = connection.next_actions(time.time())
+            if not data:
+                return
 
     def _thread(self) -> None:
         try:
@@ -100,7 +108,10 @@ def serve(
 ) -> Iterator[Server]:
     """Run the emulator in a background thread for the duration of the `with` block.
 
-    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits).
+    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits). A failure
+    inside the emulator never stops it serving; it is re-raised when the block
+    exits (unless the block itself raised): the first of `emulator.failures`, or
+    what stopped the server.
     """
     server = Server(Emulator(api_key=api_key, seed=seed, **options), host, port)
     thread = threading.Thread(target=server._thread, name="wire-emulator", daemon=True)
@@ -114,6 +125,10 @@ def serve(
     finally:
         server.stop()
         thread.join(timeout=30)
+    if server._error is not None:
+        raise server._error
+    if server.emulator.failures:
+        raise server.emulator.failures[0]
 
 
 def run(
