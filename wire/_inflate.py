@@ -178,8 +178,8 @@ class Inflater:
             raise DecompressionBombError(
                 "max_decompressed_per_call", self.max_per_call, self._call_output
             )
-        allowed = max(self.ratio_floor, int(self.max_ratio * self.wire))
-        if self.output > allowed:
+        if self.output > self.ratio_floor and self.output > self.max_ratio * self.wire:
+            allowed = max(self.ratio_floor, int(self.max_ratio * self.wire))
             raise DecompressionBombError(
                 "max_decompression_ratio", allowed, self.output, compressed=self.wire
             )
