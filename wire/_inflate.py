@@ -80,6 +80,8 @@ class Inflater:
         self.output = 0  # decoded bytes produced
         self._call_output = 0
         self._zlib: Any = None  # the decoder of the current member or stream
+        self._wbits = 0  # its zlib window bits
+        self._fresh = False  # it has had no input yet
         self._head = b""  # gzip: the magic of the next member; deflate: the first two bytes
         self._members = 0  # gzip members completed
         self._ended = False  # deflate: the stream is complete
@@ -124,7 +126,7 @@ class Inflater:
             self._head = b""
             first, second = head[0], head[1]
             wrapped = first & 0x0F == 8 and (first * 256 + second) % 31 == 0
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
+            self._open(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
             return head
         if self._members and not self._head:
             stripped = data.lstrip(b"\0")  # zero padding after a member, as gzip allows
@@ -142,12 +144,19 @@ class Inflater:
             self._head = head
             return b""
         self._head = b""
-        self._zlib = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        self._open(16 + zlib.MAX_WBITS)
         return data
+
+    def _open(self, wbits: int) -> None:
+        self._zlib = zlib.decompressobj(wbits)
+        self._wbits = wbits
+        self._fresh = True
 
     def _run(self, decoder: Any, data: bytes) -> Iterator[bytes]:
         """Decode `data` with `decoder`, draining zlib fully, within the limits."""
-        saved = decoder.copy()  # to replay `data` if zlib fails on it
+        # To replay `data` if zlib fails on it (a new decoder is cheaper to remake than copy).
+        saved = None if self._fresh else decoder.copy()
+        self._fresh = False
         base = self.wire
         produced = 0
         try:
@@ -165,6 +174,8 @@ class Inflater:
         except zlib.error as exc:
             error = exc
         self.wire = base + len(data)
+        if saved is None:
+            saved = zlib.decompressobj(self._wbits)
         for chunk in _replay(saved, data, produced):
             self._account(len(chunk))
             yield chunk
