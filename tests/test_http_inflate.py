@@ -273,3 +273,12 @@ def test_a_bad_event_before_bad_gzip_is_the_first_error_in_every_chunking() -> N
     assert whole[1] is not None
     assert whole[1].startswith("EventDecodeError")
     assert outcome(bytewise(raw)) == whole
+
+
+def test_a_bad_event_before_a_cut_short_body_is_the_first_error() -> None:
+    body = gzip.compress(PING * 2 + b"event: ping\ndata: {bad\n\n" + PING)[:-3]
+    raw = response(SSE, body)
+    whole = outcome([raw])
+    assert whole[1] is not None
+    assert whole[1].startswith("EventDecodeError")
+    assert outcome(bytewise(raw)) == whole

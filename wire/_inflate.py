@@ -112,7 +112,7 @@ class Inflater:
         """End of body: raise `RemoteProtocolError` unless it ended where a body may end."""
         if self._zlib is not None or self._head:
             raise RemoteProtocolError(f"the {self.encoding} body is cut short")
-        return iter(())  # every output was produced by feed()
+        yield from ()  # every output was produced by feed(); a generator, so raising is lazy
 
     def _start(self, data: bytes) -> bytes:
         """Between members or before the body: check what begins; return the bytes left."""
