@@ -22,6 +22,7 @@ __all__ = [
     "BodyTooLargeError",
     "ClientClosedRequestError",
     "ConflictError",
+    "DecompressionBombError",
     "EventDecodeError",
     "EventTooLargeError",
     "GatewayTimeoutError",
@@ -120,6 +121,26 @@ class BodyTooLargeError(SizeLimitError):
     """A buffered response body (decompressed) grew past `max_body_bytes`: a bomb, or a liar."""
 
     what = "response body"
+
+
+class DecompressionBombError(SizeLimitError):
+    """Decompressed output outgrew a limit. `.limit` is `max_decompressed_per_call` (one
+    `receive_data()` call) or `max_decompression_ratio` (the body's output against
+    `.compressed`, its compressed bytes so far, past `decompression_ratio_floor`; `.maximum`
+    is then the output that allowed)."""
+
+    what = "decompressed output"
+
+    def __init__(
+        self, limit: str, maximum: int, size: int, *, compressed: int | None = None
+    ) -> None:
+        super().__init__(limit, maximum, size)
+        self.compressed = compressed
+        if compressed is not None:
+            self.args = (
+                f"{self.what} of at least {size} bytes from {compressed} compressed bytes "
+                f"exceeds {limit} (at most {maximum} bytes allowed)",
+            )
 
 
 class IncompleteBodyError(RemoteProtocolError):

@@ -20,21 +20,30 @@ events (after every event that did arrive), for the caller to raise; a
 connection closed mid-body raises `IncompleteStreamError` (SSE) or
 `IncompleteBodyError` from `receive_data(b"")`, with what was decoded.
 
-gzip and deflate bodies are decoded incrementally, with the decompressed
-output bounded per step and, for buffered bodies, in total
-(`max_body_bytes`): a compression bomb raises `BodyTooLargeError`.
+gzip (every member) and deflate bodies are decoded incrementally and
+exactly (`wire._inflate`): the same bytes give the same events and error in
+every chunking. Decompressed output is bounded per `receive_data()` call
+(`max_decompressed_per_call`) and against the compressed bytes
+(`max_decompression_ratio` past `decompression_ratio_floor`), raising
+`DecompressionBombError`; a buffered body is also capped at `max_body_bytes`
+(`BodyTooLargeError`).
 """
 
 from __future__ import annotations
 
 import json
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 
 import h11
 
+from ._inflate import (
+    DEFAULT_DECOMPRESSION_RATIO_FLOOR,
+    DEFAULT_MAX_DECOMPRESSED_PER_CALL,
+    DEFAULT_MAX_DECOMPRESSION_RATIO,
+    Inflater,
+)
 from .errors import (
     APIError,
     BodyTooLargeError,
@@ -54,7 +63,10 @@ from .stream import MessageStreamDecoder
 from .types import Message
 
 __all__ = [
+    "DEFAULT_DECOMPRESSION_RATIO_FLOOR",
     "DEFAULT_MAX_BODY_BYTES",
+    "DEFAULT_MAX_DECOMPRESSED_PER_CALL",
+    "DEFAULT_MAX_DECOMPRESSION_RATIO",
     "DEFAULT_MAX_HEADER_BYTES",
     "BodyData",
     "ClientConnection",
@@ -69,8 +81,6 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # The response head: the API's runs to ~2 KiB; h11's own default is 16 KiB.
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
-# Decompressed output is produced in steps of at most this many bytes.
-_INFLATE_STEP = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,73 +140,26 @@ ResponseEvent: TypeAlias = (
 )
 
 
-class _Inflater:
-    """Incremental gzip/deflate decoding; each step yields at most `_INFLATE_STEP` bytes.
-
-    Steps are generated lazily, so the consumer can refuse output (a bomb)
-    before more is produced. "deflate" is zlib-wrapped by the standard, raw by
-    some servers: the first two bytes decide.
-    """
-
-    def __init__(self, encoding: str) -> None:
-        self.encoding = encoding
-        self._inflate: Any = None
-        self._head = b""  # the first bytes, until the format is known
-        self._fed = False
-        if encoding == "gzip":
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-
-    def feed(self, data: bytes) -> Iterator[bytes]:
-        self._fed = self._fed or bool(data)
-        if self._inflate is None:
-            self._head += data
-            if len(self._head) < 2:
-                return
-            first, second = self._head[0], self._head[1]
-            wrapped = first & 0x0F == 8 and (first * 256 + second) % 31 == 0
-            self._inflate = zlib.decompressobj(zlib.MAX_WBITS if wrapped else -zlib.MAX_WBITS)
-            data, self._head = self._head, b""
-        try:
-            chunk = self._inflate.decompress(data, _INFLATE_STEP)
-            while True:
-                if chunk:
-                    yield chunk
-                tail = self._inflate.unconsumed_tail
-                if not tail:
-                    return
-                chunk = self._inflate.decompress(tail, _INFLATE_STEP)
-        except zlib.error as exc:
-            raise RemoteProtocolError(f"bad {self.encoding} body: {exc}") from exc
-
-    def finish(self) -> Iterator[bytes]:
-        if not self._fed:
-            return  # an empty body
-        if self._inflate is None:
-            raise RemoteProtocolError(f"the {self.encoding} body is cut short")
-        try:
-            chunk = self._inflate.flush()
-        except zlib.error as exc:
-            raise RemoteProtocolError(f"bad {self.encoding} body: {exc}") from exc
-        if chunk:
-            yield chunk
-        if not self._inflate.eof:
-            raise RemoteProtocolError(f"the {self.encoding} body ended before its end marker")
-
-
 class _Body:
     """How one response body turns into events."""
 
     def __init__(
-        self, head: ResponseHead, max_body_bytes: int, max_line_bytes: int, max_event_bytes: int
+        self,
+        head: ResponseHead,
+        max_body_bytes: int,
+        max_line_bytes: int,
+        max_event_bytes: int,
+        inflate_limits: dict[str, Any],
     ) -> None:
         self.head = head
         self.max_body_bytes = max_body_bytes
         self.size = 0
         encoding = (head.header("content-encoding") or "identity").strip().lower()
         if encoding in ("", "identity"):
-            self.inflater: _Inflater | None = None
+            self.inflater: Inflater | None = None
         elif encoding in ("gzip", "x-gzip", "deflate"):
-            self.inflater = _Inflater("gzip" if encoding == "x-gzip" else encoding)
+            name = "gzip" if encoding == "x-gzip" else encoding
+            self.inflater = Inflater(name, **inflate_limits)
         else:
             raise RemoteProtocolError(f"unsupported content-encoding {encoding!r}")
         self.stream: MessageStreamDecoder | None = None
@@ -210,17 +173,20 @@ class _Body:
         elif head.media_type == "application/json" or head.media_type.endswith("+json"):
             self.buffer = bytearray()
 
+    def new_call(self) -> None:
+        """A new `receive_data()` call: the per-call decompression budget starts afresh."""
+        if self.inflater is not None:
+            self.inflater.new_call()
+
     def feed(self, data: bytes, events: list[ResponseEvent]) -> None:
         if self.inflater is None:
             self._decoded(data, events)
         else:
-            for chunk in self.inflater.feed(data):
-                self._decoded(chunk, events)
+            self._inflated(self.inflater.feed(data), events)
 
     def finish(self, events: list[ResponseEvent]) -> None:
         if self.inflater is not None:
-            for chunk in self.inflater.finish():
-                self._decoded(chunk, events)
+            self._inflated(self.inflater.finish(), events)
         if self.stream is not None:
             try:
                 self.stream.close()
@@ -234,6 +200,19 @@ class _Body:
         if self.stream is not None:
             return IncompleteStreamError(reason, self.stream.message)
         return IncompleteBodyError(reason, bytes(self.buffer or b""))
+
+    def _inflated(self, chunks: Iterator[bytes], events: list[ResponseEvent]) -> None:
+        """Decode the inflater's output; its error comes after the output before it."""
+        while True:
+            try:
+                chunk = next(chunks, None)
+            except WireError:
+                if self.stream is not None:
+                    self.stream.feed(b"")  # an error the stream holds is earlier: it goes first
+                raise
+            if chunk is None:
+                return
+            self._decoded(chunk, events)
 
     def _decoded(self, data: bytes, events: list[ResponseEvent]) -> None:
         self.size += len(data)
@@ -293,6 +272,12 @@ class ClientConnection:
     `host` is the `Host` header value (with its port when not the default).
     One request at a time; after `ResponseComplete` with `reusable=True` the
     next request may be sent on the same connection (keep-alive).
+
+    Limits on decompressed (gzip/deflate) output, each raising
+    `DecompressionBombError` naming it: `max_decompressed_per_call` (16 MiB)
+    bytes per `receive_data()` call; past `decompression_ratio_floor` (8 MiB)
+    of a body's output, at most `max_decompression_ratio` (100) times its
+    compressed bytes. Real gzip of SSE and JSON runs 5-25x.
     """
 
     def __init__(
@@ -304,6 +289,9 @@ class ClientConnection:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_decompressed_per_call: int = DEFAULT_MAX_DECOMPRESSED_PER_CALL,
+        max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO,
+        decompression_ratio_floor: int = DEFAULT_DECOMPRESSION_RATIO_FLOOR,
     ) -> None:
         if not host or any(c in host for c in "\r\n\0 /"):
             raise LocalProtocolError(f"invalid host {host!r}")
@@ -312,6 +300,9 @@ class ClientConnection:
         self.max_body_bytes = max_body_bytes
         self.max_line_bytes = max_line_bytes
         self.max_event_bytes = max_event_bytes
+        self.max_decompressed_per_call = max_decompressed_per_call
+        self.max_decompression_ratio = max_decompression_ratio
+        self.decompression_ratio_floor = decompression_ratio_floor
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
         self._body: _Body | None = None
         self._head: ResponseHead | None = None
@@ -387,6 +378,8 @@ class ClientConnection:
         except RuntimeError as exc:
             raise LocalProtocolError(f"cannot receive now: {exc}") from exc
         events: list[ResponseEvent] = []
+        if self._body is not None:
+            self._body.new_call()
         try:
             self._events(events)
         except WireError as error:
@@ -449,6 +442,13 @@ class ClientConnection:
                 rate_limits=head.rate_limits,
             )
         self._head = head
-        self._body = _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
+        inflate_limits = {
+            "max_per_call": self.max_decompressed_per_call,
+            "max_ratio": self.max_decompression_ratio,
+            "ratio_floor": self.decompression_ratio_floor,
+        }
+        self._body = _Body(
+            head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes, inflate_limits
+        )
         self._stream = self._body.stream
         events.append(head)
