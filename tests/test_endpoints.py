@@ -297,7 +297,9 @@ def test_every_error_status(status: int, error_type: str | None, cls: type) -> N
         "request_id": "req_body",
     }
     _, _, events = roundtrip(build.get_model(CFG, "x"), status, JSON, json.dumps(envelope).encode())
-    (error,) = events
+    (response,) = events
+    assert isinstance(response, wire.ErrorResponse)
+    error = response.error
     assert type(error) is cls
     assert error.status == status
     assert error.request_id == "req_011"

@@ -211,8 +211,10 @@ def test_error_statuses_become_typed_errors(
         [("content-type", "application/json"), ("request-id", "req_head")],
         json.dumps(envelope).encode(),
     )
-    head, error, done = exchange(raw)
+    head, response, done = exchange(raw)
     assert head.status == status
+    assert isinstance(response, wire.ErrorResponse)
+    error = response.error
     assert type(error) is cls
     assert (error.status, error.type, error.message) == (status, error_type, "nope")
     assert error.request_id == "req_head"
@@ -223,23 +225,23 @@ def test_error_statuses_become_typed_errors(
 
 def test_error_without_json_keeps_the_text() -> None:
     raw = response_bytes(502, [("content-type", "text/html")], b"<html>Bad gateway</html>")
-    error = exchange(raw)[1]
+    error = exchange(raw)[1].error
     assert isinstance(error, wire.InternalServerError)
     assert error.message == "<html>Bad gateway</html>"
     assert error.type is None
 
 
 def test_empty_error_body() -> None:
-    error = exchange(response_bytes(503, []))[1]
+    error = exchange(response_bytes(503, []))[1].error
     assert isinstance(error, wire.ServiceUnavailableError)
     assert "503" in error.message
 
 
 def test_should_retry_header_overrides() -> None:
     raw = response_bytes(400, [("x-should-retry", "true")], b"{}")
-    assert exchange(raw)[1].retryable is True
+    assert exchange(raw)[1].error.retryable is True
     raw = response_bytes(529, [("x-should-retry", "false")], json.dumps(ENVELOPE).encode())
-    assert exchange(raw)[1].retryable is False
+    assert exchange(raw)[1].error.retryable is False
 
 
 def test_stream_error_event_arrives_as_an_event() -> None:
@@ -267,11 +269,12 @@ def test_stream_error_event_arrives_as_an_event() -> None:
         ResponseHead,
         wire.MessageStart,
         wire.StreamError,
-        wire.IncompleteStreamError,
+        wire.StreamIncomplete,
         ResponseComplete,
     ]
     assert isinstance(events[2].to_exception(), wire.OverloadedError)
-    assert events[3].partial_message is not None
+    assert isinstance(events[3].error, wire.IncompleteStreamError)
+    assert events[3].partial_message is events[3].error.partial_message is not None
     assert events[4].reusable
 
 
@@ -280,10 +283,12 @@ def test_connection_closed_mid_stream_keeps_the_partial_message() -> None:
     client = ClientConnection("h")
     client.send_request(POST)
     client.receive_data(raw[: len(raw) // 2])
-    with pytest.raises(wire.IncompleteStreamError) as info:
-        client.receive_data(b"")
-    assert info.value.partial_message is not None
-    assert info.value.partial_message.id == "msg_01HCDu5LRGeP2o7s2xGmxyx8"
+    (event,) = client.receive_data(b"")  # a value event, not an exception
+    assert isinstance(event, wire.StreamIncomplete)
+    assert isinstance(event.error, wire.IncompleteStreamError)
+    assert event.partial_message is not None
+    assert event.partial_message.id == "msg_01HCDu5LRGeP2o7s2xGmxyx8"
+    assert not client.reusable
 
 
 def test_connection_closed_mid_json_carries_the_bytes() -> None:
@@ -388,8 +393,9 @@ def _normalise(events: list[Any]) -> list[Any]:
     for event in events:
         if isinstance(event, BodyData) and out and isinstance(out[-1], BodyData):
             out[-1] = BodyData(out[-1].data + event.data)
-        elif isinstance(event, wire.APIError):
-            out.append((type(event), event.status, event.type, event.message, event.retryable))
+        elif isinstance(event, wire.ErrorResponse):
+            e = event.error
+            out.append((type(e), e.status, e.type, e.message, e.retryable))
         else:
             out.append(event)
     return out

@@ -83,7 +83,15 @@ from .events import (
     parse_stream_event,
     stream_event_from_dict,
 )
-from .http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
+from .http import (
+    BodyData,
+    ClientConnection,
+    ErrorResponse,
+    JSONBody,
+    ResponseComplete,
+    ResponseHead,
+    StreamIncomplete,
+)
 from .partial_json import PartialJSONError, PartialJSONParser
 from .ratelimit import Limit, Limiter, RateLimits
 from .requests import APIConfig, Request
@@ -126,6 +134,7 @@ __all__ = [
     "ContentBlockStop",
     "DeletedMessageBatch",
     "Delta",
+    "ErrorResponse",
     "ErroredResult",
     "EventDecodeError",
     "EventTooLargeError",
@@ -187,6 +196,7 @@ __all__ = [
     "SizeLimitError",
     "StreamError",
     "StreamEvent",
+    "StreamIncomplete",
     "SucceededResult",
     "TextBlock",
     "TextDelta",

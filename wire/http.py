@@ -10,15 +10,20 @@ status and media type:
 
 - 2xx `text/event-stream`: the typed stream events (`MessageStreamDecoder`);
 - 2xx `application/json`: one `JSONBody` at the end;
-- an error status (>= 400): one `APIError` instance (the subclass the status
-  and the envelope's `error.type` name) for the caller to raise;
+- an error status (>= 400): one `ErrorResponse` whose `.error` is the
+  `APIError` subclass the status and the envelope's `error.type` name;
 - anything else (batch results JSONL): `BodyData` chunks;
 
-then `ResponseComplete`. A stream whose HTTP body is complete but that never
-sent `message_stop` ends with an `IncompleteStreamError` instance among the
-events (after every event that did arrive), for the caller to raise; a
-connection closed mid-body raises `IncompleteStreamError` (SSE) or
-`IncompleteBodyError` from `receive_data(b"")`, with what was decoded.
+then `ResponseComplete`. A stream that ends before `message_stop` yields a
+`StreamIncomplete` event (after every event that did arrive) whose `.error` is
+the `IncompleteStreamError` carrying the partial message: followed by
+`ResponseComplete` when the HTTP body was complete, last when the connection
+closed mid-body (the connection is then not reusable).
+
+One error channel, as in wsproto: what the peer said (an error response, a
+stream cut short) is a value event carrying the exception for the caller to
+raise; only broken input (HTTP, SSE or event violations, a breached limit, a
+non-stream body cut off: `IncompleteBodyError`) and misuse are raised.
 
 gzip and deflate bodies are decoded incrementally, with the decompressed
 output bounded per step and, for buffered bodies, in total
@@ -58,10 +63,12 @@ __all__ = [
     "DEFAULT_MAX_HEADER_BYTES",
     "BodyData",
     "ClientConnection",
+    "ErrorResponse",
     "JSONBody",
     "ResponseComplete",
     "ResponseEvent",
     "ResponseHead",
+    "StreamIncomplete",
 ]
 
 # A buffered (JSON or error) body: the largest real one is a Message of a few
@@ -113,6 +120,35 @@ class BodyData:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """The peer answered with an error status; `error` is the `APIError` to raise.
+
+    Its class is the subclass the status and the envelope's `error.type` name.
+    A value, not an exception, so that every event is returned and only
+    broken input is raised (the peer did nothing wrong by answering 529).
+    """
+
+    error: APIError
+
+
+@dataclass(frozen=True, slots=True)
+class StreamIncomplete:
+    """A streamed response ended before `message_stop`; `error` is the error to raise.
+
+    Comes after every event that did arrive: when the HTTP body completed
+    (then `ResponseComplete` follows) and when the connection closed mid-body
+    (then nothing follows and the connection is not reusable).
+    """
+
+    error: IncompleteStreamError
+
+    @property
+    def partial_message(self) -> Message | None:
+        """The `Message` built before the stream ended (None before `message_start`)."""
+        return self.error.partial_message
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseComplete:
     """The response ended; `reusable` says whether the connection can carry another request."""
 
@@ -124,10 +160,11 @@ ResponseEvent: TypeAlias = (
     | StreamEvent
     | JSONBody
     | BodyData
-    | APIError
-    | IncompleteStreamError
+    | ErrorResponse
+    | StreamIncomplete
     | ResponseComplete
 )
+"""Everything `ClientConnection.receive_data` returns: values only, never an exception."""
 
 
 class _Inflater:
@@ -225,15 +262,23 @@ class _Body:
             try:
                 self.stream.close()
             except IncompleteStreamError as exc:
-                events.append(exc)  # after every event that did arrive; the caller raises it
+                events.append(StreamIncomplete(exc))  # after every event that did arrive
         elif self.buffer is not None:
             events.append(self._parse_buffer())
 
-    def cut_off(self, reason: str) -> WireError:
-        """The error for a connection closed mid-body, carrying what was decoded."""
-        if self.stream is not None:
-            return IncompleteStreamError(reason, self.stream.message)
-        return IncompleteBodyError(reason, bytes(self.buffer or b""))
+    def cut_off(self, reason: str, events: list[ResponseEvent]) -> None:
+        """The connection closed mid-body: a `StreamIncomplete` event, else raise.
+
+        An error the stream decoder found earlier in the body comes first (it
+        is earlier in the stream); a buffered or raw body cut off raises
+        `IncompleteBodyError` carrying the bytes.
+        """
+        if self.stream is None:
+            raise IncompleteBodyError(reason, bytes(self.buffer or b""))
+        pending = self.stream.pending_error
+        if pending is not None:
+            raise pending
+        events.append(StreamIncomplete(IncompleteStreamError(reason, self.stream.message)))
 
     def _decoded(self, data: bytes, events: list[ResponseEvent]) -> None:
         self.size += len(data)
@@ -246,7 +291,7 @@ class _Body:
         elif data:
             events.append(BodyData(bytes(data)))
 
-    def _parse_buffer(self) -> ResponseEvent:
+    def _parse_buffer(self) -> JSONBody | ErrorResponse:
         head = self.head
         raw = bytes(self.buffer or b"")
         try:
@@ -258,7 +303,7 @@ class _Body:
             if not parsed:
                 raise RemoteProtocolError(f"HTTP {head.status} JSON body is not valid JSON")
             return JSONBody(value)
-        return _api_error(head, value if parsed else None, raw)
+        return ErrorResponse(_api_error(head, value if parsed else None, raw))
 
 
 def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
@@ -401,8 +446,11 @@ class ClientConnection:
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
-                if self._body is not None:
-                    raise self._body.cut_off(f"HTTP: {exc}") from exc
+                if self._body is not None and h.trailing_data[1]:
+                    # The peer closed mid-body (an h11 error is only new at end of file then).
+                    self._body.cut_off(f"the connection closed mid-body ({exc})", events)
+                    self._body = None
+                    return
                 raise RemoteProtocolError(f"HTTP: {exc}") from exc
             if event is h11.NEED_DATA or event is h11.PAUSED:
                 return
@@ -420,7 +468,9 @@ class ClientConnection:
                 )
             elif isinstance(event, h11.ConnectionClosed):
                 if self._body is not None:
-                    raise self._body.cut_off("the connection closed mid-body")
+                    self._body.cut_off("the connection closed mid-body", events)
+                    self._body = None
+                    return
                 if self._head is None and h.our_state is not h11.IDLE:
                     raise RemoteProtocolError("the connection closed before a response")
                 return

@@ -57,6 +57,11 @@ class MessageStreamDecoder:
         """The stream's `error` event, if one arrived (`error.to_exception()` raises-ready)."""
         return self._accumulator.error
 
+    @property
+    def pending_error(self) -> WireError | None:
+        """The error the next `feed()` or `close()` will raise, found after the events returned."""
+        return self._deferred
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[StreamEvent]:
         """Take the next bytes; return the typed events they complete."""
         if self._deferred is not None:
