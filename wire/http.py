@@ -40,6 +40,7 @@ from typing import Any, TypeAlias
 
 import h11
 
+from ._deferred import ErrorGate
 from .errors import (
     APIError,
     BodyTooLargeError,
@@ -306,6 +307,9 @@ class _Body:
         return ErrorResponse(_api_error(head, value if parsed else None, raw))
 
 
+_FAILED = "this connection failed earlier; open a new one"
+
+
 def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
     """The `APIError` for an error response (the envelope when it parsed, else the raw text)."""
     error = envelope.get("error") if isinstance(envelope, dict) else None
@@ -360,17 +364,25 @@ class ClientConnection:
         self._body: _Body | None = None
         self._head: ResponseHead | None = None
         self._stream: MessageStreamDecoder | None = None
-        self._failed = False
-        self._deferred: WireError | None = None  # raised by the next receive_data()
+        self._gate = ErrorGate()  # an error held for the next call; refusal once failed
 
     @property
     def reusable(self) -> bool:
         """True when the connection may carry a new request now."""
         h = self._h11
-        return not self._failed and (
+        return self._gate.refusal is None and (
             (h.our_state is h11.IDLE and h.their_state is h11.IDLE)
             or (h.our_state is h11.DONE and h.their_state is h11.DONE)
         )
+
+    @property
+    def pending_error(self) -> WireError | None:
+        """The error the next `receive_data()` will raise, found after the events returned.
+
+        Set at once when it is known, so a driver never reads (and waits) for
+        an answer it already has.
+        """
+        return self._gate.pending
 
     @property
     def response(self) -> ResponseHead | None:
@@ -387,7 +399,7 @@ class ClientConnection:
         h = self._h11
         if h.our_state is h11.DONE and h.their_state is h11.DONE:
             h.start_next_cycle()
-        if self._failed or h.our_state is not h11.IDLE:
+        if self._gate.refusal is not None or h.our_state is not h11.IDLE:
             raise LocalProtocolError("the connection is busy, closed or failed; open a new one")
         headers = [("host", self.host), *request.headers]
         if self.accept_encoding:
@@ -417,15 +429,12 @@ class ClientConnection:
         When the same bytes completed events before the error, those are
         returned first and the error is raised by the next call.
         """
+        gate = self._gate
+        if gate.refusal is not None:
+            gate.check()
         h = self._h11
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
-        if self._failed:
-            raise LocalProtocolError("this connection failed earlier; open a new one")
         if data and h.our_state is h11.IDLE:
-            self._failed = True
-            raise RemoteProtocolError("the peer sent data before any request")
+            gate.fail(RemoteProtocolError("the peer sent data before any request"), False, _FAILED)
         try:
             h.receive_data(data)
         except RuntimeError as exc:
@@ -434,10 +443,11 @@ class ClientConnection:
         try:
             self._events(events)
         except WireError as error:
-            self._failed = True
-            if not events:
-                raise
-            self._deferred = error  # the events before it are delivered first
+            gate.fail(error, bool(events), _FAILED)  # the events before it are delivered first
+            return events
+        stream = None if self._body is None else self._body.stream
+        if stream is not None and stream.pending_error is not None:
+            gate.hold(stream.pending_error, _FAILED)  # known now: say so without more bytes
         return events
 
     def _events(self, events: list[ResponseEvent]) -> None:

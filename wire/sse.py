@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from .errors import EventTooLargeError, LineTooLongError, LocalProtocolError, SSEError
+from ._deferred import ErrorGate
+from .errors import EventTooLargeError, LineTooLongError, SSEError, WireError
 
 __all__ = [
     "DEFAULT_MAX_EVENT_BYTES",
@@ -106,8 +107,7 @@ class SSEDecoder:
         self._head = bytearray()  # the stream's first bytes, until the BOM question is settled
         self._started = False  # past the (optional) BOM
         self._skip_lf = False  # the last byte fed was a CR: an LF right after it is part of it
-        self._refusal: str | None = None  # why feed() is refused, once closed or failed
-        self._deferred: SSEError | None = None  # a breach to raise after the events before it
+        self._gate = ErrorGate()  # a breach held for the next call; refusal once closed or failed
         # The event being built (the spec's buffers).
         self._data: list[str] = []
         self._data_chars = 0  # characters in the data buffer, one LF per line included
@@ -133,6 +133,11 @@ class SSEDecoder:
             or self._block_retry is not None
         )
 
+    @property
+    def pending_error(self) -> WireError | None:
+        """The limit breach the next `feed()` or `close()` will raise (found after events)."""
+        return self._gate.pending
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Take the next bytes of the stream; return the events they complete.
 
@@ -140,11 +145,8 @@ class SSEDecoder:
         next `feed()` or `close()`, so those events are never lost and errors
         come in stream order whatever the chunking.
         """
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
-        if self._refusal is not None:
-            raise LocalProtocolError(self._refusal)
+        if self._gate.refusal is not None:
+            self._gate.check()
         if type(data) is not bytes:
             data = bytes(data)
         if self._skip_lf or not self._started:
@@ -199,10 +201,8 @@ class SSEDecoder:
             self._parse(text, events)
         except SSEError as error:
             breach = error  # earlier in the stream than any long line found above
-        if breach is not None:
-            if not events:
-                raise breach
-            self._deferred = breach  # the events before the breach come first
+        if breach is not None:  # the events before the breach come first
+            self._gate.fail(breach, bool(events), _FAILED)
         return events
 
     def close(self) -> None:
@@ -210,16 +210,12 @@ class SSEDecoder:
 
         Raises a limit breach that `feed()` deferred (see `feed`).
         """
-        if self._refusal is None:
-            self._refusal = "SSEDecoder.feed() called after close()"
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
+        self._gate.close("SSEDecoder.feed() called after close()")
 
     # -- internals -----------------------------------------------------------
 
     def _fail(self) -> None:
-        self._refusal = "SSEDecoder.feed() called after a limit was breached"
+        self._gate.refusal = _FAILED
 
     def _prelude(self, data: bytes) -> bytes:
         """Drop a leading BOM (held until it is certain) and the LF of a CRLF split by chunks."""
@@ -395,6 +391,8 @@ class SSEDecoder:
         self._event_type = ""
         events.append(_event(event_type, data, self.last_event_id, retry))
 
+
+_FAILED = "SSEDecoder.feed() called after a limit was breached"
 
 # From this size on, a region that is one event block is read in place (see
 # `_single_block`); below it, the general decode-and-split costs less.
