@@ -454,3 +454,59 @@ def test_events_before_a_bad_event_are_delivered_then_the_error() -> None:
     assert not client.reusable
     with pytest.raises(wire.LocalProtocolError):
         client.receive_data(b"")
+
+
+# --- the connection's state -----------------------------------------------------------------
+
+S = wire.ConnectionState
+
+
+def test_state_follows_one_exchange() -> None:
+    client = ClientConnection("h")
+    assert client.state is S.IDLE
+    assert client.reusable
+    client.send_request(GET)
+    assert client.state is S.AWAITING_RESPONSE
+    assert not client.reusable
+    assert client.receive_data(b"HTTP/1.1 100 Continue\r\n\r\n") == []
+    assert client.state is S.AWAITING_RESPONSE
+    raw = response_bytes(200, [("content-type", "application/json")], b'{"a": 1}')
+    client.receive_data(raw[:-3])
+    assert client.state is S.RECEIVING_BODY
+    assert client.receive_data(raw[-3:])[-1] == ResponseComplete(reusable=True)
+    assert client.state is S.IDLE
+    assert client.reusable
+    client.receive_data(b"")  # the peer closes an idle connection: no error
+    assert client.state is S.CLOSED
+    assert not client.reusable
+    with pytest.raises(wire.LocalProtocolError, match="closed"):
+        client.send_request(GET)
+
+
+def test_state_closed_after_connection_close_and_after_a_cut_stream() -> None:
+    raw = response_bytes(
+        200, [("content-type", "application/json"), ("connection", "close")], b"{}"
+    )
+    client = ClientConnection("h")
+    client.send_request(GET)
+    client.receive_data(raw)
+    assert client.state is S.CLOSED
+    raw = response_bytes(200, [("content-type", "text/event-stream")], SAMPLE)
+    client = ClientConnection("h")
+    client.send_request(POST)
+    client.receive_data(raw[:-10])
+    assert isinstance(client.receive_data(b"")[-1], wire.StreamIncomplete)
+    assert client.state is S.CLOSED
+    assert client.pending_error is None
+
+
+def test_state_failed_while_an_error_is_pending_and_after() -> None:
+    client = ClientConnection("h")
+    client.send_request(GET)
+    client.receive_data(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n")
+    assert client.state is S.FAILED
+    assert client.pending_error is not None
+    with pytest.raises(wire.RemoteProtocolError):
+        client.receive_data(b"")
+    assert client.state is S.FAILED
+    assert client.pending_error is None

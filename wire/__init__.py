@@ -86,6 +86,7 @@ from .events import (
 from .http import (
     BodyData,
     ClientConnection,
+    ConnectionState,
     ErrorResponse,
     JSONBody,
     ResponseComplete,
@@ -128,6 +129,7 @@ __all__ = [
     "ClientClosedRequestError",
     "ClientConnection",
     "ConflictError",
+    "ConnectionState",
     "ContentBlock",
     "ContentBlockDelta",
     "ContentBlockStart",

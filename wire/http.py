@@ -32,6 +32,7 @@ output bounded per step and, for buffered bodies, in total
 
 from __future__ import annotations
 
+import enum
 import json
 import zlib
 from collections.abc import Iterator
@@ -64,6 +65,7 @@ __all__ = [
     "DEFAULT_MAX_HEADER_BYTES",
     "BodyData",
     "ClientConnection",
+    "ConnectionState",
     "ErrorResponse",
     "JSONBody",
     "ResponseComplete",
@@ -335,12 +337,36 @@ def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
     )
 
 
+class ConnectionState(enum.Enum):
+    """Where a `ClientConnection` stands (h11-style); computed, never stored apart.
+
+    - `IDLE`: a request may be sent (a new connection, or the last response
+      completed and the connection may be reused);
+    - `AWAITING_RESPONSE`: a request was sent; no final response head yet
+      (1xx informational responses keep it here);
+    - `RECEIVING_BODY`: a response head arrived; its body is in progress;
+    - `CLOSED`: no further request can use this connection, without any
+      error: the response said `connection: close`, the peer closed, or a
+      stream was cut off (its `StreamIncomplete` said so). Close the socket;
+    - `FAILED`: the peer broke the protocol: the error was raised, or is
+      `pending_error` and raised by the next call. Every use after that
+      raises `LocalProtocolError`.
+    """
+
+    IDLE = "idle"
+    AWAITING_RESPONSE = "awaiting response"
+    RECEIVING_BODY = "receiving body"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
 class ClientConnection:
     """The client side of one HTTP/1.1 connection: `send_request()` bytes, `receive_data()` events.
 
     `host` is the `Host` header value (with its port when not the default).
-    One request at a time; after `ResponseComplete` with `reusable=True` the
-    next request may be sent on the same connection (keep-alive).
+    One request at a time; `state` says what may happen next, and the next
+    request may be sent on the same connection (keep-alive) while it is
+    `IDLE` (`reusable`).
     """
 
     def __init__(
@@ -361,19 +387,29 @@ class ClientConnection:
         self.max_line_bytes = max_line_bytes
         self.max_event_bytes = max_event_bytes
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
-        self._body: _Body | None = None
-        self._head: ResponseHead | None = None
-        self._stream: MessageStreamDecoder | None = None
+        # The state is h11's pair of states plus the gate (failed or not); the
+        # body of the response in progress, or of the last one, is the only other field.
         self._gate = ErrorGate()  # an error held for the next call; refusal once failed
+        self._body: _Body | None = None
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the connection stands (see `ConnectionState`)."""
+        if self._gate.refusal is not None:
+            return ConnectionState.FAILED
+        ours, theirs = self._h11.our_state, self._h11.their_state
+        if theirs is h11.SEND_BODY:
+            return ConnectionState.RECEIVING_BODY
+        if theirs is h11.SEND_RESPONSE and ours is h11.DONE:
+            return ConnectionState.AWAITING_RESPONSE
+        if ours is theirs and (ours is h11.IDLE or ours is h11.DONE):
+            return ConnectionState.IDLE
+        return ConnectionState.CLOSED
 
     @property
     def reusable(self) -> bool:
-        """True when the connection may carry a new request now."""
-        h = self._h11
-        return self._gate.refusal is None and (
-            (h.our_state is h11.IDLE and h.their_state is h11.IDLE)
-            or (h.our_state is h11.DONE and h.their_state is h11.DONE)
-        )
+        """True when the connection may carry a new request now (`state` is `IDLE`)."""
+        return self.state is ConnectionState.IDLE
 
     @property
     def pending_error(self) -> WireError | None:
@@ -387,20 +423,22 @@ class ClientConnection:
     @property
     def response(self) -> ResponseHead | None:
         """The head of the response in progress (or the last one)."""
-        return self._head
+        return None if self._body is None else self._body.head
 
     @property
     def stream_message(self) -> Message | None:
         """The `Message` the streamed response in progress (or the last one) has built so far."""
-        return None if self._stream is None else self._stream.message
+        stream = None if self._body is None else self._body.stream
+        return None if stream is None else stream.message
 
     def send_request(self, request: Request) -> bytes:
         """The bytes of `request`: head and body. Raises `LocalProtocolError` if busy."""
+        state = self.state
+        if state is not ConnectionState.IDLE:
+            raise LocalProtocolError(f"cannot send a request: the connection is {state.value}")
         h = self._h11
-        if h.our_state is h11.DONE and h.their_state is h11.DONE:
+        if h.our_state is h11.DONE:
             h.start_next_cycle()
-        if self._gate.refusal is not None or h.our_state is not h11.IDLE:
-            raise LocalProtocolError("the connection is busy, closed or failed; open a new one")
         headers = [("host", self.host), *request.headers]
         if self.accept_encoding:
             headers.append(("accept-encoding", self.accept_encoding))
@@ -416,9 +454,7 @@ class ClientConnection:
             raise LocalProtocolError(
                 "cannot send this request: a header name or value is not valid HTTP"
             ) from None
-        self._head = None
         self._body = None
-        self._stream = None
         return out or b""
 
     def receive_data(self, data: bytes) -> list[ResponseEvent]:
@@ -432,16 +468,19 @@ class ClientConnection:
         gate = self._gate
         if gate.refusal is not None:
             gate.check()
-        h = self._h11
-        if data and h.our_state is h11.IDLE:
-            gate.fail(RemoteProtocolError("the peer sent data before any request"), False, _FAILED)
+        if data and self.state is ConnectionState.IDLE:
+            # Before any request, or after a complete response: answering nothing asked
+            # (kept, these bytes would answer the next request: a desync).
+            gate.fail(
+                RemoteProtocolError("the peer sent data with no request pending"), False, _FAILED
+            )
         try:
-            h.receive_data(data)
+            self._h11.receive_data(data)
         except RuntimeError as exc:
             raise LocalProtocolError(f"cannot receive now: {exc}") from exc
         events: list[ResponseEvent] = []
         try:
-            self._events(events)
+            self._events(events, eof=not data)
         except WireError as error:
             gate.fail(error, bool(events), _FAILED)  # the events before it are delivered first
             return events
@@ -450,43 +489,48 @@ class ClientConnection:
             gate.hold(stream.pending_error, _FAILED)  # known now: say so without more bytes
         return events
 
-    def _events(self, events: list[ResponseEvent]) -> None:
+    def _events(self, events: list[ResponseEvent], *, eof: bool) -> None:
+        """Turn h11's events into ours until h11 needs more bytes."""
         h = self._h11
+        body = self._body
         while True:
+            theirs = h.their_state
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
-                if self._body is not None and h.trailing_data[1]:
-                    # The peer closed mid-body (an h11 error is only new at end of file then).
-                    self._body.cut_off(f"the connection closed mid-body ({exc})", events)
-                    self._body = None
+                if eof and theirs is h11.SEND_BODY and body is not None:
+                    # At end of file h11's only news is the close: the body is cut off.
+                    body.cut_off(f"the connection closed mid-body ({exc})", events)
                     return
+                if eof and theirs is h11.SEND_RESPONSE:
+                    raise RemoteProtocolError("the connection closed before a response") from exc
                 raise RemoteProtocolError(f"HTTP: {exc}") from exc
-            if event is h11.NEED_DATA or event is h11.PAUSED:
+            if event is h11.NEED_DATA:
+                return
+            if event is h11.PAUSED:
+                if h.their_state is h11.DONE:  # bytes after a complete response
+                    raise RemoteProtocolError("the peer sent data after a complete response")
                 return
             if isinstance(event, h11.Response):
-                self._start(event, events)
+                body = self._body = self._start(event)
+                events.append(body.head)
             elif isinstance(event, h11.Data):
-                if self._body is not None:
-                    self._body.feed(bytes(event.data), events)
+                if body is not None:
+                    body.feed(bytes(event.data), events)
             elif isinstance(event, h11.EndOfMessage):
-                if self._body is not None:
-                    self._body.finish(events)
-                    self._body = None
+                if body is not None:
+                    body.finish(events)
                 events.append(
                     ResponseComplete(reusable=h.our_state is h11.DONE and h.their_state is h11.DONE)
                 )
             elif isinstance(event, h11.ConnectionClosed):
-                if self._body is not None:
-                    self._body.cut_off("the connection closed mid-body", events)
-                    self._body = None
-                    return
-                if self._head is None and h.our_state is not h11.IDLE:
-                    raise RemoteProtocolError("the connection closed before a response")
+                if theirs is h11.SEND_BODY and body is not None:
+                    body.cut_off("the connection closed mid-body", events)
                 return
             # InformationalResponse (1xx) needs nothing.
 
-    def _start(self, response: h11.Response, events: list[ResponseEvent]) -> None:
+    def _start(self, response: h11.Response) -> _Body:
+        """The body decoder for a final response head."""
         headers = tuple(
             (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
             for name, value in response.headers
@@ -495,19 +539,14 @@ class ClientConnection:
             status=response.status_code,
             reason=bytes(response.reason).decode("latin-1"),
             headers=headers,
-            request_id=None,
+            request_id=_first(headers, "request-id") or _first(headers, "x-request-id"),
             rate_limits=RateLimits.from_headers(headers),
         )
-        request_id = head.header("request-id") or head.header("x-request-id")
-        if request_id is not None:
-            head = ResponseHead(
-                status=head.status,
-                reason=head.reason,
-                headers=headers,
-                request_id=request_id,
-                rate_limits=head.rate_limits,
-            )
-        self._head = head
-        self._body = _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
-        self._stream = self._body.stream
-        events.append(head)
+        return _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None

@@ -173,14 +173,8 @@ class SSEDecoder:
         # A line over the limit: the lines before it are still interpreted (their
         # events come first), then the breach is raised; nothing after it is kept.
         breach: SSEError | None = None
-        if len(region) > self.max_line_bytes:
-            long_line = self._first_long_line(bytes(region))
-            if long_line is not None:
-                at, size = long_line
-                breach = LineTooLongError("max_line_bytes", self.max_line_bytes, size)
-                region = memoryview(bytes(region)[:at])
-        if breach is None and len(rest) > self.max_line_bytes:
-            breach = LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
+        if len(region) > self.max_line_bytes or len(rest) > self.max_line_bytes:
+            breach, region = self._long_line(region, rest)
         if breach is not None:
             self._fail()
             rest = view[:0]
@@ -234,6 +228,23 @@ class SSEDecoder:
             if data[0] == 0x0A:
                 data = data[1:]
         return data
+
+    def _long_line(
+        self, region: bytearray | memoryview, rest: memoryview
+    ) -> tuple[SSEError | None, bytearray | memoryview]:
+        """The breach of the first line over the limit, and the complete lines before it.
+
+        `region` holds complete lines, `rest` the line in progress after them.
+        """
+        if len(region) > self.max_line_bytes:
+            long_line = self._first_long_line(bytes(region))
+            if long_line is not None:
+                at, size = long_line
+                breach = LineTooLongError("max_line_bytes", self.max_line_bytes, size)
+                return breach, memoryview(bytes(region)[:at])
+        if len(rest) > self.max_line_bytes:
+            return LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest)), region
+        return None, region
 
     def _first_long_line(self, region: bytes) -> tuple[int, int] | None:
         """(offset, length) of the first line of `region` over `max_line_bytes`, or None."""
