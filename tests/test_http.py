@@ -8,12 +8,12 @@ import zlib
 from importlib import resources
 from typing import Any
 
-import h11
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
+from tests.link import Link, response_bytes
 from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
 from wire.requests import Request
 from wire.testing.strategies import chunkings
@@ -28,41 +28,13 @@ POST = Request(
 GET = Request("GET", "/v1/models", (("x-api-key", "sk-secret-123"),))
 
 
-def response_bytes(
-    status: int,
-    headers: list[tuple[str, str]],
-    body: bytes = b"",
-    *,
-    chunked: bool = False,
-    pieces: int = 1,
-) -> bytes:
-    """A response as an h11 server writes it (content-length or chunked framing)."""
-    server = h11.Connection(h11.SERVER)
-    server.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    server.next_event()
-    server.next_event()
-    framing = (
-        [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(body)))]
-    )
-    out = server.send(h11.Response(status_code=status, headers=headers + framing))
-    assert out is not None
-    step = max(1, -(-len(body) // pieces))
-    for i in range(0, len(body), step):
-        out += server.send(h11.Data(data=body[i : i + step])) or b""
-    out += server.send(h11.EndOfMessage()) or b""
-    return out
-
-
 def exchange(
     raw: bytes, chunks: list[bytes] | None = None, request: Request = GET, **options: Any
 ) -> list[Any]:
-    client = ClientConnection("api.test", **options)
-    client.send_request(request)
-    events: list[Any] = []
-    for chunk in chunks if chunks is not None else [raw]:
-        events.extend(client.receive_data(chunk))
-    events.extend(client.receive_data(b""))  # EOF: also raises an error deferred till now
-    return events
+    """The client's events for `raw` in `chunks`, then end of file (which raises a held error)."""
+    link = Link(**options)
+    link.send(request)
+    return link.deliver(raw, chunks, eof=True)
 
 
 ENVELOPE = {
@@ -76,21 +48,14 @@ ENVELOPE = {
 
 
 def test_request_bytes_carry_host_length_and_encoding() -> None:
-    client = ClientConnection("api.test:8080")
-    raw = client.send_request(POST)
-    server = h11.Connection(h11.SERVER)
-    server.receive_data(raw)
-    request = server.next_event()
-    assert isinstance(request, h11.Request)
+    request, body = Link("api.test:8080").send(POST)
     assert request.method == b"POST"
     assert request.target == b"/v1/messages"
     headers = dict(request.headers)
     assert headers[b"host"] == b"api.test:8080"
     assert headers[b"content-length"] == b"7"
     assert headers[b"accept-encoding"] == b"gzip, deflate"
-    data = server.next_event()
-    assert isinstance(data, h11.Data)
-    assert bytes(data.data) == b'{"a":1}'
+    assert body == b'{"a":1}'
 
 
 def test_get_has_no_content_length_and_empty_post_has_zero() -> None:
@@ -333,16 +298,13 @@ def test_invalid_json_body_is_a_remote_protocol_error() -> None:
 
 
 def test_keep_alive_reuses_the_connection() -> None:
-    client = ClientConnection("h")
+    link = Link()
     for n in range(3):
-        client.send_request(GET)
         body = json.dumps({"n": n}).encode()
-        events = client.receive_data(
-            response_bytes(200, [("content-type", "application/json")], body)
-        )
+        events = link.exchange(GET, 200, [("content-type", "application/json")], body)
         assert events[1] == JSONBody({"n": n})
         assert events[-1] == ResponseComplete(reusable=True)
-        assert client.reusable
+        assert link.client.reusable
 
 
 def test_connection_close_is_not_reusable() -> None:

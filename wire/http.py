@@ -468,6 +468,8 @@ class ClientConnection:
         gate = self._gate
         if gate.refusal is not None:
             gate.check()
+        if self._h11.their_state is h11.ERROR:  # a stream cut off: nothing more can come
+            raise LocalProtocolError("receive_data() called after the connection was cut off")
         if data and self.state is ConnectionState.IDLE:
             # Before any request, or after a complete response: answering nothing asked
             # (kept, these bytes would answer the next request: a desync).
