@@ -47,8 +47,10 @@ from .errors import (
     BodyTooLargeError,
     IncompleteBodyError,
     IncompleteStreamError,
+    InvalidParameterError,
     LocalProtocolError,
     RemoteProtocolError,
+    SizeLimitError,
     WireError,
     error_class_for,
 )
@@ -379,14 +381,20 @@ class ClientConnection:
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
     ) -> None:
-        if not host or any(c in host for c in "\r\n\0 /"):
-            raise LocalProtocolError(f"invalid host {host!r}")
+        if not isinstance(host, str):
+            raise InvalidParameterError("host", f"must be a str, not {type(host).__name__}")
+        if not host or not host.isascii() or any(c in host for c in "\r\n\0 /"):
+            raise InvalidParameterError(
+                "host", "must be an ASCII host[:port] (IDNA-encode a non-ASCII name)"
+            )
         self.host = host
         self.accept_encoding = accept_encoding
         self.max_body_bytes = max_body_bytes
         self.max_line_bytes = max_line_bytes
         self.max_event_bytes = max_event_bytes
+        self.max_header_bytes = max_header_bytes
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
+        self._heads = _HeadScanner(max_header_bytes)
         # The state is h11's pair of states plus the gate (failed or not); the
         # body of the response in progress, or of the last one, is the only other field.
         self._gate = ErrorGate()  # an error held for the next call; refusal once failed
@@ -439,6 +447,7 @@ class ClientConnection:
         h = self._h11
         if h.our_state is h11.DONE:
             h.start_next_cycle()
+        _check_request(request)
         headers = [("host", self.host), *request.headers]
         if self.accept_encoding:
             headers.append(("accept-encoding", self.accept_encoding))
@@ -476,13 +485,9 @@ class ClientConnection:
             gate.fail(
                 RemoteProtocolError("the peer sent data with no request pending"), False, _FAILED
             )
-        try:
-            self._h11.receive_data(data)
-        except RuntimeError as exc:
-            raise LocalProtocolError(f"cannot receive now: {exc}") from exc
         events: list[ResponseEvent] = []
         try:
-            self._events(events, eof=not data)
+            self._receive(data, events)
         except WireError as error:
             gate.fail(error, bool(events), _FAILED)  # the events before it are delivered first
             return events
@@ -490,6 +495,26 @@ class ClientConnection:
         if stream is not None and stream.pending_error is not None:
             gate.hold(stream.pending_error, _FAILED)  # known now: say so without more bytes
         return events
+
+    def _receive(self, data: bytes, events: list[ResponseEvent]) -> None:
+        """Give h11 the bytes, a response head at a time: each head's size is checked."""
+        view = memoryview(data)
+        while view and self._h11.their_state is h11.SEND_RESPONSE:
+            size = self._heads.scan(view)  # raises once a head passes max_header_bytes
+            if size < 0:
+                break  # the head continues in a later call
+            self._give(bytes(view[:size]))
+            view = view[size:]
+            self._events(events, eof=False)
+        if view or not data:
+            self._give(bytes(view))
+            self._events(events, eof=not data)
+
+    def _give(self, data: bytes) -> None:
+        try:
+            self._h11.receive_data(data)
+        except RuntimeError as exc:  # h11: bytes after end of file
+            raise LocalProtocolError(f"cannot receive now: {exc}") from exc
 
     def _events(self, events: list[ResponseEvent], *, eof: bool) -> None:
         """Turn h11's events into ours until h11 needs more bytes."""
@@ -545,6 +570,60 @@ class ClientConnection:
             rate_limits=RateLimits.from_headers(headers),
         )
         return _Body(head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes)
+
+
+class _HeadScanner:
+    """Finds where each response head ends, so `max_header_bytes` holds however it is cut.
+
+    h11 bounds an incomplete head only: one arriving whole in one call would
+    pass at any size. A head ends at its first blank line (LF, optional CR,
+    LF, as h11 reads it); the bytes before it are counted across calls.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0  # bytes of the head in progress seen so far
+        self.tail = b""  # its last two bytes: a blank line may straddle two calls
+
+    def scan(self, data: memoryview) -> int:
+        """How many bytes of `data` complete the head in progress (-1: none do)."""
+        if self.size == 0 and data[0] < 0x21:
+            return len(data)  # not a status line: h11 refuses it at once
+        room = self.limit - self.size
+        probe = self.tail + bytes(data[: room + 1])  # never more than the limit allows
+        ends = [at + 2 for at in (probe.find(b"\n\n"),) if at >= 0]
+        ends += [at + 3 for at in (probe.find(b"\n\r\n"),) if at >= 0]
+        if not ends:
+            self.size += len(data)
+            if self.size > self.limit:
+                raise SizeLimitError("max_header_bytes", self.limit, self.size)
+            self.tail = probe[-2:]
+            return -1
+        used = min(ends) - len(self.tail)
+        size = self.size + used
+        if size > self.limit:
+            raise SizeLimitError("max_header_bytes", self.limit, size)
+        self.size, self.tail = 0, b""
+        return used
+
+
+def _check_request(request: Request) -> None:
+    """Refuse what HTTP/1.1 cannot carry, naming it (never a value: it may be a key)."""
+    _ascii(request.method, "method")
+    _ascii(request.target, "target")
+    for name, value in request.headers:
+        _ascii(name, "a header name")
+        _ascii(value, f"header {name}")
+    if not isinstance(request.body, bytes | bytearray):
+        raise InvalidParameterError("body", f"must be bytes, not {type(request.body).__name__}")
+
+
+def _ascii(value: object, parameter: str) -> None:
+    if isinstance(value, str | bytes) and value.isascii():
+        return
+    kind = type(value).__name__
+    reason = "must be ASCII" if isinstance(value, str | bytes) else f"must be a str, not {kind}"
+    raise InvalidParameterError(parameter, reason)
 
 
 def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
