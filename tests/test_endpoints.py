@@ -13,8 +13,9 @@ import h11
 import pytest
 
 import wire
+from tests.link import Link
 from wire import requests as build
-from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
+from wire.http import BodyData, JSONBody, ResponseComplete, ResponseHead
 
 CFG = wire.APIConfig(api_key="sk-secret-123")
 HELLO = [{"role": "user", "content": "hello"}]
@@ -75,31 +76,16 @@ def roundtrip(
     request: wire.Request, status: int, headers: list[tuple[str, str]], body: bytes
 ) -> tuple[h11.Request, bytes, list[Any]]:
     """Send `request` through a ClientConnection to an h11 server; answer; return what each saw."""
-    client = ClientConnection("api.anthropic.com")
-    server = h11.Connection(h11.SERVER)
-    server.receive_data(client.send_request(request))
-    seen = server.next_event()
-    assert isinstance(seen, h11.Request)
-    sent = b""
-    while True:
-        event = server.next_event()
-        if isinstance(event, h11.Data):
-            sent += bytes(event.data)
-        elif isinstance(event, h11.EndOfMessage):
-            break
-    raw = server.send(
-        h11.Response(
-            status_code=status,
-            headers=[*headers, ("transfer-encoding", "chunked"), ("request-id", "req_011")],
-        )
+    link = Link("api.anthropic.com")
+    seen, sent = link.send(request)
+    raw = link.respond(
+        status,
+        [*headers, ("request-id", "req_011")],
+        body,
+        chunked=True,
+        pieces=max(1, -(-len(body) // 1000)),
     )
-    assert raw is not None
-    for i in range(0, len(body), 1000):
-        raw += server.send(h11.Data(data=body[i : i + 1000])) or b""
-    raw += server.send(h11.EndOfMessage()) or b""
-    events = []
-    for i in range(0, len(raw), 777):
-        events.extend(client.receive_data(raw[i : i + 777]))
+    events = link.deliver(raw, [raw[i : i + 777] for i in range(0, len(raw), 777)])
     assert isinstance(events[0], ResponseHead)
     assert events[0].request_id == "req_011"
     assert isinstance(events[-1], ResponseComplete)
@@ -297,7 +283,9 @@ def test_every_error_status(status: int, error_type: str | None, cls: type) -> N
         "request_id": "req_body",
     }
     _, _, events = roundtrip(build.get_model(CFG, "x"), status, JSON, json.dumps(envelope).encode())
-    (error,) = events
+    (response,) = events
+    assert isinstance(response, wire.ErrorResponse)
+    error = response.error
     assert type(error) is cls
     assert error.status == status
     assert error.request_id == "req_011"

@@ -202,7 +202,7 @@ def error_from(status: int, key: str, envelope: bytes) -> wire.APIError:
         f"set-cookie: session={key}\r\ncontent-length: {len(envelope)}\r\n\r\n"
     )
     events = client.receive_data(head.encode() + envelope)
-    (error,) = [e for e in events if isinstance(e, wire.APIError)]
+    (error,) = [e.error for e in events if isinstance(e, wire.ErrorResponse)]
     return error
 
 

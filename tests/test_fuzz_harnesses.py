@@ -22,13 +22,14 @@ if str(ROOT) not in sys.path:  # `fuzz` is a directory at the repo root
     sys.path.insert(0, str(ROOT))
 
 import wire  # noqa: E402
-from fuzz import fuzz_partial_json, fuzz_sse, fuzz_stream  # noqa: E402
+from fuzz import fuzz_http, fuzz_partial_json, fuzz_sse, fuzz_stream  # noqa: E402
 from fuzz._common import SEEDS, chunks, make_input, same, split_input  # noqa: E402
 
 HARNESSES: dict[str, Callable[[bytes], None]] = {
     "sse": fuzz_sse.check,
     "json": fuzz_partial_json.check,
     "stream": fuzz_stream.check,
+    "http": fuzz_http.check,
 }
 
 BUDGET = settings(
@@ -221,6 +222,32 @@ def test_stream_random_bytes(data: bytes) -> None:
 @given(st.binary(max_size=256), st.lists(st.integers(0, 62), max_size=15))
 def test_stream_programs(program: bytes, sizes: list[int]) -> None:
     fuzz_stream.check(make_input(program, sizes, flags=3))
+
+
+_HTTP_SEEDS = sorted(p.read_bytes() for p in (SEEDS / "http").iterdir())
+
+
+@BUDGET
+@given(st.binary(max_size=300))
+def test_http_random_bytes(data: bytes) -> None:
+    fuzz_http.check(data)
+
+
+@settings(BUDGET, max_examples=100)
+@given(st.sampled_from(_HTTP_SEEDS), st.data())
+def test_http_mutated_seeds(seed: bytes, data: st.DataObject) -> None:
+    """A seed response with a few bytes changed, cut short, or followed by more bytes.
+
+    (st.binary beside st.integers in one test trips hypothesis's own cache under
+    `python -bb`: it compares b"" with 0.)
+    """
+    raw = bytearray(seed)
+    for _ in range(data.draw(st.integers(0, 3))):
+        at = data.draw(st.integers(1, len(raw) - 1))
+        raw[at] = data.draw(st.integers(0, 255))
+    tail = data.draw(st.lists(st.integers(0, 255), max_size=20))  # not st.binary: see below
+    raw = raw[: data.draw(st.integers(1, len(raw)))] + bytes(tail)
+    fuzz_http.check(bytes(raw))
 
 
 # --- wire bugs the fuzzers found, kept as regression tests ------------------------------

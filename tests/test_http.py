@@ -8,12 +8,12 @@ import zlib
 from importlib import resources
 from typing import Any
 
-import h11
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
+from tests.link import Link, response_bytes
 from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
 from wire.requests import Request
 from wire.testing.strategies import chunkings
@@ -28,41 +28,13 @@ POST = Request(
 GET = Request("GET", "/v1/models", (("x-api-key", "sk-secret-123"),))
 
 
-def response_bytes(
-    status: int,
-    headers: list[tuple[str, str]],
-    body: bytes = b"",
-    *,
-    chunked: bool = False,
-    pieces: int = 1,
-) -> bytes:
-    """A response as an h11 server writes it (content-length or chunked framing)."""
-    server = h11.Connection(h11.SERVER)
-    server.receive_data(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    server.next_event()
-    server.next_event()
-    framing = (
-        [("transfer-encoding", "chunked")] if chunked else [("content-length", str(len(body)))]
-    )
-    out = server.send(h11.Response(status_code=status, headers=headers + framing))
-    assert out is not None
-    step = max(1, -(-len(body) // pieces))
-    for i in range(0, len(body), step):
-        out += server.send(h11.Data(data=body[i : i + step])) or b""
-    out += server.send(h11.EndOfMessage()) or b""
-    return out
-
-
 def exchange(
     raw: bytes, chunks: list[bytes] | None = None, request: Request = GET, **options: Any
 ) -> list[Any]:
-    client = ClientConnection("api.test", **options)
-    client.send_request(request)
-    events: list[Any] = []
-    for chunk in chunks if chunks is not None else [raw]:
-        events.extend(client.receive_data(chunk))
-    events.extend(client.receive_data(b""))  # EOF: also raises an error deferred till now
-    return events
+    """The client's events for `raw` in `chunks`, then end of file (which raises a held error)."""
+    link = Link(**options)
+    link.send(request)
+    return link.deliver(raw, chunks, eof=True)
 
 
 ENVELOPE = {
@@ -76,21 +48,14 @@ ENVELOPE = {
 
 
 def test_request_bytes_carry_host_length_and_encoding() -> None:
-    client = ClientConnection("api.test:8080")
-    raw = client.send_request(POST)
-    server = h11.Connection(h11.SERVER)
-    server.receive_data(raw)
-    request = server.next_event()
-    assert isinstance(request, h11.Request)
+    request, body = Link("api.test:8080").send(POST)
     assert request.method == b"POST"
     assert request.target == b"/v1/messages"
     headers = dict(request.headers)
     assert headers[b"host"] == b"api.test:8080"
     assert headers[b"content-length"] == b"7"
     assert headers[b"accept-encoding"] == b"gzip, deflate"
-    data = server.next_event()
-    assert isinstance(data, h11.Data)
-    assert bytes(data.data) == b'{"a":1}'
+    assert body == b'{"a":1}'
 
 
 def test_get_has_no_content_length_and_empty_post_has_zero() -> None:
@@ -211,8 +176,10 @@ def test_error_statuses_become_typed_errors(
         [("content-type", "application/json"), ("request-id", "req_head")],
         json.dumps(envelope).encode(),
     )
-    head, error, done = exchange(raw)
+    head, response, done = exchange(raw)
     assert head.status == status
+    assert isinstance(response, wire.ErrorResponse)
+    error = response.error
     assert type(error) is cls
     assert (error.status, error.type, error.message) == (status, error_type, "nope")
     assert error.request_id == "req_head"
@@ -223,23 +190,23 @@ def test_error_statuses_become_typed_errors(
 
 def test_error_without_json_keeps_the_text() -> None:
     raw = response_bytes(502, [("content-type", "text/html")], b"<html>Bad gateway</html>")
-    error = exchange(raw)[1]
+    error = exchange(raw)[1].error
     assert isinstance(error, wire.InternalServerError)
     assert error.message == "<html>Bad gateway</html>"
     assert error.type is None
 
 
 def test_empty_error_body() -> None:
-    error = exchange(response_bytes(503, []))[1]
+    error = exchange(response_bytes(503, []))[1].error
     assert isinstance(error, wire.ServiceUnavailableError)
     assert "503" in error.message
 
 
 def test_should_retry_header_overrides() -> None:
     raw = response_bytes(400, [("x-should-retry", "true")], b"{}")
-    assert exchange(raw)[1].retryable is True
+    assert exchange(raw)[1].error.retryable is True
     raw = response_bytes(529, [("x-should-retry", "false")], json.dumps(ENVELOPE).encode())
-    assert exchange(raw)[1].retryable is False
+    assert exchange(raw)[1].error.retryable is False
 
 
 def test_stream_error_event_arrives_as_an_event() -> None:
@@ -267,11 +234,12 @@ def test_stream_error_event_arrives_as_an_event() -> None:
         ResponseHead,
         wire.MessageStart,
         wire.StreamError,
-        wire.IncompleteStreamError,
+        wire.StreamIncomplete,
         ResponseComplete,
     ]
     assert isinstance(events[2].to_exception(), wire.OverloadedError)
-    assert events[3].partial_message is not None
+    assert isinstance(events[3].error, wire.IncompleteStreamError)
+    assert events[3].partial_message is events[3].error.partial_message is not None
     assert events[4].reusable
 
 
@@ -280,10 +248,12 @@ def test_connection_closed_mid_stream_keeps_the_partial_message() -> None:
     client = ClientConnection("h")
     client.send_request(POST)
     client.receive_data(raw[: len(raw) // 2])
-    with pytest.raises(wire.IncompleteStreamError) as info:
-        client.receive_data(b"")
-    assert info.value.partial_message is not None
-    assert info.value.partial_message.id == "msg_01HCDu5LRGeP2o7s2xGmxyx8"
+    (event,) = client.receive_data(b"")  # a value event, not an exception
+    assert isinstance(event, wire.StreamIncomplete)
+    assert isinstance(event.error, wire.IncompleteStreamError)
+    assert event.partial_message is not None
+    assert event.partial_message.id == "msg_01HCDu5LRGeP2o7s2xGmxyx8"
+    assert not client.reusable
 
 
 def test_connection_closed_mid_json_carries_the_bytes() -> None:
@@ -328,16 +298,13 @@ def test_invalid_json_body_is_a_remote_protocol_error() -> None:
 
 
 def test_keep_alive_reuses_the_connection() -> None:
-    client = ClientConnection("h")
+    link = Link()
     for n in range(3):
-        client.send_request(GET)
         body = json.dumps({"n": n}).encode()
-        events = client.receive_data(
-            response_bytes(200, [("content-type", "application/json")], body)
-        )
+        events = link.exchange(GET, 200, [("content-type", "application/json")], body)
         assert events[1] == JSONBody({"n": n})
         assert events[-1] == ResponseComplete(reusable=True)
-        assert client.reusable
+        assert link.client.reusable
 
 
 def test_connection_close_is_not_reusable() -> None:
@@ -388,8 +355,9 @@ def _normalise(events: list[Any]) -> list[Any]:
     for event in events:
         if isinstance(event, BodyData) and out and isinstance(out[-1], BodyData):
             out[-1] = BodyData(out[-1].data + event.data)
-        elif isinstance(event, wire.APIError):
-            out.append((type(event), event.status, event.type, event.message, event.retryable))
+        elif isinstance(event, wire.ErrorResponse):
+            e = event.error
+            out.append((type(e), e.status, e.type, e.message, e.retryable))
         else:
             out.append(event)
     return out
@@ -448,3 +416,59 @@ def test_events_before_a_bad_event_are_delivered_then_the_error() -> None:
     assert not client.reusable
     with pytest.raises(wire.LocalProtocolError):
         client.receive_data(b"")
+
+
+# --- the connection's state -----------------------------------------------------------------
+
+S = wire.ConnectionState
+
+
+def test_state_follows_one_exchange() -> None:
+    client = ClientConnection("h")
+    assert client.state is S.IDLE
+    assert client.reusable
+    client.send_request(GET)
+    assert client.state is S.AWAITING_RESPONSE
+    assert not client.reusable
+    assert client.receive_data(b"HTTP/1.1 100 Continue\r\n\r\n") == []
+    assert client.state is S.AWAITING_RESPONSE
+    raw = response_bytes(200, [("content-type", "application/json")], b'{"a": 1}')
+    client.receive_data(raw[:-3])
+    assert client.state is S.RECEIVING_BODY
+    assert client.receive_data(raw[-3:])[-1] == ResponseComplete(reusable=True)
+    assert client.state is S.IDLE
+    assert client.reusable
+    client.receive_data(b"")  # the peer closes an idle connection: no error
+    assert client.state is S.CLOSED
+    assert not client.reusable
+    with pytest.raises(wire.LocalProtocolError, match="closed"):
+        client.send_request(GET)
+
+
+def test_state_closed_after_connection_close_and_after_a_cut_stream() -> None:
+    raw = response_bytes(
+        200, [("content-type", "application/json"), ("connection", "close")], b"{}"
+    )
+    client = ClientConnection("h")
+    client.send_request(GET)
+    client.receive_data(raw)
+    assert client.state is S.CLOSED
+    raw = response_bytes(200, [("content-type", "text/event-stream")], SAMPLE)
+    client = ClientConnection("h")
+    client.send_request(POST)
+    client.receive_data(raw[:-10])
+    assert isinstance(client.receive_data(b"")[-1], wire.StreamIncomplete)
+    assert client.state is S.CLOSED
+    assert client.pending_error is None
+
+
+def test_state_failed_while_an_error_is_pending_and_after() -> None:
+    client = ClientConnection("h")
+    client.send_request(GET)
+    client.receive_data(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\nzz\r\n")
+    assert client.state is S.FAILED
+    assert client.pending_error is not None
+    with pytest.raises(wire.RemoteProtocolError):
+        client.receive_data(b"")
+    assert client.state is S.FAILED
+    assert client.pending_error is None

@@ -62,10 +62,17 @@ def outcome(chunks: Iterable[bytes], **options: Any) -> Outcome:
 
 def _comparable(events: list[Any]) -> list[Any]:
     """Errors among the events (they compare by identity) as their type and text."""
-    return [
-        f"{type(event).__name__}: {event}" if isinstance(event, Exception) else event
-        for event in events
-    ]
+    return [_value(event) for event in events]
+
+
+def _value(event: Any) -> Any:
+    if isinstance(event, Exception):
+        return f"{type(event).__name__}: {event}"
+    if isinstance(event, wire.StreamIncomplete):
+        return ("StreamIncomplete", _value(event.error), event.partial_message)
+    if isinstance(event, wire.ErrorResponse):
+        return ("ErrorResponse", _value(event.error))
+    return event
 
 
 def bytewise(data: bytes) -> list[bytes]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -516,7 +517,7 @@ def test_never_more_than_capacity_plus_refill_in_any_window(
         sent.append((now + wait, (1, input_tokens, output_tokens)))
     times = [t for t, _ in sent]
     # first come, first served (send times are sums of floats: equal up to rounding)
-    assert all(later >= earlier - 1e-9 for earlier, later in zip(times, times[1:]))
+    assert all(later >= earlier - 1e-9 for earlier, later in itertools.pairwise(times))
     for kind, capacity in enumerate((rpm, itpm, otpm)):
         if capacity is None:
             continue

@@ -530,7 +530,7 @@ def api_error(status: int, headers: list[tuple[str, str]], body: bytes = b"") ->
     lines = [f"HTTP/1.1 {status} Whatever", *(f"{k}: {v}" for k, v in headers)]
     lines.append(f"content-length: {len(body)}")
     events = client.receive_data("\r\n".join(lines).encode() + b"\r\n\r\n" + body)
-    errors = [e for e in events if isinstance(e, wire.APIError)]
+    errors = [e.error for e in events if isinstance(e, wire.ErrorResponse)]
     assert len(errors) == 1, events
     return errors[0]
 

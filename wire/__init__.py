@@ -85,7 +85,16 @@ from .events import (
     parse_stream_event,
     stream_event_from_dict,
 )
-from .http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
+from .http import (
+    BodyData,
+    ClientConnection,
+    ConnectionState,
+    ErrorResponse,
+    JSONBody,
+    ResponseComplete,
+    ResponseHead,
+    StreamIncomplete,
+)
 from .partial_json import PartialJSONParser
 from .ratelimit import Limit, Limiter, RateLimits
 from .requests import APIConfig, Request
@@ -122,6 +131,7 @@ __all__ = [
     "ClientClosedRequestError",
     "ClientConnection",
     "ConflictError",
+    "ConnectionState",
     "ContentBlock",
     "ContentBlockDelta",
     "ContentBlockStart",
@@ -129,6 +139,7 @@ __all__ = [
     "DecompressionBombError",
     "DeletedMessageBatch",
     "Delta",
+    "ErrorResponse",
     "ErroredResult",
     "EventDecodeError",
     "EventTooLargeError",
@@ -190,6 +201,7 @@ __all__ = [
     "SizeLimitError",
     "StreamError",
     "StreamEvent",
+    "StreamIncomplete",
     "SucceededResult",
     "TextBlock",
     "TextDelta",

@@ -14,13 +14,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
 
+from ._deferred import ErrorGate
 from .errors import (
     EventDecodeError,
     InvalidParameterError,
     JSONLDecodeError,
     JSONLError,
     JSONLLineTooLongError,
-    LocalProtocolError,
+    WireError,
 )
 from .types import (
     _NO_KEYS,
@@ -509,19 +510,22 @@ class JSONLDecoder:
         self.max_line_bytes = max_line_bytes
         self._line = bytearray()  # the line in progress (no LF)
         self._lineno = 0  # complete lines read
-        self._error: JSONLError | None = None  # found after results: raised by the next call
-        self._refusal: str | None = None  # why feed() is refused, once closed or failed
+        self._gate = ErrorGate()  # an error held for the next call; refusal once closed or failed
 
     @property
     def lines_read(self) -> int:
         """Complete lines read so far, blank ones included."""
         return self._lineno
 
+    @property
+    def pending_error(self) -> WireError | None:
+        """The error the next `feed()` or `close()` will raise (found after results returned)."""
+        return self._gate.pending
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[BatchResult]:
         """Take the next bytes of the body; return the results of the lines they complete."""
-        if self._refusal is not None:
-            self._raise_pending()
-            raise LocalProtocolError(self._refusal)
+        if self._gate.refusal is not None:
+            self._gate.check()
         if type(data) is not bytes:
             data = bytes(data)
         line = self._line
@@ -553,19 +557,14 @@ class JSONLDecoder:
                 raise JSONLLineTooLongError(self._lineno + 1, limit, size)
             line += data[start:] if start else data
         except JSONLError as exc:
-            self._refusal = "JSONLDecoder.feed() called after an error"
             line.clear()
-            if not results:
-                raise
-            self._error = exc
+            self._gate.fail(exc, bool(results), "JSONLDecoder.feed() called after an error")
         return results
 
     def close(self) -> list[BatchResult]:
         """End of body: the result of a last line without LF, if any. Idempotent."""
-        if self._refusal is not None:
-            self._raise_pending()
+        if not self._gate.close("JSONLDecoder.feed() called after close()"):
             return []
-        self._refusal = "JSONLDecoder.feed() called after close()"
         if not self._line:
             return []
         self._lineno += 1
@@ -573,11 +572,6 @@ class JSONLDecoder:
         self._line.clear()
         result = self._parse(text)
         return [] if result is None else [result]
-
-    def _raise_pending(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise error
 
     def _parse(self, text: str) -> BatchResult | None:
         """One complete line: a result, None for a blank line, or `JSONLDecodeError`."""

@@ -159,7 +159,13 @@ def _demo(args: argparse.Namespace) -> int:
     import time
 
     from .events import ContentBlockDelta, TextDelta
-    from .http import ClientConnection, ResponseComplete, ResponseHead
+    from .http import (
+        ClientConnection,
+        ErrorResponse,
+        ResponseComplete,
+        ResponseHead,
+        StreamIncomplete,
+    )
     from .requests import APIConfig, create_message
 
     try:
@@ -195,8 +201,8 @@ def _demo(args: argparse.Namespace) -> int:
                     ):
                         first = first or time.perf_counter()
                         print(event.delta.text, end="", flush=True)
-                    elif isinstance(event, WireError):
-                        raise event
+                    elif isinstance(event, (ErrorResponse, StreamIncomplete)):
+                        raise event.error
                     elif isinstance(event, ResponseComplete):
                         done = True
                 if not data:

@@ -10,15 +10,20 @@ status and media type:
 
 - 2xx `text/event-stream`: the typed stream events (`MessageStreamDecoder`);
 - 2xx `application/json`: one `JSONBody` at the end;
-- an error status (>= 400): one `APIError` instance (the subclass the status
-  and the envelope's `error.type` name) for the caller to raise;
+- an error status (>= 400): one `ErrorResponse` whose `.error` is the
+  `APIError` subclass the status and the envelope's `error.type` name;
 - anything else (batch results JSONL): `BodyData` chunks;
 
-then `ResponseComplete`. A stream whose HTTP body is complete but that never
-sent `message_stop` ends with an `IncompleteStreamError` instance among the
-events (after every event that did arrive), for the caller to raise; a
-connection closed mid-body raises `IncompleteStreamError` (SSE) or
-`IncompleteBodyError` from `receive_data(b"")`, with what was decoded.
+then `ResponseComplete`. A stream that ends before `message_stop` yields a
+`StreamIncomplete` event (after every event that did arrive) whose `.error` is
+the `IncompleteStreamError` carrying the partial message: followed by
+`ResponseComplete` when the HTTP body was complete, last when the connection
+closed mid-body (the connection is then not reusable).
+
+One error channel, as in wsproto: what the peer said (an error response, a
+stream cut short) is a value event carrying the exception for the caller to
+raise; only broken input (HTTP, SSE or event violations, a breached limit, a
+non-stream body cut off: `IncompleteBodyError`) and misuse are raised.
 
 gzip (every member) and deflate bodies are decoded incrementally and
 exactly (`wire._inflate`): the same bytes give the same events and error in
@@ -31,6 +36,7 @@ every chunking. Decompressed output is bounded per `receive_data()` call
 
 from __future__ import annotations
 
+import enum
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -38,6 +44,7 @@ from typing import Any, TypeAlias
 
 import h11
 
+from ._deferred import ErrorGate
 from ._inflate import (
     DEFAULT_DECOMPRESSION_RATIO_FLOOR,
     DEFAULT_MAX_DECOMPRESSED_PER_CALL,
@@ -49,8 +56,10 @@ from .errors import (
     BodyTooLargeError,
     IncompleteBodyError,
     IncompleteStreamError,
+    InvalidParameterError,
     LocalProtocolError,
     RemoteProtocolError,
+    SizeLimitError,
     WireError,
     error_class_for,
 )
@@ -70,10 +79,13 @@ __all__ = [
     "DEFAULT_MAX_HEADER_BYTES",
     "BodyData",
     "ClientConnection",
+    "ConnectionState",
+    "ErrorResponse",
     "JSONBody",
     "ResponseComplete",
     "ResponseEvent",
     "ResponseHead",
+    "StreamIncomplete",
 ]
 
 # A buffered (JSON or error) body: the largest real one is a Message of a few
@@ -123,6 +135,35 @@ class BodyData:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorResponse:
+    """The peer answered with an error status; `error` is the `APIError` to raise.
+
+    Its class is the subclass the status and the envelope's `error.type` name.
+    A value, not an exception, so that every event is returned and only
+    broken input is raised (the peer did nothing wrong by answering 529).
+    """
+
+    error: APIError
+
+
+@dataclass(frozen=True, slots=True)
+class StreamIncomplete:
+    """A streamed response ended before `message_stop`; `error` is the error to raise.
+
+    Comes after every event that did arrive: when the HTTP body completed
+    (then `ResponseComplete` follows) and when the connection closed mid-body
+    (then nothing follows and the connection is not reusable).
+    """
+
+    error: IncompleteStreamError
+
+    @property
+    def partial_message(self) -> Message | None:
+        """The `Message` built before the stream ended (None before `message_start`)."""
+        return self.error.partial_message
+
+
+@dataclass(frozen=True, slots=True)
 class ResponseComplete:
     """The response ended; `reusable` says whether the connection can carry another request."""
 
@@ -134,10 +175,11 @@ ResponseEvent: TypeAlias = (
     | StreamEvent
     | JSONBody
     | BodyData
-    | APIError
-    | IncompleteStreamError
+    | ErrorResponse
+    | StreamIncomplete
     | ResponseComplete
 )
+"""Everything `ClientConnection.receive_data` returns: values only, never an exception."""
 
 
 class _Body:
@@ -191,15 +233,23 @@ class _Body:
             try:
                 self.stream.close()
             except IncompleteStreamError as exc:
-                events.append(exc)  # after every event that did arrive; the caller raises it
+                events.append(StreamIncomplete(exc))  # after every event that did arrive
         elif self.buffer is not None:
             events.append(self._parse_buffer())
 
-    def cut_off(self, reason: str) -> WireError:
-        """The error for a connection closed mid-body, carrying what was decoded."""
-        if self.stream is not None:
-            return IncompleteStreamError(reason, self.stream.message)
-        return IncompleteBodyError(reason, bytes(self.buffer or b""))
+    def cut_off(self, reason: str, events: list[ResponseEvent]) -> None:
+        """The connection closed mid-body: a `StreamIncomplete` event, else raise.
+
+        An error the stream decoder found earlier in the body comes first (it
+        is earlier in the stream); a buffered or raw body cut off raises
+        `IncompleteBodyError` carrying the bytes.
+        """
+        if self.stream is None:
+            raise IncompleteBodyError(reason, bytes(self.buffer or b""))
+        pending = self.stream.pending_error
+        if pending is not None:
+            raise pending
+        events.append(StreamIncomplete(IncompleteStreamError(reason, self.stream.message)))
 
     def _inflated(self, chunks: Iterator[bytes], events: list[ResponseEvent]) -> None:
         """Decode the inflater's output; its error comes after the output before it."""
@@ -225,7 +275,7 @@ class _Body:
         elif data:
             events.append(BodyData(bytes(data)))
 
-    def _parse_buffer(self) -> ResponseEvent:
+    def _parse_buffer(self) -> JSONBody | ErrorResponse:
         head = self.head
         raw = bytes(self.buffer or b"")
         try:
@@ -237,7 +287,12 @@ class _Body:
             if not parsed:
                 raise RemoteProtocolError(f"HTTP {head.status} JSON body is not valid JSON")
             return JSONBody(value)
-        return _api_error(head, value if parsed else None, raw)
+        return ErrorResponse(_api_error(head, value if parsed else None, raw))
+
+
+_FAILED = "this connection failed earlier; open a new one"
+# One text wherever unasked-for bytes are seen, so every chunking gives the same error.
+_UNASKED = "the peer sent data with no request pending"
 
 
 def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
@@ -266,12 +321,36 @@ def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
     )
 
 
+class ConnectionState(enum.Enum):
+    """Where a `ClientConnection` stands (h11-style); computed, never stored apart.
+
+    - `IDLE`: a request may be sent (a new connection, or the last response
+      completed and the connection may be reused);
+    - `AWAITING_RESPONSE`: a request was sent; no final response head yet
+      (1xx informational responses keep it here);
+    - `RECEIVING_BODY`: a response head arrived; its body is in progress;
+    - `CLOSED`: no further request can use this connection, without any
+      error: the response said `connection: close`, the peer closed, or a
+      stream was cut off (its `StreamIncomplete` said so). Close the socket;
+    - `FAILED`: the peer broke the protocol: the error was raised, or is
+      `pending_error` and raised by the next call. Every use after that
+      raises `LocalProtocolError`.
+    """
+
+    IDLE = "idle"
+    AWAITING_RESPONSE = "awaiting response"
+    RECEIVING_BODY = "receiving body"
+    CLOSED = "closed"
+    FAILED = "failed"
+
+
 class ClientConnection:
     """The client side of one HTTP/1.1 connection: `send_request()` bytes, `receive_data()` events.
 
     `host` is the `Host` header value (with its port when not the default).
-    One request at a time; after `ResponseComplete` with `reusable=True` the
-    next request may be sent on the same connection (keep-alive).
+    One request at a time; `state` says what may happen next, and the next
+    request may be sent on the same connection (keep-alive) while it is
+    `IDLE` (`reusable`).
 
     Limits on decompressed (gzip/deflate) output, each raising
     `DecompressionBombError` naming it: `max_decompressed_per_call` (16 MiB)
@@ -293,8 +372,12 @@ class ClientConnection:
         max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO,
         decompression_ratio_floor: int = DEFAULT_DECOMPRESSION_RATIO_FLOOR,
     ) -> None:
-        if not host or any(c in host for c in "\r\n\0 /"):
-            raise LocalProtocolError(f"invalid host {host!r}")
+        if not isinstance(host, str):
+            raise InvalidParameterError("host", f"must be a str, not {type(host).__name__}")
+        if not host or not host.isascii() or any(c in host for c in "\r\n\0 /"):
+            raise InvalidParameterError(
+                "host", "must be an ASCII host[:port] (IDNA-encode a non-ASCII name)"
+            )
         self.host = host
         self.accept_encoding = accept_encoding
         self.max_body_bytes = max_body_bytes
@@ -303,39 +386,62 @@ class ClientConnection:
         self.max_decompressed_per_call = max_decompressed_per_call
         self.max_decompression_ratio = max_decompression_ratio
         self.decompression_ratio_floor = decompression_ratio_floor
+        self.max_header_bytes = max_header_bytes
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
+        self._heads = _HeadScanner(max_header_bytes)
+        # The state is h11's pair of states plus the gate (failed or not); the
+        # body of the response in progress, or of the last one, is the only other field.
+        self._gate = ErrorGate()  # an error held for the next call; refusal once failed
         self._body: _Body | None = None
-        self._head: ResponseHead | None = None
-        self._stream: MessageStreamDecoder | None = None
-        self._failed = False
-        self._deferred: WireError | None = None  # raised by the next receive_data()
+
+    @property
+    def state(self) -> ConnectionState:
+        """Where the connection stands (see `ConnectionState`)."""
+        if self._gate.refusal is not None:
+            return ConnectionState.FAILED
+        ours, theirs = self._h11.our_state, self._h11.their_state
+        if theirs is h11.SEND_BODY:
+            return ConnectionState.RECEIVING_BODY
+        if theirs is h11.SEND_RESPONSE and ours is h11.DONE:
+            return ConnectionState.AWAITING_RESPONSE
+        if ours is theirs and (ours is h11.IDLE or ours is h11.DONE):
+            return ConnectionState.IDLE
+        return ConnectionState.CLOSED
 
     @property
     def reusable(self) -> bool:
-        """True when the connection may carry a new request now."""
-        h = self._h11
-        return not self._failed and (
-            (h.our_state is h11.IDLE and h.their_state is h11.IDLE)
-            or (h.our_state is h11.DONE and h.their_state is h11.DONE)
-        )
+        """True when the connection may carry a new request now (`state` is `IDLE`)."""
+        return self.state is ConnectionState.IDLE
+
+    @property
+    def pending_error(self) -> WireError | None:
+        """The error the next `receive_data()` will raise, found after the events returned.
+
+        Set at once when it is known, so a driver never reads (and waits) for
+        an answer it already has.
+        """
+        return self._gate.pending
 
     @property
     def response(self) -> ResponseHead | None:
         """The head of the response in progress (or the last one)."""
-        return self._head
+        return None if self._body is None else self._body.head
 
     @property
     def stream_message(self) -> Message | None:
         """The `Message` the streamed response in progress (or the last one) has built so far."""
-        return None if self._stream is None else self._stream.message
+        stream = None if self._body is None else self._body.stream
+        return None if stream is None else stream.message
 
     def send_request(self, request: Request) -> bytes:
         """The bytes of `request`: head and body. Raises `LocalProtocolError` if busy."""
+        state = self.state
+        if state is not ConnectionState.IDLE:
+            raise LocalProtocolError(f"cannot send a request: the connection is {state.value}")
         h = self._h11
-        if h.our_state is h11.DONE and h.their_state is h11.DONE:
+        if h.our_state is h11.DONE:
             h.start_next_cycle()
-        if self._failed or h.our_state is not h11.IDLE:
-            raise LocalProtocolError("the connection is busy, closed or failed; open a new one")
+        _check_request(request)
         headers = [("host", self.host), *request.headers]
         if self.accept_encoding:
             headers.append(("accept-encoding", self.accept_encoding))
@@ -351,9 +457,7 @@ class ClientConnection:
             raise LocalProtocolError(
                 "cannot send this request: a header name or value is not valid HTTP"
             ) from None
-        self._head = None
         self._body = None
-        self._stream = None
         return out or b""
 
     def receive_data(self, data: bytes) -> list[ResponseEvent]:
@@ -364,63 +468,92 @@ class ClientConnection:
         When the same bytes completed events before the error, those are
         returned first and the error is raised by the next call.
         """
-        h = self._h11
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
-        if self._failed:
-            raise LocalProtocolError("this connection failed earlier; open a new one")
-        if data and h.our_state is h11.IDLE:
-            self._failed = True
-            raise RemoteProtocolError("the peer sent data before any request")
-        try:
-            h.receive_data(data)
-        except RuntimeError as exc:
-            raise LocalProtocolError(f"cannot receive now: {exc}") from exc
+        gate = self._gate
+        if gate.refusal is not None:
+            gate.check()
+        if self._h11.their_state is h11.ERROR:  # a stream cut off: nothing more can come
+            raise LocalProtocolError("receive_data() called after the connection was cut off")
+        if data and self._h11.their_state is h11.CLOSED:  # misuse: the state stays as it is
+            raise LocalProtocolError("receive_data() called with data after end of file")
+        if data and self.state is ConnectionState.IDLE:
+            # Before any request, or after a complete response: answering nothing asked
+            # (kept, these bytes would answer the next request: a desync).
+            gate.fail(RemoteProtocolError(_UNASKED), False, _FAILED)
         events: list[ResponseEvent] = []
         if self._body is not None:
             self._body.new_call()
         try:
-            self._events(events)
+            self._receive(data, events)
         except WireError as error:
-            self._failed = True
-            if not events:
-                raise
-            self._deferred = error  # the events before it are delivered first
+            gate.fail(error, bool(events), _FAILED)  # the events before it are delivered first
+            return events
+        stream = None if self._body is None else self._body.stream
+        if stream is not None and stream.pending_error is not None:
+            gate.hold(stream.pending_error, _FAILED)  # known now: say so without more bytes
         return events
 
-    def _events(self, events: list[ResponseEvent]) -> None:
+    def _receive(self, data: bytes, events: list[ResponseEvent]) -> None:
+        """Give h11 the bytes, a response head at a time: each head's size is checked."""
+        view = memoryview(data)
+        while view and self._h11.their_state is h11.SEND_RESPONSE:
+            size = self._heads.scan(view)  # raises once a head passes max_header_bytes
+            if size < 0:
+                break  # the head continues in a later call
+            self._give(bytes(view[:size]))
+            view = view[size:]
+            self._events(events, eof=False)
+        if view or not data:
+            self._give(bytes(view))
+            self._events(events, eof=not data)
+
+    def _give(self, data: bytes) -> None:
+        try:
+            self._h11.receive_data(data)
+        except RuntimeError as exc:  # h11: bytes after end of file
+            raise LocalProtocolError(f"cannot receive now: {exc}") from exc
+
+    def _events(self, events: list[ResponseEvent], *, eof: bool) -> None:
+        """Turn h11's events into ours until h11 needs more bytes."""
         h = self._h11
+        body = self._body
         while True:
+            theirs = h.their_state
             try:
                 event = h.next_event()
             except h11.RemoteProtocolError as exc:
-                if self._body is not None:
-                    raise self._body.cut_off(f"HTTP: {exc}") from exc
+                if eof and theirs is h11.SEND_BODY and body is not None:
+                    # At end of file h11's only news is the close: the body is cut off.
+                    body.cut_off(f"the connection closed mid-body ({exc})", events)
+                    return
+                if eof and theirs is h11.SEND_RESPONSE:
+                    raise RemoteProtocolError("the connection closed before a response") from exc
                 raise RemoteProtocolError(f"HTTP: {exc}") from exc
-            if event is h11.NEED_DATA or event is h11.PAUSED:
+            if event is h11.NEED_DATA:
+                return
+            if event is h11.PAUSED:
+                if h.their_state is h11.DONE:  # bytes after a complete response
+                    raise RemoteProtocolError(_UNASKED)
                 return
             if isinstance(event, h11.Response):
-                self._start(event, events)
+                body = self._body = self._start(event)
+                events.append(body.head)
             elif isinstance(event, h11.Data):
-                if self._body is not None:
-                    self._body.feed(bytes(event.data), events)
+                if body is not None:
+                    body.feed(bytes(event.data), events)
             elif isinstance(event, h11.EndOfMessage):
-                if self._body is not None:
-                    self._body.finish(events)
-                    self._body = None
+                if body is not None:
+                    body.finish(events)
                 events.append(
                     ResponseComplete(reusable=h.our_state is h11.DONE and h.their_state is h11.DONE)
                 )
             elif isinstance(event, h11.ConnectionClosed):
-                if self._body is not None:
-                    raise self._body.cut_off("the connection closed mid-body")
-                if self._head is None and h.our_state is not h11.IDLE:
-                    raise RemoteProtocolError("the connection closed before a response")
+                if theirs is h11.SEND_BODY and body is not None:
+                    body.cut_off("the connection closed mid-body", events)
                 return
             # InformationalResponse (1xx) needs nothing.
 
-    def _start(self, response: h11.Response, events: list[ResponseEvent]) -> None:
+    def _start(self, response: h11.Response) -> _Body:
+        """The body decoder for a final response head."""
         headers = tuple(
             (bytes(name).decode("latin-1").lower(), bytes(value).decode("latin-1"))
             for name, value in response.headers
@@ -429,26 +562,75 @@ class ClientConnection:
             status=response.status_code,
             reason=bytes(response.reason).decode("latin-1"),
             headers=headers,
-            request_id=None,
+            request_id=_first(headers, "request-id") or _first(headers, "x-request-id"),
             rate_limits=RateLimits.from_headers(headers),
         )
-        request_id = head.header("request-id") or head.header("x-request-id")
-        if request_id is not None:
-            head = ResponseHead(
-                status=head.status,
-                reason=head.reason,
-                headers=headers,
-                request_id=request_id,
-                rate_limits=head.rate_limits,
-            )
-        self._head = head
         inflate_limits = {
             "max_per_call": self.max_decompressed_per_call,
             "max_ratio": self.max_decompression_ratio,
             "ratio_floor": self.decompression_ratio_floor,
         }
-        self._body = _Body(
+        return _Body(
             head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes, inflate_limits
         )
-        self._stream = self._body.stream
-        events.append(head)
+
+
+class _HeadScanner:
+    """Finds where each response head ends, so `max_header_bytes` holds however it is cut.
+
+    h11 bounds an incomplete head only: one arriving whole in one call would
+    pass at any size. A head ends at its first blank line (LF, optional CR,
+    LF, as h11 reads it); the bytes before it are counted across calls.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.size = 0  # bytes of the head in progress seen so far
+        self.tail = b""  # its last two bytes: a blank line may straddle two calls
+
+    def scan(self, data: memoryview) -> int:
+        """How many bytes of `data` complete the head in progress (-1: none do)."""
+        if self.size == 0 and data[0] < 0x21:
+            return len(data)  # not a status line: h11 refuses it at once
+        room = self.limit - self.size
+        probe = self.tail + bytes(data[: room + 1])  # never more than the limit allows
+        ends = [at + 2 for at in (probe.find(b"\n\n"),) if at >= 0]
+        ends += [at + 3 for at in (probe.find(b"\n\r\n"),) if at >= 0]
+        if not ends:
+            self.size += len(data)
+            if self.size > self.limit:
+                raise SizeLimitError("max_header_bytes", self.limit, self.size)
+            self.tail = probe[-2:]
+            return -1
+        used = min(ends) - len(self.tail)
+        size = self.size + used
+        if size > self.limit:
+            raise SizeLimitError("max_header_bytes", self.limit, size)
+        self.size, self.tail = 0, b""
+        return used
+
+
+def _check_request(request: Request) -> None:
+    """Refuse what HTTP/1.1 cannot carry, naming it (never a value: it may be a key)."""
+    _ascii(request.method, "method")
+    _ascii(request.target, "target")
+    for name, value in request.headers:
+        _ascii(name, "a header name")
+        _ascii(value, f"header {name}")
+    if not isinstance(request.body, bytes | bytearray):
+        raise InvalidParameterError("body", f"must be bytes, not {type(request.body).__name__}")
+
+
+def _ascii(value: object, parameter: str) -> None:
+    if isinstance(value, str | bytes) and value.isascii():
+        return
+    kind = type(value).__name__
+    reason = "must be ASCII" if isinstance(value, str | bytes) else f"must be a str, not {kind}"
+    raise InvalidParameterError(parameter, reason)
+
+
+def _first(headers: tuple[tuple[str, str], ...], name: str) -> str | None:
+    for key, value in headers:
+        if key == name:
+            return value
+    return None

@@ -15,12 +15,13 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from ._deferred import ErrorGate
 from .errors import (
     EventTooLargeError,
     InvalidParameterError,
     LineTooLongError,
-    LocalProtocolError,
     SSEError,
+    WireError,
 )
 
 __all__ = [
@@ -114,8 +115,7 @@ class SSEDecoder:
         self._head = bytearray()  # the stream's first bytes, until the BOM question is settled
         self._started = False  # past the (optional) BOM
         self._skip_lf = False  # the last byte fed was a CR: an LF right after it is part of it
-        self._refusal: str | None = None  # why feed() is refused, once closed or failed
-        self._deferred: SSEError | None = None  # a breach to raise after the events before it
+        self._gate = ErrorGate()  # a breach held for the next call; refusal once closed or failed
         # The event being built (the spec's buffers).
         self._data: list[str] = []
         self._data_chars = 0  # characters in the data buffer, one LF per line included
@@ -141,6 +141,11 @@ class SSEDecoder:
             or self._block_retry is not None
         )
 
+    @property
+    def pending_error(self) -> WireError | None:
+        """The limit breach the next `feed()` or `close()` will raise (found after events)."""
+        return self._gate.pending
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[ServerSentEvent]:
         """Take the next bytes of the stream; return the events they complete.
 
@@ -148,11 +153,8 @@ class SSEDecoder:
         next `feed()` or `close()`, so those events are never lost and errors
         come in stream order whatever the chunking.
         """
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
-        if self._refusal is not None:
-            raise LocalProtocolError(self._refusal)
+        if self._gate.refusal is not None:
+            self._gate.check()
         if type(data) is not bytes:
             data = bytes(data)
         if self._skip_lf or not self._started:
@@ -179,14 +181,8 @@ class SSEDecoder:
         # A line over the limit: the lines before it are still interpreted (their
         # events come first), then the breach is raised; nothing after it is kept.
         breach: SSEError | None = None
-        if len(region) > self.max_line_bytes:
-            long_line = self._first_long_line(bytes(region))
-            if long_line is not None:
-                at, size = long_line
-                breach = LineTooLongError("max_line_bytes", self.max_line_bytes, size)
-                region = memoryview(bytes(region)[:at])
-        if breach is None and len(rest) > self.max_line_bytes:
-            breach = LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest))
+        if len(region) > self.max_line_bytes or len(rest) > self.max_line_bytes:
+            breach, region = self._long_line(region, rest)
         if breach is not None:
             self._fail()
             rest = view[:0]
@@ -207,10 +203,8 @@ class SSEDecoder:
             self._parse(text, events)
         except SSEError as error:
             breach = error  # earlier in the stream than any long line found above
-        if breach is not None:
-            if not events:
-                raise breach
-            self._deferred = breach  # the events before the breach come first
+        if breach is not None:  # the events before the breach come first
+            self._gate.fail(breach, bool(events), _FAILED)
         return events
 
     def close(self) -> None:
@@ -218,16 +212,12 @@ class SSEDecoder:
 
         Raises a limit breach that `feed()` deferred (see `feed`).
         """
-        if self._refusal is None:
-            self._refusal = "SSEDecoder.feed() called after close()"
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
+        self._gate.close("SSEDecoder.feed() called after close()")
 
     # -- internals -----------------------------------------------------------
 
     def _fail(self) -> None:
-        self._refusal = "SSEDecoder.feed() called after a limit was breached"
+        self._gate.refusal = _FAILED
 
     def _prelude(self, data: bytes) -> bytes:
         """Drop a leading BOM (held until it is certain) and the LF of a CRLF split by chunks."""
@@ -246,6 +236,23 @@ class SSEDecoder:
             if data[0] == 0x0A:
                 data = data[1:]
         return data
+
+    def _long_line(
+        self, region: bytearray | memoryview, rest: memoryview
+    ) -> tuple[SSEError | None, bytearray | memoryview]:
+        """The breach of the first line over the limit, and the complete lines before it.
+
+        `region` holds complete lines, `rest` the line in progress after them.
+        """
+        if len(region) > self.max_line_bytes:
+            long_line = self._first_long_line(bytes(region))
+            if long_line is not None:
+                at, size = long_line
+                breach = LineTooLongError("max_line_bytes", self.max_line_bytes, size)
+                return breach, memoryview(bytes(region)[:at])
+        if len(rest) > self.max_line_bytes:
+            return LineTooLongError("max_line_bytes", self.max_line_bytes, len(rest)), region
+        return None, region
 
     def _first_long_line(self, region: bytes) -> tuple[int, int] | None:
         """(offset, length) of the first line of `region` over `max_line_bytes`, or None."""
@@ -403,6 +410,8 @@ class SSEDecoder:
         self._event_type = ""
         events.append(_event(event_type, data, self.last_event_id, retry))
 
+
+_FAILED = "SSEDecoder.feed() called after a limit was breached"
 
 # From this size on, a region that is one event block is read in place (see
 # `_single_block`); below it, the general decode-and-split costs less.

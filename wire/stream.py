@@ -7,8 +7,9 @@ Layer: core, the top of the streaming stack: `SSEDecoder` + `parse_stream_event`
 
 from __future__ import annotations
 
+from ._deferred import ErrorGate
 from .accumulate import MessageAccumulator
-from .errors import IncompleteStreamError, LocalProtocolError, WireError
+from .errors import IncompleteStreamError, WireError
 from .events import StreamError, StreamEvent, parse_stream_event
 from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
 from .types import Message
@@ -39,8 +40,7 @@ class MessageStreamDecoder:
     ) -> None:
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._accumulator = MessageAccumulator()
-        self._closed = False
-        self._deferred: WireError | None = None  # an error to raise after the events before it
+        self._gate = ErrorGate()  # an error held for the next call; refusal once closed or failed
 
     @property
     def message(self) -> Message | None:
@@ -57,13 +57,16 @@ class MessageStreamDecoder:
         """The stream's `error` event, if one arrived (`error.to_exception()` raises-ready)."""
         return self._accumulator.error
 
+    @property
+    def pending_error(self) -> WireError | None:
+        """The error the next `feed()` or `close()` will raise, found after the events returned."""
+        return self._gate.pending
+
     def feed(self, data: bytes | bytearray | memoryview) -> list[StreamEvent]:
         """Take the next bytes; return the typed events they complete."""
-        if self._deferred is not None:
-            error, self._deferred = self._deferred, None
-            raise error
-        if self._closed:
-            raise LocalProtocolError("MessageStreamDecoder.feed() called after close()")
+        gate = self._gate
+        if gate.refusal is not None:
+            gate.check()
         events: list[StreamEvent] = []
         feed = self._accumulator.feed
         try:
@@ -72,20 +75,17 @@ class MessageStreamDecoder:
                 events.append(event)
                 feed(event)  # in stream order, so the first bad event is the one that raises
         except WireError as error:
-            if not events:
-                raise
-            self._deferred = error  # the good events of these bytes are returned first
+            gate.fail(error, bool(events), _FAILED)  # the good events come first
+            return events
+        breach = self._sse.pending_error  # after the events just returned: known now
+        if breach is not None:
+            gate.hold(breach, _FAILED)
         return events
 
     def close(self) -> None:
         """End of stream: raises `IncompleteStreamError` (`.partial_message`) unless complete."""
-        if self._deferred is not None:
-            self._closed = True
-            error, self._deferred = self._deferred, None
-            raise error
-        if self._closed:
-            return
-        self._closed = True
+        if not self._gate.close("MessageStreamDecoder.feed() called after close()"):
+            return  # closed or failed already
         pending = self._sse.pending
         self._sse.close()
         if self._accumulator.stopped:
@@ -99,3 +99,6 @@ class MessageStreamDecoder:
         if pending:
             reason += "; an event was cut off mid-way"
         raise IncompleteStreamError(reason, self.message)
+
+
+_FAILED = "MessageStreamDecoder.feed() called after an error"
