@@ -201,7 +201,7 @@ def required() -> Any:
 class _Spec:
     """What `decode` and `to_dict` need of a class, computed once from its fields."""
 
-    __slots__ = ("fields", "keys", "tag", "what")
+    __slots__ = ("encoders", "fields", "keys", "tag", "what")
 
     def __init__(self, cls: type[APIObject]) -> None:
         own = [f for f in fields(cls) if f.name not in ("extra", "omitted")]
@@ -210,6 +210,10 @@ class _Spec:
         self.what: str = cls.what or self.tag or cls.__name__
         self.fields: tuple[tuple[str, _Kind, bool], ...] = tuple(
             (f.name, f.metadata[_KIND], _has_default(f)) for f in own
+        )
+        # For to_dict: None where the value is its own JSON (strings, numbers, null).
+        self.encoders: tuple[tuple[str, Callable[[Any], Any] | None], ...] = tuple(
+            (name, None if type(kind) is _Kind else kind.encode) for name, kind, _ in self.fields
         )
         names = tuple(f.name for f in own)
         self.keys: frozenset[str] = frozenset(("type", *names) if self.tag else names)
@@ -247,9 +251,13 @@ def decode(cls: type[_O], d: Any) -> _O:
             missing.append(name)
         else:
             raise EventDecodeError(what, f"{name!r} is missing")
-    if spec.tag is not None and "type" not in d:
-        missing.append("type")
-    if len(d) > len(values) + (spec.tag is not None and "type" in d):  # keys beyond the fields
+    tag = spec.tag
+    if tag is not None:
+        if "type" not in d:
+            missing.append("type")
+        elif d["type"] != tag:  # to_dict() could not give it back
+            raise EventDecodeError(what, f"'type' must be {tag!r}, not {d['type']!r}")
+    if len(d) > len(values) + (tag is not None and "type" in d):  # keys beyond the fields
         keys = spec.keys
         values["extra"] = {k: v for k, v in d.items() if k not in keys}
     if missing:
@@ -297,9 +305,11 @@ class APIObject:
         out: dict[str, Any] = {}
         if spec.tag is not None and "type" not in omitted:
             out["type"] = spec.tag
-        for name, kind, _ in spec.fields:
-            if name not in omitted:
-                out[name] = kind.encode(getattr(self, name))
+        for name, encode in spec.encoders:
+            if omitted and name in omitted:
+                continue
+            value = getattr(self, name)
+            out[name] = value if encode is None else encode(value)
         for key, value in self.extra.items():
             out[key] = copy_json(value)
         return out

@@ -67,8 +67,13 @@ class TextDelta(APIObject):
 
     @classmethod
     def from_dict(cls, d: Any) -> Self:
-        if type(d) is dict and len(d) == 2 and type(d.get("text")) is str:  # the common shape
-            return _text_delta(d["text"])  # type: ignore[return-value]
+        if (
+            type(d) is dict
+            and len(d) == 2
+            and d.get("type") == "text_delta"
+            and type(d.get("text")) is str
+        ):
+            return _text_delta(d["text"])  # type: ignore[return-value]  # the common shape
         return decode(cls, d)
 
 
@@ -81,7 +86,12 @@ class InputJSONDelta(APIObject):
 
     @classmethod
     def from_dict(cls, d: Any) -> Self:
-        if type(d) is dict and len(d) == 2 and type(d.get("partial_json")) is str:
+        if (  # the common, exact shape
+            type(d) is dict
+            and len(d) == 2
+            and d.get("type") == "input_json_delta"
+            and type(d.get("partial_json")) is str
+        ):
             return _input_json_delta(d["partial_json"])  # type: ignore[return-value]
         return decode(cls, d)
 
@@ -167,7 +177,8 @@ class ContentBlockDelta(APIObject):
 
     @classmethod
     def from_dict(cls, d: Any) -> Self:
-        if type(d) is dict and len(d) == 3:  # the common, exact shape: type, index, delta
+        if type(d) is dict and len(d) == 3 and d.get("type") == "content_block_delta":
+            # the common, exact shape: type, index, delta
             index = d.get("index")
             if type(index) is int and "delta" in d:
                 return _content_block_delta(index, delta_from_dict(d["delta"]))  # type: ignore[return-value]
