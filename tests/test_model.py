@@ -104,7 +104,9 @@ def nested(schema: Schema) -> F:
     return F(objects(schema), (dict,))
 
 
-def tool(cls: type, tag: str) -> Schema:
+def tool(
+    cls: type[wire.ToolUseBlock | wire.ServerToolUseBlock | wire.MCPToolUseBlock], tag: str
+) -> Schema:
     return Schema(cls.__name__, cls.from_dict, tag, {"id": STR, "name": STR, "input": OBJ})
 
 
@@ -359,3 +361,25 @@ def test_repr_shows_fields_then_a_non_empty_extra() -> None:
     assert repr(wire.TextDelta(text="hi")) == "TextDelta(text='hi')"
     block = wire.TextBlock.from_dict({"type": "text", "text": "a", "citations": None})
     assert repr(block) == "TextBlock(text='a', extra={'citations': None})"
+
+
+def test_unknown_event_refuses_a_non_object() -> None:
+    with pytest.raises(EventDecodeError):
+        UnknownEvent.from_dict([1], name="x")
+
+
+def test_a_tagged_class_refuses_another_type() -> None:
+    # TextBlock.to_dict() could only answer "text": refusing keeps the round trip exact.
+    with pytest.raises(EventDecodeError, match="'type' must be 'text'"):
+        wire.TextBlock.from_dict({"type": "thinking", "text": "a"})
+    with pytest.raises(EventDecodeError):
+        wire.TextDelta.from_dict({"type": "thinking_delta", "text": "a"})
+
+
+def test_the_exact_shape_shortcuts_keep_unknown_keys() -> None:
+    # len(d) == 2 without "type" once took the shortcut and lost the unknown key.
+    for d in ({"text": "a", "x": 1}, {"partial_json": "{", "x": 1}):
+        cls = wire.TextDelta if "text" in d else wire.InputJSONDelta
+        assert cls.from_dict(d).to_dict() == d
+    event = {"index": 0, "delta": {"type": "text_delta", "text": "a"}, "x": None}
+    assert wire.ContentBlockDelta.from_dict(event).to_dict() == event

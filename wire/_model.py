@@ -256,7 +256,7 @@ def decode(cls: type[_O], d: Any) -> _O:
         if "type" not in d:
             missing.append("type")
         elif d["type"] != tag:  # to_dict() could not give it back
-            raise EventDecodeError(what, f"'type' must be {tag!r}, not {d['type']!r}")
+            raise EventDecodeError(what, f"'type' must be {tag!r}")
     if len(d) > len(values) + (tag is not None and "type" in d):  # keys beyond the fields
         keys = spec.keys
         values["extra"] = {k: v for k, v in d.items() if k not in keys}

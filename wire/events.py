@@ -275,8 +275,10 @@ class UnknownEvent:
     data: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], *, name: str = "") -> Self:
+    def from_dict(cls, d: Any, *, name: str = "") -> Self:
         """The event for `d`, named by its `type` if that is a string, else by `name`."""
+        if type(d) is not dict:
+            raise EventDecodeError(name or "event", f"expected an object, not {type(d).__name__}")
         event_type = d.get("type")
         return cls(type=event_type if type(event_type) is str else name, data=d)
 
