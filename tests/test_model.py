@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, assert_type
 
 import pytest
 from hypothesis import given, settings
@@ -383,3 +383,12 @@ def test_the_exact_shape_shortcuts_keep_unknown_keys() -> None:
         assert cls.from_dict(d).to_dict() == d
     event = {"index": 0, "delta": {"type": "text_delta", "text": "a"}, "x": None}
     assert wire.ContentBlockDelta.from_dict(event).to_dict() == event
+
+
+def test_from_dict_is_typed_as_the_class() -> None:
+    # Checked by mypy (assert_type is a no-op at run time); from_dict used to return Any.
+    assert_type(wire.ToolUseBlock.from_dict({"type": "tool_use"}), wire.ToolUseBlock)
+    assert_type(wire.Message.from_dict({}), wire.Message)
+    assert_type(wire.ContentBlockDelta.from_dict({"delta": {"type": "x"}}), wire.ContentBlockDelta)
+    assert_type(Page.from_dict({"data": []}, Model.from_dict), Page[Model])
+    assert_type(CanceledResult.from_dict({"type": "canceled"}), CanceledResult)

@@ -287,9 +287,11 @@ class APIObject:
     extra: Mapping[str, Any] = field(default_factory=_no_extra)
     omitted: frozenset[str] = field(default=NO_KEYS, repr=False)
 
-    def __init_subclass__(cls) -> None:
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # Generic's hook must run too (Page[Model]); zero-argument super() would name
+        # the class as it was before slots=True rebuilt it, hence the explicit form.
+        super(APIObject, cls).__init_subclass__(**kwargs)
         # Defined in the class itself, so @dataclass keeps it instead of writing its own.
-        # (No zero-argument super() here: slots=True rebuilds the class.)
         cls.__repr__ = APIObject.__repr__  # type: ignore[method-assign]
 
     @classmethod
