@@ -11,10 +11,24 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Protocol, TypeAlias, TypeVar
+from dataclasses import dataclass, replace
+from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 
 from ._deferred import ErrorGate
+from ._model import (
+    APIObject,
+    Unknown,
+    boolean,
+    decode,
+    integer,
+    json_object,
+    list_of,
+    nested,
+    one_of,
+    optional_string,
+    required,
+    string,
+)
 from .errors import (
     EventDecodeError,
     InvalidParameterError,
@@ -23,21 +37,7 @@ from .errors import (
     JSONLLineTooLongError,
     WireError,
 )
-from .types import (
-    _NO_KEYS,
-    Message,
-    _fail,
-    _int,
-    _missing,
-    _no_extra,
-    _object,
-    _opt_str,
-    _out,
-    _split,
-    _str,
-    _Unknown,
-    copy_json,
-)
+from .types import Message
 
 __all__ = [
     "DEFAULT_MAX_RESULT_LINE_BYTES",
@@ -61,26 +61,19 @@ __all__ = [
 ]
 
 
-def _expect_object(d: Any, what: str) -> None:
-    if type(d) is not dict:
-        raise _fail(what, f"expected an object, not {type(d).__name__}")
-
-
 # --- models ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Model:
+class Model(APIObject):
     """A model (`GET /v1/models/{id}`). `lifecycle`, `max_tokens`… live in `extra`."""
 
-    _keys: ClassVar[tuple[str, ...]] = ("type", "id", "display_name", "created_at")
-    type: str = "model"
-    id: str = ""
-    display_name: str = ""
-    created_at: str = ""
+    what: ClassVar[str] = "model"
+    type: str = string("model")
+    id: str = string()
+    display_name: str = string()
+    created_at: str = string()
     """RFC 3339, as sent (e.g. "2026-02-04T00:00:00Z")."""
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
 
     @property
     def lifecycle(self) -> str | None:
@@ -88,76 +81,29 @@ class Model:
         value = self.extra.get("lifecycle")
         return value if type(value) is str else None
 
-    @classmethod
-    def from_dict(cls, d: Any) -> Model:
-        _expect_object(d, "model")
-        return cls(
-            type=_str(d, "type", "model", "model"),
-            id=_str(d, "id", "model"),
-            display_name=_str(d, "display_name", "model"),
-            created_at=_str(d, "created_at", "model"),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {
-            "type": self.type,
-            "id": self.id,
-            "display_name": self.display_name,
-            "created_at": self.created_at,
-        }
-        return _out(core, self.omitted, self.extra)
-
 
 # --- message batches --------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RequestCounts:
+class RequestCounts(APIObject):
     """A batch's requests by state; each request counts once."""
 
-    _keys: ClassVar[tuple[str, ...]] = ("processing", "succeeded", "errored", "canceled", "expired")
-    processing: int = 0
-    succeeded: int = 0
-    errored: int = 0
-    canceled: int = 0
-    expired: int = 0
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    what: ClassVar[str] = "request_counts"
+    processing: int = integer()
+    succeeded: int = integer()
+    errored: int = integer()
+    canceled: int = integer()
+    expired: int = integer()
 
     @property
     def total(self) -> int:
         """All requests of the batch (the five counts summed)."""
         return self.processing + self.succeeded + self.errored + self.canceled + self.expired
 
-    @classmethod
-    def from_dict(cls, d: Any) -> RequestCounts:
-        _expect_object(d, "request_counts")
-        w = "request_counts"
-        return cls(
-            processing=_int(d, "processing", w),
-            succeeded=_int(d, "succeeded", w),
-            errored=_int(d, "errored", w),
-            canceled=_int(d, "canceled", w),
-            expired=_int(d, "expired", w),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {
-            "processing": self.processing,
-            "succeeded": self.succeeded,
-            "errored": self.errored,
-            "canceled": self.canceled,
-            "expired": self.expired,
-        }
-        return _out(core, self.omitted, self.extra)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MessageBatch:
+class MessageBatch(APIObject):
     """A message batch (create, get, list, cancel).
 
     `processing_status` goes `in_progress` (-> `canceling`) -> `ended`. The
@@ -166,116 +112,47 @@ class MessageBatch:
     absolute: fetch it verbatim.
     """
 
-    _keys: ClassVar[tuple[str, ...]] = (
-        "id",
-        "type",
-        "processing_status",
-        "request_counts",
-        "created_at",
-        "expires_at",
-        "ended_at",
-        "cancel_initiated_at",
-        "archived_at",
-        "results_url",
-    )
-    id: str = ""
-    type: str = "message_batch"
-    processing_status: str = ""
-    request_counts: RequestCounts = field(default_factory=RequestCounts)
-    created_at: str = ""
-    expires_at: str = ""
-    ended_at: str | None = None
-    cancel_initiated_at: str | None = None
-    archived_at: str | None = None
-    results_url: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    @classmethod
-    def from_dict(cls, d: Any) -> MessageBatch:
-        w = "message_batch"
-        _expect_object(d, w)
-        return cls(
-            id=_str(d, "id", w),
-            type=_str(d, "type", w, w),
-            processing_status=_str(d, "processing_status", w),
-            request_counts=RequestCounts.from_dict(_object(d, "request_counts", w)),
-            created_at=_str(d, "created_at", w),
-            expires_at=_str(d, "expires_at", w),
-            ended_at=_opt_str(d, "ended_at", w),
-            cancel_initiated_at=_opt_str(d, "cancel_initiated_at", w),
-            archived_at=_opt_str(d, "archived_at", w),
-            results_url=_opt_str(d, "results_url", w),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {
-            "id": self.id,
-            "type": self.type,
-            "processing_status": self.processing_status,
-            "request_counts": self.request_counts.to_dict(),
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "ended_at": self.ended_at,
-            "cancel_initiated_at": self.cancel_initiated_at,
-            "archived_at": self.archived_at,
-            "results_url": self.results_url,
-        }
-        return _out(core, self.omitted, self.extra)
+    what: ClassVar[str] = "message_batch"
+    id: str = string()
+    type: str = string("message_batch")
+    processing_status: str = string()
+    request_counts: RequestCounts = nested(RequestCounts)
+    created_at: str = string()
+    expires_at: str = string()
+    ended_at: str | None = optional_string()
+    cancel_initiated_at: str | None = optional_string()
+    archived_at: str | None = optional_string()
+    results_url: str | None = optional_string()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class DeletedMessageBatch:
+class DeletedMessageBatch(APIObject):
     """The answer to `DELETE /v1/messages/batches/{id}`."""
 
-    _keys: ClassVar[tuple[str, ...]] = ("id", "type")
-    id: str = ""
-    type: str = "message_batch_deleted"
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    @classmethod
-    def from_dict(cls, d: Any) -> DeletedMessageBatch:
-        w = "message_batch_deleted"
-        _expect_object(d, w)
-        return cls(
-            id=_str(d, "id", w),
-            type=_str(d, "type", w, w),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"id": self.id, "type": self.type}, self.omitted, self.extra)
+    what: ClassVar[str] = "message_batch_deleted"
+    id: str = string()
+    type: str = string("message_batch_deleted")
 
 
 # --- pages -----------------------------------------------------------------------------
 
 
-class _APIObject(Protocol):
-    def to_dict(self) -> dict[str, Any]: ...
-
-
-_T = TypeVar("_T", bound=_APIObject)
+_T = TypeVar("_T", bound=APIObject)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Page(Generic[_T]):
+class Page(APIObject, Generic[_T]):
     """One page of a list endpoint: `Page.from_dict(body, Model.from_dict)` -> `Page[Model]`.
 
     `next_after_id` / `next_before_id` apply the SDK's paging rule (PROTOCOL.md
     §2.3), so a lister loops while one is not None.
     """
 
-    _keys: ClassVar[tuple[str, ...]] = ("data", "has_more", "first_id", "last_id")
-    data: tuple[_T, ...] = ()
-    has_more: bool = False
-    first_id: str | None = None
-    last_id: str | None = None
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    what: ClassVar[str] = "page"
+    data: tuple[_T, ...] = list_of(None)
+    has_more: bool = boolean()
+    first_id: str | None = optional_string()
+    last_id: str | None = optional_string()
 
     @property
     def next_after_id(self) -> str | None:
@@ -292,63 +169,28 @@ class Page(Generic[_T]):
         return bool(self.data) and (self.has_more or "has_more" in self.omitted)
 
     @classmethod
-    def from_dict(cls, d: Any, item: Callable[[Any], _T]) -> Page[_T]:
+    def from_dict(  # type: ignore[override]  # the item parser is part of the call
+        cls, d: Any, item: Callable[[Any], _T]
+    ) -> Page[_T]:
         """Parse a page body; `item` parses each element of `data` (e.g. `Model.from_dict`)."""
-        _expect_object(d, "page")
-        data = d.get("data", [])
-        if type(data) is not list:
-            raise _fail("page", f"'data' must be a list, not {type(data).__name__}")
-        has_more = d.get("has_more", False)
-        if type(has_more) is not bool:
-            raise _fail("page", f"'has_more' must be a boolean, not {type(has_more).__name__}")
-        return cls(
-            data=tuple(item(x) for x in data),
-            has_more=has_more,
-            first_id=_opt_str(d, "first_id", "page"),
-            last_id=_opt_str(d, "last_id", "page"),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {
-            "data": [x.to_dict() for x in self.data],
-            "has_more": self.has_more,
-            "first_id": self.first_id,
-            "last_id": self.last_id,
-        }
-        return _out(core, self.omitted, self.extra)
+        page: Page[_T] = decode(cls, d)
+        return replace(page, data=tuple([item(x) for x in page.data]))
 
 
 # --- batch results ----------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SucceededResult:
+class SucceededResult(APIObject):
     """The request succeeded: `message` is the Message a direct call would have returned."""
 
     type: ClassVar[str] = "succeeded"
-    _keys: ClassVar[tuple[str, ...]] = ("type", "message")
-    message: Message = field(default_factory=Message)
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SucceededResult:
-        return cls(
-            message=Message.from_dict(_object(d, "message", "succeeded result")),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out(
-            {"type": "succeeded", "message": self.message.to_dict()}, self.omitted, self.extra
-        )
+    what: ClassVar[str] = "succeeded result"
+    message: Message = nested(Message)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ErroredResult:
+class ErroredResult(APIObject):
     """The request failed: `error` is the API's error envelope, as a direct call gets it.
 
     The envelope is `{"type": "error", "error": {"type", "message"}, "request_id"}`;
@@ -356,10 +198,8 @@ class ErroredResult:
     """
 
     type: ClassVar[str] = "errored"
-    _keys: ClassVar[tuple[str, ...]] = ("type", "error")
-    error: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    what: ClassVar[str] = "errored result"
+    error: Mapping[str, Any] = json_object()
 
     def _inner(self) -> Mapping[str, Any]:
         inner = self.error.get("error")
@@ -381,98 +221,57 @@ class ErroredResult:
         value = self.error.get("request_id")
         return value if type(value) is str else None
 
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ErroredResult:
-        return cls(
-            error=_object(d, "error", "errored result"),
-            extra=_split(d, cls._keys),
-            omitted=_missing(d, cls._keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "errored", "error": copy_json(self.error)}, self.omitted, self.extra)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _Bare:
-    """A result that is its `type` alone (plus any keys the API adds later)."""
-
-    type: ClassVar[str]
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Any:
-        return cls(extra=_split(d, ("type",)))
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": self.type}, _NO_KEYS, self.extra)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class CanceledResult(_Bare):
+class CanceledResult(APIObject):
     """The batch was canceled before this request was processed."""
 
     type: ClassVar[str] = "canceled"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ExpiredResult(_Bare):
+class ExpiredResult(APIObject):
     """The batch reached its 24-hour limit before this request was processed."""
 
     type: ClassVar[str] = "expired"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownResult(_Unknown):
+class UnknownResult(Unknown):
     """A result of a type wire does not know yet, kept whole."""
+
+    what: ClassVar[str] = "result"
 
 
 BatchRequestResult: TypeAlias = (
     SucceededResult | ErroredResult | CanceledResult | ExpiredResult | UnknownResult
 )
 
-_RESULTS: dict[str, Any] = {
+_RESULTS: dict[str, type[BatchRequestResult]] = {
     cls.type: cls for cls in (SucceededResult, ErroredResult, CanceledResult, ExpiredResult)
 }
 
 
 def result_from_dict(d: Any) -> BatchRequestResult:
     """The typed `result` of a results line; unknown types become `UnknownResult`."""
-    _expect_object(d, "result")
+    if type(d) is not dict:
+        raise EventDecodeError("result", f"expected an object, not {type(d).__name__}")
     result_type = d.get("type")
     if type(result_type) is not str:
-        raise _fail("result", "'type' must be a string")
-    result: BatchRequestResult = _RESULTS.get(result_type, UnknownResult).from_dict(d)
-    return result
+        raise EventDecodeError("result", "'type' must be a string")
+    return _RESULTS.get(result_type, UnknownResult).from_dict(d)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class BatchResult:
+class BatchResult(APIObject):
     """One line of a batch's results: the request's `custom_id` and its `result`.
 
     Both keys are required: a line without them is refused, not defaulted.
     """
 
-    custom_id: str
-    result: BatchRequestResult
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-
-    @classmethod
-    def from_dict(cls, d: Any) -> BatchResult:
-        _expect_object(d, "batch result")
-        for key in ("custom_id", "result"):
-            if key not in d:
-                raise _fail("batch result", f"{key!r} is missing")
-        return cls(
-            custom_id=_str(d, "custom_id", "batch result"),
-            result=result_from_dict(d["result"]),
-            extra=_split(d, ("custom_id", "result")),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out(
-            {"custom_id": self.custom_id, "result": self.result.to_dict()}, _NO_KEYS, self.extra
-        )
+    what: ClassVar[str] = "batch result"
+    custom_id: str = required()
+    result: BatchRequestResult = one_of(result_from_dict)
 
 
 # --- the results decoder ----------------------------------------------------------------

@@ -13,26 +13,24 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, TypeAlias
+from typing import Any, ClassVar, Self, TypeAlias
 
+from ._model import (
+    NO_EXTRA,
+    NO_KEYS,
+    APIObject,
+    Unknown,
+    copy_json,
+    decode,
+    integer,
+    json_object,
+    nested,
+    one_of,
+    string,
+)
 from .errors import APIError, EventDecodeError, error_class_for
 from .sse import ServerSentEvent
-from .types import (
-    _NO_EXTRA,
-    _NO_KEYS,
-    ContentBlock,
-    Message,
-    _int,
-    _missing,
-    _no_extra,
-    _object,
-    _out,
-    _split,
-    _str,
-    _Unknown,
-    content_block_from_dict,
-    copy_json,
-)
+from .types import ContentBlock, Message, content_block_from_dict
 
 __all__ = [
     "CitationsDelta",
@@ -61,136 +59,81 @@ __all__ = [
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TextDelta:
+class TextDelta(APIObject):
     """`text_delta`: text to append to a text block."""
 
     type: ClassVar[str] = "text_delta"
-    text: str = ""
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    text: str = string()
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> TextDelta:
-        if len(d) == 2 and type(d.get("text")) is str:  # the common, exact shape
-            return _text_delta(d["text"])
-        keys = ("type", "text")
-        return cls(
-            text=_str(d, "text", "text_delta"), extra=_split(d, keys), omitted=_missing(d, keys)
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "text_delta", "text": self.text}, self.omitted, self.extra)
+    def from_dict(cls, d: Any) -> Self:
+        if (
+            type(d) is dict
+            and len(d) == 2
+            and d.get("type") == "text_delta"
+            and type(d.get("text")) is str
+        ):
+            return _text_delta(d["text"])  # type: ignore[return-value]  # the common shape
+        return decode(cls, d)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class InputJSONDelta:
+class InputJSONDelta(APIObject):
     """`input_json_delta`: the next fragment of a tool-use block's JSON input."""
 
     type: ClassVar[str] = "input_json_delta"
-    partial_json: str = ""
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    partial_json: str = string()
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> InputJSONDelta:
-        if len(d) == 2 and type(d.get("partial_json")) is str:  # the common, exact shape
-            return _input_json_delta(d["partial_json"])
-        keys = ("type", "partial_json")
-        return cls(
-            partial_json=_str(d, "partial_json", "input_json_delta"),
-            extra=_split(d, keys),
-            omitted=_missing(d, keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {"type": "input_json_delta", "partial_json": self.partial_json}
-        return _out(core, self.omitted, self.extra)
+    def from_dict(cls, d: Any) -> Self:
+        if (  # the common, exact shape
+            type(d) is dict
+            and len(d) == 2
+            and d.get("type") == "input_json_delta"
+            and type(d.get("partial_json")) is str
+        ):
+            return _input_json_delta(d["partial_json"])  # type: ignore[return-value]
+        return decode(cls, d)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ThinkingDelta:
+class ThinkingDelta(APIObject):
     """`thinking_delta`: reasoning text to append to a thinking block."""
 
     type: ClassVar[str] = "thinking_delta"
-    thinking: str = ""
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> ThinkingDelta:
-        keys = ("type", "thinking")
-        return cls(
-            thinking=_str(d, "thinking", "thinking_delta"),
-            extra=_split(d, keys),
-            omitted=_missing(d, keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "thinking_delta", "thinking": self.thinking}, self.omitted, self.extra)
+    thinking: str = string()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class SignatureDelta:
+class SignatureDelta(APIObject):
     """`signature_delta`: the thinking block's signature (replaces, never appends)."""
 
     type: ClassVar[str] = "signature_delta"
-    signature: str = ""
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SignatureDelta:
-        keys = ("type", "signature")
-        return cls(
-            signature=_str(d, "signature", "signature_delta"),
-            extra=_split(d, keys),
-            omitted=_missing(d, keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out(
-            {"type": "signature_delta", "signature": self.signature}, self.omitted, self.extra
-        )
+    signature: str = string()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class CitationsDelta:
+class CitationsDelta(APIObject):
     """`citations_delta`: one citation to append to a text block's `citations`."""
 
     type: ClassVar[str] = "citations_delta"
-    citation: dict[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> CitationsDelta:
-        keys = ("type", "citation")
-        return cls(
-            citation=_object(d, "citation", "citations_delta"),
-            extra=_split(d, keys),
-            omitted=_missing(d, keys),
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {"type": "citations_delta", "citation": copy_json(self.citation)}
-        return _out(core, self.omitted, self.extra)
+    citation: dict[str, Any] = json_object()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class UnknownDelta(_Unknown):
+class UnknownDelta(Unknown):
     """A delta of a type wire does not know; it leaves its block untouched."""
+
+    what: ClassVar[str] = "content_block_delta"
 
 
 Delta: TypeAlias = (
     TextDelta | InputJSONDelta | ThinkingDelta | SignatureDelta | CitationsDelta | UnknownDelta
 )
 
-_DELTAS: dict[str, Callable[[Mapping[str, Any]], Delta]] = {
-    "text_delta": TextDelta.from_dict,
-    "input_json_delta": InputJSONDelta.from_dict,
-    "thinking_delta": ThinkingDelta.from_dict,
-    "signature_delta": SignatureDelta.from_dict,
-    "citations_delta": CitationsDelta.from_dict,
+_DELTAS: dict[str, type[Delta]] = {
+    cls.type: cls
+    for cls in (TextDelta, InputJSONDelta, ThinkingDelta, SignatureDelta, CitationsDelta)
 }
 
 
@@ -201,79 +144,57 @@ def delta_from_dict(d: Any) -> Delta:
     delta_type = d.get("type")
     if type(delta_type) is not str:
         raise EventDecodeError("content_block_delta", "'delta.type' must be a string")
-    parse = _DELTAS.get(delta_type)
-    if parse is None:
-        delta: Delta = UnknownDelta.from_dict(d)
-        return delta
-    return parse(d)
+    return _DELTAS.get(delta_type, UnknownDelta).from_dict(d)
 
 
 # --- events ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MessageStart:
+class MessageStart(APIObject):
     """`message_start`: the message shell (empty content, input-side usage)."""
 
     type: ClassVar[str] = "message_start"
-    message: Message = field(default_factory=Message)
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {"type": "message_start", "message": self.message.to_dict()}
-        return _out(core, self.omitted, self.extra)
+    message: Message = nested(Message)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ContentBlockStart:
+class ContentBlockStart(APIObject):
     """`content_block_start`: block `index` begins with `content_block` as its shell."""
 
     type: ClassVar[str] = "content_block_start"
-    index: int = 0
-    content_block: ContentBlock
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        core = {
-            "type": "content_block_start",
-            "index": self.index,
-            "content_block": self.content_block.to_dict(),
-        }
-        return _out(core, self.omitted, self.extra)
+    index: int = integer()
+    content_block: ContentBlock = one_of(content_block_from_dict)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ContentBlockDelta:
+class ContentBlockDelta(APIObject):
     """`content_block_delta`: `delta` applies to block `index`."""
 
     type: ClassVar[str] = "content_block_delta"
-    index: int = 0
-    delta: Delta
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    index: int = integer()
+    delta: Delta = one_of(delta_from_dict)
 
-    def to_dict(self) -> dict[str, Any]:
-        core = {"type": "content_block_delta", "index": self.index, "delta": self.delta.to_dict()}
-        return _out(core, self.omitted, self.extra)
+    @classmethod
+    def from_dict(cls, d: Any) -> Self:
+        if type(d) is dict and len(d) == 3 and d.get("type") == "content_block_delta":
+            # the common, exact shape: type, index, delta
+            index = d.get("index")
+            if type(index) is int and "delta" in d:
+                return _content_block_delta(index, delta_from_dict(d["delta"]))  # type: ignore[return-value]
+        return decode(cls, d)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ContentBlockStop:
+class ContentBlockStop(APIObject):
     """`content_block_stop`: block `index` is complete."""
 
     type: ClassVar[str] = "content_block_stop"
-    index: int = 0
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "content_block_stop", "index": self.index}, self.omitted, self.extra)
+    index: int = integer()
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MessageDelta:
+class MessageDelta(APIObject):
     """`message_delta`: top-level changes (`delta`) and cumulative `usage` counts.
 
     Every key of `delta` is set on the message; every key of `usage` overwrites
@@ -282,10 +203,8 @@ class MessageDelta:
     """
 
     type: ClassVar[str] = "message_delta"
-    delta: Mapping[str, Any] = field(default_factory=dict)
-    usage: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    delta: Mapping[str, Any] = json_object()
+    usage: Mapping[str, Any] = json_object()
 
     @property
     def stop_reason(self) -> str | None:
@@ -297,45 +216,27 @@ class MessageDelta:
         value = self.delta.get("stop_sequence")
         return value if type(value) is str else None
 
-    def to_dict(self) -> dict[str, Any]:
-        core = {
-            "type": "message_delta",
-            "delta": copy_json(self.delta),
-            "usage": copy_json(self.usage),
-        }
-        return _out(core, self.omitted, self.extra)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MessageStop:
+class MessageStop(APIObject):
     """`message_stop`: the last event of a complete stream."""
 
     type: ClassVar[str] = "message_stop"
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "message_stop"}, _NO_KEYS, self.extra)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Ping:
+class Ping(APIObject):
     """`ping`: a keep-alive; changes nothing."""
 
     type: ClassVar[str] = "ping"
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "ping"}, _NO_KEYS, self.extra)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class StreamError:
+class StreamError(APIObject):
     """`error`: the API's error envelope sent inside a 200 stream (e.g. `overloaded_error`)."""
 
     type: ClassVar[str] = "error"
-    error: Mapping[str, Any] = field(default_factory=dict)
-    extra: Mapping[str, Any] = field(default_factory=_no_extra)
-    omitted: frozenset[str] = field(default=_NO_KEYS, repr=False)
+    error: Mapping[str, Any] = json_object()
 
     @property
     def error_type(self) -> str | None:
@@ -361,16 +262,25 @@ class StreamError:
             body=self.to_dict(),
         )
 
-    def to_dict(self) -> dict[str, Any]:
-        return _out({"type": "error", "error": copy_json(self.error)}, self.omitted, self.extra)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UnknownEvent:
-    """An event whose JSON `type` wire does not know, carrying the raw object."""
+    """An event whose JSON `type` wire does not know, carrying the raw object.
+
+    Not an `APIObject`: `data` is the whole object, `type` included, and an
+    object without a string `type` is named by its SSE `event:` field instead.
+    """
 
     type: str
     data: Mapping[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_dict(cls, d: Any, *, name: str = "") -> Self:
+        """The event for `d`, named by its `type` if that is a string, else by `name`."""
+        if type(d) is not dict:
+            raise EventDecodeError(name or "event", f"expected an object, not {type(d).__name__}")
+        event_type = d.get("type")
+        return cls(type=event_type if type(event_type) is str else name, data=d)
 
     def to_dict(self) -> dict[str, Any]:
         result: dict[str, Any] = copy_json(dict(self.data))
@@ -394,33 +304,30 @@ StreamEvent: TypeAlias = (
 # Constructors for the hot path (one per text or tool-input fragment). They
 # skip the frozen dataclass's keyword __init__, which pays for
 # `object.__setattr__` by name, for values already checked (h11's `_parsed`
-# bypass); the objects are the same as the keyword-built ones.
+# bypass); the objects are the same as the keyword-built ones. `extra` and
+# `omitted` are slots of the shared base.
 _new = object.__new__
+_set_extra = APIObject.__dict__["extra"].__set__
+_set_omitted = APIObject.__dict__["omitted"].__set__
 _set_text = TextDelta.__dict__["text"].__set__
-_set_text_extra = TextDelta.__dict__["extra"].__set__
-_set_text_omitted = TextDelta.__dict__["omitted"].__set__
 _set_json = InputJSONDelta.__dict__["partial_json"].__set__
-_set_json_extra = InputJSONDelta.__dict__["extra"].__set__
-_set_json_omitted = InputJSONDelta.__dict__["omitted"].__set__
 _set_index = ContentBlockDelta.__dict__["index"].__set__
 _set_delta = ContentBlockDelta.__dict__["delta"].__set__
-_set_cbd_extra = ContentBlockDelta.__dict__["extra"].__set__
-_set_cbd_omitted = ContentBlockDelta.__dict__["omitted"].__set__
 
 
 def _text_delta(text: str) -> TextDelta:
     delta: TextDelta = _new(TextDelta)
     _set_text(delta, text)
-    _set_text_extra(delta, _NO_EXTRA)
-    _set_text_omitted(delta, _NO_KEYS)
+    _set_extra(delta, NO_EXTRA)
+    _set_omitted(delta, NO_KEYS)
     return delta
 
 
 def _input_json_delta(partial_json: str) -> InputJSONDelta:
     delta: InputJSONDelta = _new(InputJSONDelta)
     _set_json(delta, partial_json)
-    _set_json_extra(delta, _NO_EXTRA)
-    _set_json_omitted(delta, _NO_KEYS)
+    _set_extra(delta, NO_EXTRA)
+    _set_omitted(delta, NO_KEYS)
     return delta
 
 
@@ -428,8 +335,8 @@ def _content_block_delta(index: int, delta: Delta) -> ContentBlockDelta:
     event: ContentBlockDelta = _new(ContentBlockDelta)
     _set_index(event, index)
     _set_delta(event, delta)
-    _set_cbd_extra(event, _NO_EXTRA)
-    _set_cbd_omitted(event, _NO_KEYS)
+    _set_extra(event, NO_EXTRA)
+    _set_omitted(event, NO_KEYS)
     return event
 
 
@@ -471,83 +378,18 @@ def _fast_delta(data: str) -> ContentBlockDelta | None:
     return _content_block_delta(int(digits), make(value))
 
 
-def _message_start(d: dict[str, Any]) -> MessageStart:
-    keys = ("type", "message")
-    return MessageStart(
-        message=Message.from_dict(_object(d, "message", "message_start")),
-        extra=_split(d, keys),
-        omitted=_missing(d, keys),
+_EVENTS: dict[str, type[StreamEvent]] = {
+    cls.type: cls
+    for cls in (
+        MessageStart,
+        ContentBlockStart,
+        ContentBlockDelta,
+        ContentBlockStop,
+        MessageDelta,
+        MessageStop,
+        Ping,
+        StreamError,
     )
-
-
-def _block_start(d: dict[str, Any]) -> ContentBlockStart:
-    keys = ("type", "index", "content_block")
-    block = content_block_from_dict(_object(d, "content_block", "content_block_start"))
-    return ContentBlockStart(
-        index=_int(d, "index", "content_block_start"),
-        content_block=block,
-        extra=_split(d, keys),
-        omitted=_missing(d, keys),
-    )
-
-
-def _block_delta(d: dict[str, Any]) -> ContentBlockDelta:
-    if len(d) == 3:  # the common, exact shape: type, index, delta
-        index = d.get("index")
-        if type(index) is int and "delta" in d:
-            return _content_block_delta(index, delta_from_dict(d["delta"]))
-    keys = ("type", "index", "delta")
-    return ContentBlockDelta(
-        index=_int(d, "index", "content_block_delta"),
-        delta=delta_from_dict(d.get("delta", {})),
-        extra=_split(d, keys),
-        omitted=_missing(d, keys),
-    )
-
-
-def _block_stop(d: dict[str, Any]) -> ContentBlockStop:
-    keys = ("type", "index")
-    return ContentBlockStop(
-        index=_int(d, "index", "content_block_stop"),
-        extra=_split(d, keys),
-        omitted=_missing(d, keys),
-    )
-
-
-def _message_delta(d: dict[str, Any]) -> MessageDelta:
-    keys = ("type", "delta", "usage")
-    return MessageDelta(
-        delta=_object(d, "delta", "message_delta"),
-        usage=_object(d, "usage", "message_delta"),
-        extra=_split(d, keys),
-        omitted=_missing(d, keys),
-    )
-
-
-def _message_stop(d: dict[str, Any]) -> MessageStop:
-    return MessageStop(extra=_split(d, ("type",)))
-
-
-def _ping(d: dict[str, Any]) -> Ping:
-    return Ping(extra=_split(d, ("type",)))
-
-
-def _error(d: dict[str, Any]) -> StreamError:
-    keys = ("type", "error")
-    return StreamError(
-        error=_object(d, "error", "error"), extra=_split(d, keys), omitted=_missing(d, keys)
-    )
-
-
-_EVENTS: dict[str, Callable[[dict[str, Any]], StreamEvent]] = {
-    "message_start": _message_start,
-    "content_block_start": _block_start,
-    "content_block_delta": _block_delta,
-    "content_block_stop": _block_stop,
-    "message_delta": _message_delta,
-    "message_stop": _message_stop,
-    "ping": _ping,
-    "error": _error,
 }
 
 
@@ -556,11 +398,11 @@ def stream_event_from_dict(d: Any, *, name: str = "") -> StreamEvent:
     if type(d) is not dict:
         raise EventDecodeError(name or "event", f"data is JSON {type(d).__name__}, not an object")
     event_type = d.get("type")
-    parse = _EVENTS.get(event_type) if type(event_type) is str else None
-    if parse is None:
-        return UnknownEvent(type=event_type if type(event_type) is str else name, data=d)
+    cls = _EVENTS.get(event_type) if type(event_type) is str else None
+    if cls is None:
+        return UnknownEvent.from_dict(d, name=name)
     try:
-        return parse(d)
+        return cls.from_dict(d)
     except EventDecodeError as exc:
         if exc.event == event_type:
             raise
