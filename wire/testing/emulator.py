@@ -172,6 +172,7 @@ class Emulator:
     latency (0: as fast as possible). The per-minute limits are reported in
     `anthropic-ratelimit-*` headers; with `enforce_limits` a message beyond
     one gets the API's 429 with `retry-after` (the seconds to the next minute).
+    `scheme` is the one the server speaks ("https" under TLS), for absolute URLs.
     """
 
     def __init__(
@@ -185,8 +186,10 @@ class Emulator:
         input_tokens_per_minute: int = 80_000,
         output_tokens_per_minute: int = 16_000,
         enforce_limits: bool = False,
+        scheme: str = "http",
     ) -> None:
         self.api_key = api_key
+        self.scheme = scheme
         self.seed = seed
         self.batch_seconds = batch_seconds
         self.pace = pace
@@ -596,7 +599,7 @@ class Emulator:
             "ended_at": _rfc3339(end_time) if ended else None,
             "cancel_initiated_at": _rfc3339(batch.canceled) if batch.canceled else None,
             "archived_at": None,
-            "results_url": f"http://{host}/v1/messages/batches/{batch.id}/results"
+            "results_url": f"{self.scheme}://{host}/v1/messages/batches/{batch.id}/results"
             if ended
             else None,
         }
