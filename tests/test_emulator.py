@@ -581,6 +581,7 @@ def test_wrong_method_is_a_405_with_allow() -> None:
         "chunk=0",
         "times=-1",
         "status=1e3",
+        "reply=short",
     ],
 )
 def test_bad_fault_values_are_a_400_naming_the_fault(fault: str) -> None:
@@ -884,3 +885,132 @@ def test_batch_counts_stay_in_processing_until_the_batch_ends() -> None:
         assert seen["request_counts"] == {"processing": 2, **zero}
     done = body_of(call(emulator, build.get_batch(CFG, batch["id"]), now=NOW + 10))
     assert done["request_counts"] == {**zero, "processing": 0, "succeeded": 1, "errored": 1}
+
+
+# --- the long reply (reply=long) ---------------------------------------------------------------
+
+
+def long_message(max_tokens: int, stream: bool = False, fault: str = "reply=long") -> wire.Request:
+    request = build.create_message(
+        CFG, model="claude-opus-4-6", max_tokens=max_tokens, messages=HELLO, stream=stream
+    )
+    return with_fault(request, fault)
+
+
+def streamed_message(events: list[Any]) -> dict[str, Any]:
+    accumulator = wire.MessageAccumulator()
+    for event in events:
+        if not isinstance(event, ResponseHead | ResponseComplete):
+            accumulator.feed(event)
+    assert accumulator.stopped
+    assert accumulator.message is not None
+    return accumulator.message.to_dict()
+
+
+@pytest.mark.parametrize("max_tokens", [1, 19, 20, 2000])
+def test_reply_long_runs_to_max_tokens(max_tokens: int) -> None:
+    plain = body_of(call(Emulator(seed=4), long_message(max_tokens)))
+    assert plain["stop_reason"] == "max_tokens"
+    assert plain["usage"]["output_tokens"] == max_tokens
+    (block,) = plain["content"]
+    assert len(block["text"]) >= max_tokens
+    events = call(Emulator(seed=4), long_message(max_tokens, stream=True))
+    deltas = [e for e in events if isinstance(e, wire.ContentBlockDelta)]
+    assert len(deltas) == max_tokens
+    assert {**streamed_message(events), "id": ""} == {**plain, "id": ""}
+    assert events[0].rate_limits.output_tokens.remaining == 16_000 - max_tokens
+
+
+def test_reply_long_is_far_longer_than_the_default_reply() -> None:
+    request = build.create_message(CFG, model="claude-opus-4-6", max_tokens=2000, messages=HELLO)
+    default = body_of(call(Emulator(), request))
+    long = body_of(call(Emulator(), long_message(2000)))
+    assert default["stop_reason"] == "end_turn"
+    assert len(long["content"][0]["text"]) > 10 * len(default["content"][0]["text"])
+
+
+def test_reply_long_keeps_the_other_rules() -> None:
+    # max_tokens=0 pre-warms as always; a non-streamed reply is bounded; times applies.
+    one = long_message(1)
+    zero = wire.Request(
+        one.method, one.target, one.headers, one.body.replace(b'"max_tokens":1', b'"max_tokens":0')
+    )
+    empty = body_of(call(Emulator(), zero))
+    assert empty["content"] == []
+    assert empty["usage"]["output_tokens"] == 0
+    error = error_of(call(Emulator(), long_message(128_001)))
+    assert isinstance(error, wire.BadRequestError)
+    assert "reply=long" in str(error)
+    emulator = Emulator()
+    once = long_message(300, fault="reply=long;times=1")
+    assert body_of(call(emulator, once))["stop_reason"] == "max_tokens"
+    assert body_of(call(emulator, once))["stop_reason"] == "end_turn"
+
+
+@pytest.mark.parametrize("fault", ["chunk=7", "chunk=random;gzip=1", "stall=0.5"])
+def test_reply_long_with_faults_that_keep_the_message(fault: str) -> None:
+    plain = call(Emulator(seed=2), long_message(500, stream=True))
+    faulted = call(Emulator(seed=2), long_message(500, stream=True, fault=f"reply=long;{fault}"))
+    assert faulted[1:] == plain[1:]
+
+
+def test_reply_long_with_faults_that_break_the_stream() -> None:
+    def kinds(fault: str) -> list[type]:
+        events = call(Emulator(), long_message(600, stream=True, fault=f"reply=long;{fault}"))
+        return [type(e) for e in events]
+
+    broken = kinds("error-event=overloaded_error")
+    assert wire.StreamError in broken
+    assert 150 < broken.count(wire.ContentBlockDelta) < 300  # cut a third of the way in
+    assert wire.StreamIncomplete in kinds("drop-after=5000")
+    assert wire.StreamIncomplete in kinds("malformed=no-newline")
+    with pytest.raises(wire.LineTooLongError):
+        kinds("malformed=long-line")
+    actions = actions_for(Emulator(), long_message(600, stream=True, fault="reply=long;stall=1"))
+    at = actions.index(Sleep(1.0))
+    assert 0.4 < at / len(actions) < 0.6  # half-way through
+
+
+def test_reply_long_streams_any_length_in_bounded_batches() -> None:
+    import tracemalloc
+
+    connection = Emulator().connection()
+    client = ClientConnection("127.0.0.1:8080")
+    request = long_message(10**9, stream=True)
+    tracemalloc.start()
+    try:
+        actions = connection.receive_data(client.send_request(request), NOW)
+        deltas = 0
+        for _ in range(300):  # ~19,000 events of a billion, never all at once
+            assert len(actions) <= ACTIONS_PER_STEP
+            for action in actions:
+                assert isinstance(action, Send)
+                deltas += sum(
+                    isinstance(e, wire.ContentBlockDelta) for e in client.receive_data(action.data)
+                )
+            assert connection.pending
+            actions = connection.next_actions(NOW)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert deltas > 15_000
+    assert peak < 4 * 1024 * 1024
+
+
+@pytest.mark.parametrize("fault", ["reply=long", "reply=long;chunk=3"])
+def test_no_empty_batch_and_pipelined_requests_are_answered(fault: str) -> None:
+    # Responses end at every offset within a batch of ACTIONS_PER_STEP actions: `pending`
+    # turns false with the last action, yet a request already buffered is still answered.
+    extra = f"x-wire-fault: {fault}\r\n".encode()
+    for max_tokens in range(1, 2 * ACTIONS_PER_STEP + 2):
+        body = create_body(stream=True, max_tokens=max_tokens)
+        stream = raw(b"POST", b"/v1/messages", body, extra)
+        connection = Emulator().connection()
+        actions = drain(connection, stream + raw(b"GET", b"/v1/models"))
+        sent = b"".join(a.data for a in actions if isinstance(a, Send))
+        assert sent.count(b"HTTP/1.1 200 OK\r\n") == 2
+        assert sent.endswith(b"}")  # the models page, whole
+        actions = drain(connection, stream)  # and alone, on the same connection
+        assert not connection.pending
+        sent = b"".join(a.data for a in actions if isinstance(a, Send))
+        assert sent.endswith(b"\r\n0\r\n\r\n")  # the last chunk: the stream is whole

@@ -628,3 +628,78 @@ def test_deep_content_and_odd_schema_types_do_not_crash() -> None:
             message_id="msg_x",
         )
         assert reply.message["stop_reason"] in ("tool_use", "max_tokens")
+
+
+# --- the long reply (x-wire-fault: reply=long) ---------------------------------------------------
+
+
+def long_reply(body: JSONDict, seed: int = 0) -> replies.LongReply:
+    return replies.LongReply(body, seed=seed, message_id="msg_01Long")
+
+
+@settings(max_examples=30)
+@given(bodies(), st.integers(0, 3), st.integers(1, 700), st.data())
+def test_a_long_reply_runs_to_max_tokens(
+    body: JSONDict, seed: int, max_tokens: int, data: st.DataObject
+) -> None:
+    body = {**body, "max_tokens": max_tokens}
+    long = long_reply(body, seed)
+    events, message = list(long.events()), long.message()
+    assert len(events) == long.event_count
+    check_grammar(Reply(message=message, events=events))
+    assert message["stop_reason"] == "max_tokens"
+    assert message["usage"]["output_tokens"] == max_tokens
+    assert [block["type"] for block in message["content"]] == ["text"]  # tools, thinking: off
+    deltas = [e for e in events if e["type"] == "content_block_delta"]
+    assert len(deltas) == max_tokens  # one delta = one token
+    assert all(d["delta"]["text"] for d in deltas)
+    assert len(message["content"][0]["text"]) >= max_tokens
+    assert accumulate(events) == message
+    chunks = data.draw(chunkings(encode_events(events), max_chunks=50))
+    _, decoded = stream_decode(chunks)
+    assert decoded is not None
+    assert decoded.to_dict() == message
+
+
+@settings(max_examples=20)
+@given(bodies(), st.integers(1, 400), st.integers(1, 400))
+def test_a_long_reply_is_deterministic_and_a_smaller_max_tokens_cuts_it(
+    body: JSONDict, a: int, b: int
+) -> None:
+    small, large = sorted((a, b))
+    short = long_reply({**body, "max_tokens": small}).message()["content"][0]["text"]
+    long = long_reply({**body, "max_tokens": large}).message()["content"][0]["text"]
+    assert long.startswith(short)
+    assert long_reply({**body, "max_tokens": large}).message()["content"][0]["text"] == long
+    other = long_reply({**body, "max_tokens": large}, seed=1).message()["content"][0]["text"]
+    assert large < 30 or other != long
+
+
+def test_a_long_reply_is_made_lazily() -> None:
+    # A billion tokens: the first events come at once, and holding them costs nothing.
+    import tracemalloc
+
+    body = {"model": "claude-opus-4-6", "max_tokens": 10**9, "messages": HELLO_TURN}
+    long = long_reply(body)
+    assert long.event_count > 10**9
+    tracemalloc.start()
+    try:
+        events = long.events()
+        for _ in range(100_000):
+            next(events)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024
+
+
+@pytest.mark.skipif(not HAS_SDK, reason="the official SDK (anthropic) is not installed")
+def test_the_sdk_builds_the_same_long_message() -> None:
+    body = {"model": "claude-opus-4-6", "max_tokens": 2000, "messages": HELLO_TURN}
+    long = long_reply(body)
+    chunks = [encode_events(list(long.events()))]
+    message = long.message()
+    assert drop_invented_nulls(sdk_final_message(chunks), message) == message
+
+
+HELLO_TURN = [{"role": "user", "content": "Write for as long as you can."}]

@@ -212,3 +212,24 @@ def test_a_huge_reply_does_not_hold_up_other_clients() -> None:
             slow.recv(1024)
             events, _ = exchange(server.port, build.list_models(CFG))
             assert isinstance(events[1], JSONBody)
+
+
+def test_the_sdk_streams_a_long_reply() -> None:
+    anthropic = pytest.importorskip("anthropic")
+    with serve(seed=3) as server:
+        client = anthropic.Anthropic(api_key="sk-test", base_url=server.base_url, max_retries=0)
+        kwargs: dict[str, Any] = {
+            "model": "claude-opus-4-6",
+            "max_tokens": 3000,
+            "messages": HELLO,
+            "extra_headers": {"x-wire-fault": "reply=long"},
+        }
+        created = client.messages.create(**kwargs)
+        with client.messages.stream(**kwargs) as stream:
+            deltas = sum(1 for event in stream if event.type == "content_block_delta")
+            streamed = stream.get_final_message()
+    assert deltas == 3000
+    assert streamed.stop_reason == created.stop_reason == "max_tokens"
+    assert streamed.usage.output_tokens == created.usage.output_tokens == 3000
+    assert [b.model_dump() for b in streamed.content] == [b.model_dump() for b in created.content]
+    assert len(created.content[0].text) > 3000  # type: ignore[union-attr]

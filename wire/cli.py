@@ -134,12 +134,27 @@ def _serve(args: argparse.Namespace) -> int:
     def ready(server: object) -> None:
         print(f"wire emulator listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
 
+    context = None
+    if args.tls_cert or args.tls_key:
+        if not (args.tls_cert and args.tls_key):
+            print("wire serve: error: --tls-cert and --tls-key go together", file=sys.stderr)
+            return 2
+        import ssl
+
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(args.tls_cert, args.tls_key)
+        except (OSError, ssl.SSLError) as exc:  # a missing file, or not a PEM cert/key pair
+            print(f"wire serve: error: cannot load the TLS certificate: {exc}", file=sys.stderr)
+            return 2
+
     with contextlib.suppress(KeyboardInterrupt):
         run(
             args.host,
             args.port,
             api_key=args.api_key,
             seed=args.seed,
+            ssl_context=context,
             batch_seconds=args.batch_seconds,
             pace=args.pace,
             enforce_limits=args.enforce_limits,
@@ -276,6 +291,10 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer 429 past the per-minute limits (they are only reported by default)",
     )
+    serve.add_argument(
+        "--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)"
+    )
+    serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key for --tls-cert")
     serve.set_defaults(run=_serve)
     return parser
 

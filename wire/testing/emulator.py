@@ -16,10 +16,11 @@ pages with `has_more`/`first_id`/`last_id`, batches with an absolute
 from __future__ import annotations
 
 import gzip as _gzip
+import itertools
 import json
 import random
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeAlias
@@ -40,6 +41,9 @@ MAX_REQUEST_BYTES = 32 * 1000 * 1000
 # Request JSON nested deeper than this is a 400: it bounds the recursion any code
 # walking a body needs (the API refuses absurd nesting too).
 MAX_JSON_DEPTH = 128
+# `reply=long` without streaming builds the whole message: bounded as the API bounds
+# a model's output. Streamed, it is made as it is sent, so any `max_tokens` goes.
+MAX_LONG_JSON_TOKENS = 128_000
 # How many actions one `receive_data`/`next_actions` call returns at most: a big
 # reply goes out in bounded batches, never built whole.
 ACTIONS_PER_STEP = 64
@@ -104,6 +108,7 @@ class _Request:
     host: str
     path: str = ""
     query: dict[str, list[str]] = field(default_factory=dict)
+    reply: str | None = None  # the kind of reply `x-wire-fault` asks for ("long")
 
 
 @dataclass
@@ -111,7 +116,8 @@ class _Response:
     status: int
     body: bytes = b""
     content_type: str = "application/json"
-    frames: list[bytes] | None = None  # SSE events, each one whole frame
+    frames: Iterable[bytes] | None = None  # SSE events, each one whole frame, maybe lazy
+    frame_count: int = 0  # how many `frames` yields
     pace: float = 0.0  # seconds between content frames
     headers: list[tuple[str, str]] = field(default_factory=list)
 
@@ -162,6 +168,15 @@ def _dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
+def _frame(event: dict[str, Any]) -> bytes:
+    """One stream event as the API frames it (pings spelled as the API spells them)."""
+    if event["type"] == "ping":
+        return encode_sse('{"type": "ping"}', event="ping")
+    return encode_sse(
+        json.dumps(event, separators=(",", ":"), ensure_ascii=False), event=event["type"]
+    )
+
+
 class Emulator:
     """The emulated API: state shared by every connection of one server.
 
@@ -172,6 +187,7 @@ class Emulator:
     latency (0: as fast as possible). The per-minute limits are reported in
     `anthropic-ratelimit-*` headers; with `enforce_limits` a message beyond
     one gets the API's 429 with `retry-after` (the seconds to the next minute).
+    `scheme` is the one the server speaks ("https" under TLS), for absolute URLs.
     """
 
     def __init__(
@@ -185,8 +201,10 @@ class Emulator:
         input_tokens_per_minute: int = 80_000,
         output_tokens_per_minute: int = 16_000,
         enforce_limits: bool = False,
+        scheme: str = "http",
     ) -> None:
         self.api_key = api_key
+        self.scheme = scheme
         self.seed = seed
         self.batch_seconds = batch_seconds
         self.pace = pace
@@ -236,6 +254,7 @@ class Emulator:
             faults = self._faults(request.headers)
             target = urlsplit(request.target)
             request.path, request.query = target.path, parse_qs(target.query)
+            request.reply = faults.reply
         except ValueError:  # urlsplit: e.g. an unclosed IPv6 host in an absolute target
             return self._error(400, "invalid request target"), Faults()
         except _APIFailure as failure:
@@ -393,28 +412,37 @@ class Emulator:
     def _create_message(self, request: _Request, now: float) -> _Response:
         body = self._json_body(request)
         self._check_message_params(body, request.headers, create=True)
-        reply = self._reply(body)
-        usage = reply.message["usage"]
-        headers = self._count(now, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
-        if body.get("stream") is True:
-            frames = [
-                encode_sse(
-                    json.dumps(e, separators=(",", ":"), ensure_ascii=False)
-                    if e["type"] != "ping"
-                    else '{"type": "ping"}',
-                    event=e["type"],
+        stream = body.get("stream") is True
+        reply: replies.Reply | replies.LongReply
+        if request.reply == "long" and body["max_tokens"] > 0:
+            if not stream and body["max_tokens"] > MAX_LONG_JSON_TOKENS:
+                raise _APIFailure(
+                    400,
+                    f"max_tokens: reply=long without streaming takes at most "
+                    f"{MAX_LONG_JSON_TOKENS} (stream for more)",
                 )
-                for e in reply.events
-            ]
-            pace = 1.0 / self.pace if self.pace > 0 else 0.0
-            return _Response(
-                200,
-                content_type="text/event-stream; charset=utf-8",
-                frames=frames,
-                pace=pace,
-                headers=[*headers, ("cache-control", "no-cache")],
-            )
-        return _Response(200, _dumps(reply.message), headers=headers)
+            reply = replies.LongReply(body, seed=self.seed, message_id=self.new_id("msg_"))
+            usage = reply.usage
+        else:
+            reply = self._reply(body)
+            usage = reply.message["usage"]
+        headers = self._count(now, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+        if not stream:
+            message = reply.message() if isinstance(reply, replies.LongReply) else reply.message
+            return _Response(200, _dumps(message), headers=headers)
+        if isinstance(reply, replies.LongReply):
+            events: Iterable[dict[str, Any]] = reply.events()
+            count = reply.event_count
+        else:
+            events, count = reply.events, len(reply.events)
+        return _Response(
+            200,
+            content_type="text/event-stream; charset=utf-8",
+            frames=map(_frame, events),  # encoded as they are sent
+            frame_count=count,
+            pace=1.0 / self.pace if self.pace > 0 else 0.0,
+            headers=[*headers, ("cache-control", "no-cache")],
+        )
 
     def _count(self, now: float, input_tokens: int, output_tokens: int) -> list[tuple[str, str]]:
         """Book a request in the current minute; the rate-limit headers that then apply."""
@@ -596,7 +624,7 @@ class Emulator:
             "ended_at": _rfc3339(end_time) if ended else None,
             "cancel_initiated_at": _rfc3339(batch.canceled) if batch.canceled else None,
             "archived_at": None,
-            "results_url": f"http://{host}/v1/messages/batches/{batch.id}/results"
+            "results_url": f"{self.scheme}://{host}/v1/messages/batches/{batch.id}/results"
             if ended
             else None,
         }
@@ -626,6 +654,7 @@ class EmulatorConnection:
         self._request: h11.Request | None = None
         self._body = bytearray()
         self._output: Iterator[Action] | None = None  # the response being sent
+        self._peeked: Action | None = None  # its next action, taken to know if there is one
         self._head_sent = False
         self.closed = False
 
@@ -659,18 +688,30 @@ class EmulatorConnection:
                     if not self._next_event(now, actions):
                         break
                     continue
-                action = next(self._output, None)
+                action = self._peeked if self._peeked is not None else next(self._output, None)
+                self._peeked = None
                 if action is None:
-                    self._output = None
-                    if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
-                        self._h11.start_next_cycle()
+                    self._finish_response()
                     continue
                 actions.append(action)
                 if isinstance(action, Close):
                     self.closed = True
+            if self._output is not None and not self.closed:
+                # Look one action ahead, so `pending` is false once a response is all out
+                # (no empty last batch), unless a pipelined request is already buffered.
+                self._peeked = next(self._output, None)
+                if self._peeked is None:
+                    self._finish_response()
+                    if self._h11.trailing_data[0]:
+                        self._output = iter(())
         except Exception as exc:  # a bug in the emulator: contained to this connection
             actions += self._internal_error(exc)
         return actions
+
+    def _finish_response(self) -> None:
+        self._output = None
+        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            self._h11.start_next_cycle()
 
     def _next_event(self, now: float, actions: list[Action]) -> bool:
         """Handle one h11 event; False when more bytes are needed."""
@@ -738,7 +779,7 @@ class EmulatorConnection:
     def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
         """Answer with an error envelope and close (the request cannot be read on)."""
         self.closed = True
-        self._output = None
+        self._output = self._peeked = None
         request_id = self.emulator.new_id("req_")
         body = _dumps(
             {
@@ -757,7 +798,7 @@ class EmulatorConnection:
     def _internal_error(self, exc: Exception) -> list[Action]:
         self.emulator.failed(exc)
         if self._head_sent:
-            self._output = None
+            self._output = self._peeked = None
             self.closed = True
             return [Close()]
         return self._refuse(500, "api_error", "internal error in the emulator")
@@ -800,15 +841,15 @@ class EmulatorConnection:
         if faults.gzip:
             headers.append(("content-encoding", "gzip"))
             compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)
-        frames: list[bytes | _LongLine]
+        frames: Iterator[bytes | _LongLine]
         if streaming:
             headers.append(("transfer-encoding", "chunked"))
-            frames = _stream_faults(response.frames or [], faults)
+            frames, count = _stream_faults(response.frames or [], response.frame_count, faults)
         else:
             body = _gzip.compress(response.body) if compressor else response.body
             compressor = None
             headers.append(("content-length", str(len(body))))
-            frames = [] if head_only else [body]
+            frames, count = iter([] if head_only else [body]), 0
         reason = b"OK" if response.status == 200 else b""
         head = self._h11.send(
             h11.Response(status_code=response.status, headers=headers, reason=reason)
@@ -816,7 +857,7 @@ class EmulatorConnection:
         self._head_sent = True
         yield Send(head or b"")
         sent = 0
-        stall_at = len(frames) // 2 if streaming else 0
+        stall_at = count // 2
         for index, frame in enumerate(frames):
             parts = _parts(frame)
             if faults.stall and index == stall_at:
@@ -874,28 +915,53 @@ def _compressed(parts: Iterator[bytes], compressor: Any) -> Iterator[bytes]:
     yield compressor.flush(zlib.Z_SYNC_FLUSH)
 
 
-def _stream_faults(frames: list[bytes], faults: Faults) -> list[bytes | _LongLine]:
-    """Stream-only faults: an error event mid-stream, malformed frames."""
-    out: list[bytes | _LongLine] = list(frames)
+def _stream_faults(
+    frames: Iterable[bytes], count: int, faults: Faults
+) -> tuple[Iterator[bytes | _LongLine], int]:
+    """Stream-only faults (an error event mid-stream, malformed frames), applied lazily.
+
+    `count` is how many frames there are; returns the frames and their new count.
+    """
+    out: Iterator[bytes | _LongLine] = iter(frames)
     if faults.error_event:
         # After message_start and some content, as the API's overload errors come.
-        cut = min(len(out) - 1, 1 + max(1, (len(out) - 1) // 3))
+        cut = min(count - 1, 1 + max(1, (count - 1) // 3))
         error = {
             "type": "error",
             "error": {"type": faults.error_event, "message": "injected error event"},
         }
-        out = [*out[:cut], encode_sse(json.dumps(error, separators=(",", ":")), event="error")]
+        error_frame = encode_sse(json.dumps(error, separators=(",", ":")), event="error")
+        out = itertools.chain(itertools.islice(out, cut), [error_frame])
+        count = cut + 1
     if faults.malformed == "utf8":
-        for i, frame in enumerate(out):
-            marker = frame.find(b'"text":"') if isinstance(frame, bytes) else -1
-            if marker >= 0 and isinstance(frame, bytes) and b"text_delta" in frame:
-                at = marker + len(b'"text":"')
-                out[i] = frame[:at] + b"\xff\xfe" + frame[at:]
-                break
+        out = _spoil_first_text(out)
     elif faults.malformed == "no-newline":
-        last = out[-1]
-        assert isinstance(last, bytes)
-        out[-1] = last.rstrip(b"\n")
+        out = _cut_last_line_end(out)
     elif faults.malformed == "long-line":
-        out.insert(1, _LongLine())
-    return out
+        out = itertools.chain(itertools.islice(out, 1), [_LongLine()], out)
+        count += 1
+    return out, count
+
+
+def _spoil_first_text(frames: Iterator[bytes | _LongLine]) -> Iterator[bytes | _LongLine]:
+    """Invalid UTF-8 at the start of the first text delta's text."""
+    for frame in frames:
+        marker = frame.find(b'"text":"') if isinstance(frame, bytes) else -1
+        if marker >= 0 and isinstance(frame, bytes) and b"text_delta" in frame:
+            at = marker + len(b'"text":"')
+            yield frame[:at] + b"\xff\xfe" + frame[at:]
+            break
+        yield frame
+    yield from frames
+
+
+def _cut_last_line_end(frames: Iterator[bytes | _LongLine]) -> Iterator[bytes | _LongLine]:
+    """The last frame loses its line ends (one frame of look-ahead)."""
+    last = next(frames, None)
+    for frame in frames:
+        assert last is not None
+        yield last
+        last = frame
+    if last is not None:
+        assert isinstance(last, bytes)
+        yield last.rstrip(b"\n")

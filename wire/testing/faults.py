@@ -16,6 +16,7 @@ The header is a `;`-separated list of `name=value` (see docs/emulator.md):
 | `gzip=1` | `content-encoding: gzip` |
 | `malformed=utf8|no-newline|long-line` | invalid UTF-8; no final line end; a 17 MiB line |
 | `times=N` | only the first N requests carrying this exact header value get the faults |
+| `reply=long` | a message's text runs until `max_tokens` (`stop_reason: "max_tokens"`) |
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ ERROR_TYPES = {
 
 LONG_LINE_BYTES = 17 * 1024 * 1024  # past wire's 16 MiB default line limit
 _MALFORMED = ("utf8", "no-newline", "long-line")
+_REPLIES = ("long",)
 
 
 class FaultError(ValueError):
@@ -63,6 +65,7 @@ class Faults:
     gzip: bool = False
     malformed: str | None = None
     times: int | None = None
+    reply: str | None = None  # "long": text until max_tokens
     raw: str = field(default="", compare=False)
 
     @property
@@ -130,6 +133,12 @@ def _malformed(value: str) -> str:
     return value
 
 
+def _reply(value: str) -> str:
+    if value not in _REPLIES:
+        raise FaultError(f"fault reply={value!r}: one of {', '.join(_REPLIES)}")
+    return value
+
+
 # Each fault name: the Faults field it sets, and how its value is read.
 _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "status": ("status", _status),
@@ -141,6 +150,7 @@ _PARSERS: dict[str, tuple[str, Callable[[str], object]]] = {
     "gzip": ("gzip", lambda value: value not in ("0", "false", "")),
     "malformed": ("malformed", _malformed),
     "times": ("times", lambda value: int(_number("times", value, int))),
+    "reply": ("reply", _reply),
 }
 
 

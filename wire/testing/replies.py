@@ -13,12 +13,16 @@ from the caller; tool-use ids and thinking signatures are derived from it.
   The input follows the tool's `input_schema`; a forced call has no text before it.
 - `thinking` `enabled`/`adaptive` opens with a thinking block (`display: "omitted"`:
   no thinking text, its tokens still billed) closed by one `signature_delta`.
+
+`LongReply` is the other kind (`x-wire-fault: reply=long`): text that runs to
+`max_tokens`, made lazily, for load tests and benchmarks.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import itertools
 import json
 import math
 import random
@@ -27,7 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["Reply", "count_tokens", "make_reply"]
+__all__ = ["LongReply", "Reply", "count_tokens", "make_reply"]
 
 JSONDict = dict[str, Any]
 
@@ -124,8 +128,8 @@ def _chars(value: Any) -> int:
     return total
 
 
-def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
-    """The reply to `body` under `seed`, with id `message_id`."""
+def _rngs(body: JSONDict, seed: int) -> Callable[[str], random.Random]:
+    """Seeded generators, one per label, from the seed and the body less `stream`/`max_tokens`."""
     key = {k: v for k, v in body.items() if k not in ("stream", "max_tokens")}
     digest = hashlib.sha256(f"{seed}\n{json.dumps(key, sort_keys=True, default=repr)}".encode())
 
@@ -133,6 +137,12 @@ def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
         data = hashlib.sha256(digest.digest() + label.encode()).digest()
         return random.Random(int.from_bytes(data[:8], "big"))
 
+    return rng
+
+
+def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
+    """The reply to `body` under `seed`, with id `message_id`."""
+    rng = _rngs(body, seed)
     max_tokens = body.get("max_tokens")
     budget = max_tokens if isinstance(max_tokens, int) and max_tokens >= 1 else 1
     user_text, after_tool = _last_user_turn(body.get("messages"))
@@ -214,14 +224,7 @@ def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
             used = budget
             stop_reason = "max_tokens"
 
-    usage = {
-        "input_tokens": count_tokens(body),
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
-        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
-        "output_tokens": max(used, 1),
-        "service_tier": "standard",
-    }
+    usage = _usage(body, max(used, 1))
     head = {"model": body.get("model"), "id": message_id, "type": "message", "role": "assistant"}
     message = {
         **head,
@@ -232,6 +235,102 @@ def make_reply(body: JSONDict, *, seed: int = 0, message_id: str) -> Reply:
     }
     events = _events(head, blocks, message, rng("ping"))
     return Reply(message=message, events=events)
+
+
+def _usage(body: JSONDict, output_tokens: int) -> JSONDict:
+    return {
+        "input_tokens": count_tokens(body),
+        "cache_creation_input_tokens": 0,
+        "cache_read_input_tokens": 0,
+        "cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 0},
+        "output_tokens": output_tokens,
+        "service_tier": "standard",
+    }
+
+
+# A long reply sends a ping after every this many deltas (so its event count is known).
+LONG_PING_EVERY = 20
+
+
+class LongReply:
+    """A reply whose text runs until `max_tokens` (`x-wire-fault: reply=long`), made lazily.
+
+    One text block of `max_tokens` pieces (one piece = one token), `stop_reason`
+    `max_tokens`; tools, thinking and stop sequences do not apply. The text is a
+    function of the seed and the body (less `stream` and `max_tokens`, so a smaller
+    `max_tokens` gives a prefix). `events()` yields the stream one event at a time and
+    holds O(1) state, so a reply of any length costs no memory; `message()` builds
+    the whole text (for a non-streaming response).
+    """
+
+    def __init__(self, body: JSONDict, *, seed: int, message_id: str) -> None:
+        max_tokens = body.get("max_tokens")
+        self.tokens = max_tokens if isinstance(max_tokens, int) and max_tokens >= 1 else 1
+        self._rng = _rngs(body, seed)
+        self.head: JSONDict = {
+            "model": body.get("model"),
+            "id": message_id,
+            "type": "message",
+            "role": "assistant",
+        }
+        self.usage = _usage(body, self.tokens)
+
+    @property
+    def event_count(self) -> int:
+        """How many events `events()` yields (known up front: pings come at a fixed rate)."""
+        return self.tokens + self.tokens // LONG_PING_EVERY + 6
+
+    def pieces(self) -> Iterator[str]:
+        """The text's `tokens` pieces, made as they are taken (the same on every call)."""
+        text_rng, split_rng = self._rng("long-text"), self._rng("long-split")
+
+        def sentences() -> Iterator[str]:
+            yield text_rng.choice(_OPENERS) + "!"
+            while True:
+                yield " " + _sentence(text_rng)
+
+        pieces = (piece for s in sentences() for piece in _pieces(s, split_rng, 12))
+        return itertools.islice(pieces, self.tokens)
+
+    def message(self) -> JSONDict:
+        return {
+            **self.head,
+            "content": [{"type": "text", "text": "".join(self.pieces())}],
+            "stop_reason": "max_tokens",
+            "stop_sequence": None,
+            "usage": self.usage,
+        }
+
+    def events(self) -> Iterator[JSONDict]:
+        start = {
+            **self.head,
+            "content": [],
+            "stop_reason": None,
+            "stop_sequence": None,
+            "usage": {**self.usage, "output_tokens": 1},
+        }
+        yield {"type": "message_start", "message": start}
+        yield {"type": "ping"}
+        yield {
+            "type": "content_block_start",
+            "index": 0,
+            "content_block": {"type": "text", "text": ""},
+        }
+        for n, piece in enumerate(self.pieces(), 1):
+            yield {
+                "type": "content_block_delta",
+                "index": 0,
+                "delta": {"type": "text_delta", "text": piece},
+            }
+            if n % LONG_PING_EVERY == 0:
+                yield {"type": "ping"}
+        yield {"type": "content_block_stop", "index": 0}
+        yield {
+            "type": "message_delta",
+            "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+            "usage": {k: v for k, v in self.usage.items() if k.endswith("_tokens")},
+        }
+        yield {"type": "message_stop"}
 
 
 def _events(

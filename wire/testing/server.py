@@ -6,11 +6,14 @@
         client = SomeClient(base_url=server.base_url, api_key="test")
 
 `run()` serves in the foreground (`wire serve`). Only loopback is meant: the
-emulator has no TLS and accepts any key unless given one.
+emulator accepts any key unless given one. With `ssl_context` (a server-side
+`ssl.SSLContext` holding a certificate) it speaks HTTPS; a client whose handshake
+fails affects only its own connection.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Iterator
@@ -29,10 +32,13 @@ _READ_SIZE = 64 * 1024
 class Server:
     """A running emulator: `base_url`, `host`, `port`, and its `emulator` (state, counters)."""
 
-    def __init__(self, emulator: Emulator, host: str, port: int) -> None:
+    def __init__(
+        self, emulator: Emulator, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
         self.emulator = emulator
         self.host = host
         self.port = port
+        self.ssl_context = ssl_context
         self._cancel: trio.CancelScope | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._ready = threading.Event()
@@ -41,11 +47,20 @@ class Server:
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return f"{self.emulator.scheme}://{host}:{self.port}"
 
     async def _main(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
-        listeners = await trio.open_tcp_listeners(self.port, host=self.host)
-        self.port = listeners[0].socket.getsockname()[1]
+        tcp = await trio.open_tcp_listeners(self.port, host=self.host)
+        self.port = tcp[0].socket.getsockname()[1]
+        listeners: list[trio.abc.Listener[Any]] = list(tcp)
+        if self.ssl_context is not None:
+            # The handshake happens on the connection's first read, inside `_handle`, so
+            # a client that fails or stalls it holds up only itself. `https_compatible`:
+            # HTTPS clients often close without a close_notify, which is not an error.
+            listeners = [
+                trio.SSLListener(listener, self.ssl_context, https_compatible=True)
+                for listener in tcp
+            ]
         self._token = trio.lowlevel.current_trio_token()
         with trio.CancelScope() as scope:
             self._cancel = scope
@@ -54,20 +69,23 @@ class Server:
                 self._ready.set()
                 task_status.started()
 
-    async def _handle(self, stream: trio.SocketStream) -> None:
-        """Serve one connection; whatever goes wrong stays in it (kept in `emulator.failures`)."""
+    async def _handle(self, stream: trio.abc.Stream) -> None:
+        """Serve one connection; whatever goes wrong stays in it (kept in `emulator.failures`).
+
+        A client that goes away, or fails the TLS handshake, just ends its connection.
+        """
         connection = self.emulator.connection()
         try:
             async with stream:
                 await self._converse(connection, stream)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
-            pass  # the client went away
+            pass  # the client went away, or its TLS handshake failed (trio wraps ssl errors)
         except Exception as exc:  # an emulator bug: this connection ends, the others go on
             self.emulator.failed(exc)
 
-    async def _converse(self, connection: EmulatorConnection, stream: trio.SocketStream) -> None:
+    async def _converse(self, connection: EmulatorConnection, stream: trio.abc.Stream) -> None:
         while not connection.closed:
-            data = await stream.receive_some(_READ_SIZE)
+            data = bytes(await stream.receive_some(_READ_SIZE))  # SSLStream: a bytearray
             actions = connection.receive_data(data, time.time())
             while True:  # a response goes out in bounded batches, checkpointing at each send
                 for action in actions:
@@ -97,6 +115,19 @@ class Server:
                 self._token.run_sync_soon(self._cancel.cancel)
 
 
+def _server(
+    host: str,
+    port: int,
+    api_key: str | None,
+    seed: int,
+    ssl_context: ssl.SSLContext | None,
+    options: dict[str, Any],
+) -> Server:
+    scheme = "https" if ssl_context is not None else "http"
+    emulator = Emulator(api_key=api_key, seed=seed, scheme=scheme, **options)
+    return Server(emulator, host, port, ssl_context)
+
+
 @contextmanager
 def serve(
     host: str = "127.0.0.1",
@@ -104,16 +135,19 @@ def serve(
     *,
     api_key: str | None = None,
     seed: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
     **options: Any,
 ) -> Iterator[Server]:
     """Run the emulator in a background thread for the duration of the `with` block.
 
-    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits). A failure
+    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits). With
+    `ssl_context` (server side, with a certificate loaded) it serves HTTPS and
+    `base_url` starts with `https://`. A failure
     inside the emulator never stops it serving; it is re-raised when the block
     exits (unless the block itself raised): the first of `emulator.failures`, or
     what stopped the server.
     """
-    server = Server(Emulator(api_key=api_key, seed=seed, **options), host, port)
+    server = _server(host, port, api_key, seed, ssl_context, options)
     thread = threading.Thread(target=server._thread, name="wire-emulator", daemon=True)
     thread.start()
     if not server._ready.wait(timeout=30):
@@ -137,11 +171,12 @@ def run(
     *,
     api_key: str | None = None,
     seed: int = 0,
+    ssl_context: ssl.SSLContext | None = None,
     on_ready: Any = None,
     **options: Any,
 ) -> None:
     """Serve in the foreground until interrupted; `on_ready(server)` is called once listening."""
-    server = Server(Emulator(api_key=api_key, seed=seed, **options), host, port)
+    server = _server(host, port, api_key, seed, ssl_context, options)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
