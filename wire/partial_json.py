@@ -75,6 +75,12 @@ class PartialJSONParser:
         self._escape = False  # the string in progress ended on a backslash
         self._offset = 0  # characters consumed before the current fragment
         self._seen = False  # any non-whitespace seen
+        # The snapshot's value can change only when a value is attached, a container
+        # opens, a number or literal grows, or an error drops the one in progress:
+        # each bumps `_version`. Text inside an open string never does.
+        self._version = 0
+        self._snapshot: dict[str, Any] = {}
+        self._snapshot_version = -1
 
     @property
     def started(self) -> bool:
@@ -106,16 +112,21 @@ class PartialJSONParser:
         return self._root
 
     def snapshot(self) -> dict[str, Any]:
-        """A copy of the best parse so far (complete values only; see the module docstring).
+        """The best parse so far (complete values only; see the module docstring).
 
-        Values already complete are shared with the parser, the open containers
-        copied: treat the result as read-only.
+        An immutable value: the parser never changes a snapshot it handed out.
+        Complete (closed) values are shared with the parser and with later
+        snapshots; only the open containers on the path to the end are copied,
+        and only when the value changed since the last call (otherwise the same
+        object comes back). Treat the result as read-only.
         """
         if self._root is None:
             return {}
         stack = self._stack
         if not stack:
             return self._root
+        if self._snapshot_version == self._version:
+            return self._snapshot
         child: Any = _MISSING
         pending = self._pending_scalar()
         for depth in range(len(stack) - 1, -1, -1):
@@ -135,6 +146,8 @@ class PartialJSONParser:
                     copy.append(pending)
             child = copy
         result: dict[str, Any] = child
+        self._snapshot = result
+        self._snapshot_version = self._version
         return result
 
     # -- internals ---------------------------------------------------------------
@@ -156,6 +169,7 @@ class PartialJSONParser:
 
     def _fail(self, reason: str, at: int) -> None:
         self.error = f"at character {self._offset + at}: {reason}"
+        self._version += 1  # a number or literal in progress is no longer shown
 
     def _feed(self, text: str) -> None:
         n = len(text)
@@ -170,67 +184,83 @@ class PartialJSONParser:
                 i += 1
                 continue
             self._seen = True
-            expect = self._expect
             if c == '"':
-                if expect in (_VALUE, _FIRST_VALUE):
-                    if not self._stack:
-                        self._fail("the input must be a JSON object", i)
-                        return
-                    self._is_key = False
-                elif expect in (_FIRST_KEY, _KEY):
-                    self._is_key = True
-                else:
-                    self._fail("unexpected '\"'", i)
-                    return
-                i = self._string_start(text, i + 1)
-            elif c == "{" or c == "[":
-                if expect not in (_VALUE, _FIRST_VALUE):
-                    self._fail(f"unexpected {c!r}", i)
-                    return
-                self._open({} if c == "{" else [], i)
-                i += 1
-            elif c == "}" or c == "]":
-                if not self._stack:
-                    self._fail(f"unexpected {c!r}", i)
-                    return
-                is_object = type(self._stack[-1]) is dict
-                if c == "}":
-                    ok = is_object and (expect in (_FIRST_KEY, _AFTER_VALUE))
-                else:
-                    ok = not is_object and (expect in (_FIRST_VALUE, _AFTER_VALUE))
-                if not ok:
-                    self._fail(f"unexpected {c!r}", i)
-                    return
-                self._stack.pop()
-                self._keys.pop()
-                self._expect = _AFTER_VALUE if self._stack else _DONE
-                i += 1
-            elif c == ":":
-                if expect != _COLON:
-                    self._fail("unexpected ':'", i)
-                    return
-                self._expect = _VALUE
-                i += 1
+                i = self._quote(text, i)
             elif c == ",":
-                if expect != _AFTER_VALUE:
+                if self._expect != _AFTER_VALUE:
                     self._fail("unexpected ','", i)
                     return
                 self._expect = _KEY if type(self._stack[-1]) is dict else _VALUE
                 i += 1
-            elif (
-                (expect in (_VALUE, _FIRST_VALUE))
-                and self._stack
-                and (c in _NUMBER_START or c == "t" or c == "f" or c == "n")
-            ):
-                self._token = _NUMBER_TOKEN if c in _NUMBER_START else _LITERAL
-                self._pieces = []
-                i = self._scalar_rest(text, i)
+            elif c == ":":
+                if self._expect != _COLON:
+                    self._fail("unexpected ':'", i)
+                    return
+                self._expect = _VALUE
+                i += 1
+            elif c == "}" or c == "]":
+                self._close(c, i)
+                i += 1
+            elif c == "{" or c == "[":
+                self._open_char(c, i)
+                i += 1
             else:
-                if not self._stack and expect == _VALUE:
-                    self._fail("the input must be a JSON object", i)
-                else:
-                    self._fail(f"unexpected {c!r}", i)
-                return
+                i = self._scalar_start(text, c, i)
+
+    def _quote(self, text: str, i: int) -> int:
+        """A '"' at `i`: a key or a string value starts."""
+        expect = self._expect
+        if expect in (_VALUE, _FIRST_VALUE):
+            if not self._stack:
+                self._fail("the input must be a JSON object", i)
+                return i
+            self._is_key = False
+        elif expect in (_FIRST_KEY, _KEY):
+            self._is_key = True
+        else:
+            self._fail("unexpected '\"'", i)
+            return i
+        return self._string_start(text, i + 1)
+
+    def _open_char(self, c: str, i: int) -> None:
+        """A '{' or '[' at `i`."""
+        if self._expect not in (_VALUE, _FIRST_VALUE):
+            self._fail(f"unexpected {c!r}", i)
+        else:
+            self._open({} if c == "{" else [], i)
+
+    def _close(self, c: str, i: int) -> None:
+        """A '}' or ']' at `i`: the innermost container closes (its snapshot value is unchanged)."""
+        if not self._stack:
+            self._fail(f"unexpected {c!r}", i)
+            return
+        expect = self._expect
+        if type(self._stack[-1]) is dict:
+            ok = c == "}" and (expect in (_FIRST_KEY, _AFTER_VALUE))
+        else:
+            ok = c == "]" and (expect in (_FIRST_VALUE, _AFTER_VALUE))
+        if not ok:
+            self._fail(f"unexpected {c!r}", i)
+            return
+        self._stack.pop()
+        self._keys.pop()
+        self._expect = _AFTER_VALUE if self._stack else _DONE
+
+    def _scalar_start(self, text: str, c: str, i: int) -> int:
+        """Any other character at `i`: a number or literal starts, or the text is not JSON."""
+        if (
+            (self._expect in (_VALUE, _FIRST_VALUE))
+            and self._stack
+            and (c in _NUMBER_START or c == "t" or c == "f" or c == "n")
+        ):
+            self._token = _NUMBER_TOKEN if c in _NUMBER_START else _LITERAL
+            self._pieces = []
+            return self._scalar_rest(text, i)
+        if not self._stack and self._expect == _VALUE:
+            self._fail("the input must be a JSON object", i)
+        else:
+            self._fail(f"unexpected {c!r}", i)
+        return i
 
     def _open(self, container: Any, at: int) -> None:
         if len(self._stack) >= self.max_depth:
@@ -241,6 +271,7 @@ class PartialJSONParser:
                 self._fail("the input must be a JSON object", at)
                 return
             self._root = container
+            self._version += 1
         else:
             self._attach(container)
         self._stack.append(container)
@@ -248,6 +279,7 @@ class PartialJSONParser:
         self._expect = _FIRST_KEY if type(container) is dict else _FIRST_VALUE
 
     def _attach(self, value: Any) -> None:
+        self._version += 1
         parent = self._stack[-1]
         if type(parent) is dict:
             parent[self._keys[-1]] = value
@@ -317,6 +349,7 @@ class PartialJSONParser:
 
     def _scalar_rest(self, text: str, i: int) -> int:
         """Continue a number or literal; it ends at the first character that cannot extend it."""
+        self._version += 1  # the token shown at the end may change
         pattern = _NUMBER_CHARS if self._token == _NUMBER_TOKEN else _LETTERS
         end = pattern.match(text, i).end()  # type: ignore[union-attr]
         self._pieces.append(text[i:end])
