@@ -32,6 +32,7 @@ __all__ = [
     "InvalidToolInputError",
     "LineTooLongError",
     "LocalProtocolError",
+    "MessageTooLargeError",
     "NotFoundError",
     "OverloadedError",
     "PaymentRequiredError",
@@ -115,6 +116,13 @@ class BodyTooLargeError(SizeLimitError):
     """A buffered response body (decompressed) grew past `max_body_bytes`: a bomb, or a liar."""
 
     what = "response body"
+
+
+class MessageTooLargeError(SizeLimitError):
+    """A streamed message grew past `max_message_bytes` (the event that would pass it is not
+    applied)."""
+
+    what = "streamed message"
 
 
 class IncompleteBodyError(RemoteProtocolError):
