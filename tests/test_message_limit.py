@@ -210,3 +210,15 @@ def test_the_breach_is_at_the_same_point_in_any_chunking(
         assert error[1] > limit
     chunks = data.draw(chunkings(raw, max_chunks=50), label="chunks")
     assert _decode(chunks, limit) == expected
+
+
+def test_a_value_too_deep_for_the_json_encoder_is_still_counted() -> None:
+    deep: Any = []
+    for _ in range(100_000):
+        deep = [deep]
+    acc = wire.MessageAccumulator()
+    for obj in (START, TEXT_START):
+        feed(acc, obj)
+    before = acc.counted_bytes
+    acc.feed(wire.ContentBlockDelta(index=0, delta=wire.CitationsDelta(citation={"x": deep})))
+    assert acc.counted_bytes - before >= 200_000
