@@ -170,7 +170,7 @@ class _TextLike(_Block):
         self.grew = False  # a delta (even an empty one) arrived since the last build
 
     def append(self, piece: str, room: int) -> int:
-        size = _utf8_size(piece)
+        size = len(piece) if piece.isascii() else _utf8_size(piece)
         if size <= room:
             self.grew = True
             if piece:
@@ -278,9 +278,10 @@ class _Tool(_Block):
     def apply(self, delta: Delta, room: int) -> int:
         if type(delta) is not InputJSONDelta:
             return _IGNORED
-        size = _utf8_size(delta.partial_json)
+        fragment = delta.partial_json
+        size = len(fragment) if fragment.isascii() else _utf8_size(fragment)
         if size <= room:
-            self.parser.feed(delta.partial_json)
+            self.parser.feed(fragment)
         return size
 
     def build(self) -> ContentBlock:

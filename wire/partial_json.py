@@ -40,6 +40,8 @@ _KEY = 3  # after ',' in an object
 _COLON = 4
 _AFTER_VALUE = 5  # ',' or the closing bracket
 _DONE = 6  # the root object is closed: only whitespace may follow
+# Where a string may start: a value (the first two) or a key (the last two, >= _FIRST_KEY).
+_STRING_EXPECTED = frozenset((_VALUE, _FIRST_VALUE, _FIRST_KEY, _KEY))
 
 # A token in progress at the end of a fragment.
 _NONE = 0
@@ -185,7 +187,11 @@ class PartialJSONParser:
                 continue
             self._seen = True
             if c == '"':
-                i = self._quote(text, i)
+                if self._expect in _STRING_EXPECTED and self._stack:
+                    self._is_key = self._expect >= _FIRST_KEY
+                    i = self._string_start(text, i + 1)
+                else:
+                    self._bad_quote(i)
             elif c == ",":
                 if self._expect != _AFTER_VALUE:
                     self._fail("unexpected ','", i)
@@ -207,20 +213,12 @@ class PartialJSONParser:
             else:
                 i = self._scalar_start(text, c, i)
 
-    def _quote(self, text: str, i: int) -> int:
-        """A '"' at `i`: a key or a string value starts."""
-        expect = self._expect
-        if expect in (_VALUE, _FIRST_VALUE):
-            if not self._stack:
-                self._fail("the input must be a JSON object", i)
-                return i
-            self._is_key = False
-        elif expect in (_FIRST_KEY, _KEY):
-            self._is_key = True
+    def _bad_quote(self, i: int) -> None:
+        """A '"' at `i` where no string may start."""
+        if not self._stack and self._expect == _VALUE:
+            self._fail("the input must be a JSON object", i)
         else:
             self._fail("unexpected '\"'", i)
-            return i
-        return self._string_start(text, i + 1)
 
     def _open_char(self, c: str, i: int) -> None:
         """A '{' or '[' at `i`."""
