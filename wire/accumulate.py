@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import json
 from bisect import bisect_left
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import (
     EventDecodeError,
@@ -332,8 +332,7 @@ class MessageAccumulator:
         if type(max_message_bytes) is not int or max_message_bytes < 1:
             raise InvalidParameterError("max_message_bytes", "must be an integer of at least 1")
         self.max_message_bytes = max_message_bytes
-        self.counted_bytes = 0
-        """Bytes counted against `max_message_bytes` so far."""
+        self._room = max_message_bytes  # bytes left before the limit
         self._start: Message | None = None
         self._blocks: dict[int, _Block] = {}
         self._order: list[int] = []  # block indexes, ascending
@@ -358,6 +357,11 @@ class MessageAccumulator:
     def started(self) -> bool:
         """True once `message_start` arrived."""
         return self._start is not None
+
+    @property
+    def counted_bytes(self) -> int:
+        """Bytes counted against `max_message_bytes` so far."""
+        return self.max_message_bytes - self._room
 
     @property
     def message(self) -> Message | None:
@@ -399,10 +403,13 @@ class MessageAccumulator:
 
     def _count(self, size: int) -> None:
         """Count `size` more bytes, or raise `MessageTooLargeError` (counting nothing)."""
+        if size > self._room:
+            self._breach(size)
+        self._room -= size
+
+    def _breach(self, size: int) -> NoReturn:
         total = self.counted_bytes + size
-        if total > self.max_message_bytes:
-            raise MessageTooLargeError("max_message_bytes", self.max_message_bytes, total)
-        self.counted_bytes = total
+        raise MessageTooLargeError("max_message_bytes", self.max_message_bytes, total)
 
     def _begin(self, message: Message) -> None:
         self._count(_json_size(message.to_dict()))
@@ -437,21 +444,18 @@ class MessageAccumulator:
         self._snapshot = None
 
     def _delta(self, event: ContentBlockDelta) -> None:
-        if self._start is None:
-            return
-        block = self._blocks.get(event.index)
+        index = event.index
+        block = self._blocks.get(index)  # none before message_start
         if block is None or block.stopped:
             return
-        room = self.max_message_bytes - self.counted_bytes
+        room = self._room
         size = block.apply(event.delta, room)
+        if size > room:
+            self._breach(size)
         if size == _IGNORED:
             return  # a delta this block cannot take, or an UnknownDelta
-        if size > room:
-            raise MessageTooLargeError(
-                "max_message_bytes", self.max_message_bytes, self.counted_bytes + size
-            )
-        self.counted_bytes += size
-        self._dirty[event.index] = block
+        self._room = room - size
+        self._dirty[index] = block
         self._snapshot = None
 
     def _block_stop(self, index: int) -> None:

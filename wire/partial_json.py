@@ -49,6 +49,9 @@ _STRING = 1
 _NUMBER_TOKEN = 2
 _LITERAL = 3
 
+# A token that goes on across fragments keeps them as pieces, joined in runs of this many.
+_JOIN_EVERY = 256
+
 _WHITESPACE = frozenset(" \t\n\r")
 _NUMBER_START = frozenset("-0123456789")
 
@@ -73,6 +76,7 @@ class PartialJSONParser:
         self._expect = _VALUE
         self._token = _NONE
         self._pieces: list[str] = []  # text of the token in progress
+        self._join_at = _JOIN_EVERY  # join pieces when there are this many
         self._is_key = False  # the string in progress is a key
         self._escape = False  # the string in progress ended on a backslash
         self._offset = 0  # characters consumed before the current fragment
@@ -253,6 +257,7 @@ class PartialJSONParser:
         ):
             self._token = _NUMBER_TOKEN if c in _NUMBER_START else _LITERAL
             self._pieces = []
+            self._join_at = _JOIN_EVERY
             return self._scalar_rest(text, i)
         if not self._stack and self._expect == _VALUE:
             self._fail("the input must be a JSON object", i)
@@ -301,6 +306,7 @@ class PartialJSONParser:
         # Not closed in this fragment (or invalid: the final decode will say).
         self._token = _STRING
         self._pieces = []
+        self._join_at = _JOIN_EVERY
         self._escape = False
         return self._string_rest(text, i)
 
@@ -316,12 +322,17 @@ class PartialJSONParser:
         while True:
             m = _STRING_SPECIAL.search(text, i)
             if m is None:
-                self._pieces.append(text[start:])
+                pieces = self._pieces
+                pieces.append(text[start:])
+                if len(pieces) >= self._join_at:
+                    self._join()
                 return n
             j = m.start()
             if text[j] == "\\":
                 if j + 1 >= n:
                     self._pieces.append(text[start:])
+                    if len(self._pieces) >= self._join_at:
+                        self._join()
                     self._escape = True
                     return n
                 i = j + 2
@@ -338,6 +349,16 @@ class PartialJSONParser:
             self._string_done(value)
             return j + 1
 
+    def _join(self) -> None:
+        """Join the last `_JOIN_EVERY` pieces of the token in progress into one.
+
+        Each character is copied once more, and a token cut into tiny fragments
+        holds about a byte per character instead of a string object per fragment.
+        """
+        pieces = self._pieces
+        pieces[-_JOIN_EVERY:] = ["".join(pieces[-_JOIN_EVERY:])]
+        self._join_at = len(pieces) + _JOIN_EVERY
+
     def _string_done(self, value: str) -> None:
         if self._is_key:
             self._keys[-1] = value
@@ -352,6 +373,8 @@ class PartialJSONParser:
         end = pattern.match(text, i).end()  # type: ignore[union-attr]
         self._pieces.append(text[i:end])
         if end >= len(text):
+            if len(self._pieces) >= self._join_at:
+                self._join()
             return end  # may continue in the next fragment
         token = "".join(self._pieces)
         self._pieces = []
