@@ -48,8 +48,12 @@ def feed(acc: wire.MessageAccumulator, obj: dict[str, Any]) -> None:
 
 def test_the_default_is_32_mib_and_documented_on_both_objects() -> None:
     assert wire.MessageAccumulator().max_message_bytes == 32 * 2**20
-    decoder = wire.MessageStreamDecoder(max_message_bytes=1000)
-    assert decoder._accumulator.max_message_bytes == 1000
+    raw = encode_events([START, TEXT_START, text_delta("x" * 1000)])
+    assert wire.MessageStreamDecoder().feed(raw)  # far under the default
+    decoder = wire.MessageStreamDecoder(max_message_bytes=1000)  # passed on
+    assert len(decoder.feed(raw)) == 3  # the events first, the error on the next call
+    with pytest.raises(wire.MessageTooLargeError, match="max_message_bytes=1000"):
+        decoder.close()
     for cls in (wire.MessageAccumulator, wire.MessageStreamDecoder):
         assert "max_message_bytes" in (cls.__doc__ or "")
 
