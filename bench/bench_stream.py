@@ -17,6 +17,10 @@ Cases (inputs generated here, deterministically, from a fixed seed):
   c-big-event   one event with a single 1 MiB / 2 MiB `data:` line in 64-byte chunks
   d-tool-input  bytes -> final message, a tool_use block whose ~100 KB / ~200 KB JSON input
                 arrives as ~10-character input_json_delta fragments
+  e-text-reads  bytes -> message read after every event (what a UI does), the streams of (a)
+  f-tool-reads  the same on the streams of (d): a tool-input snapshot after every fragment
+  g-block-reads the same on 2,000 / 4,000 small blocks (each read copies one pointer per block
+                into the content tuple: the O(n) part that remains)
 
 Run from the repository root:
     python bench/bench_stream.py                 # full run (a few minutes on 2 cores)
@@ -331,6 +335,34 @@ def tool_stream(input_bytes: int, seed: int = SEED) -> Stream:
     return _finish(b, shell, [text, tool], "tool_use", len(fragments) + 20)
 
 
+def blocks_stream(n_blocks: int, seed: int = SEED) -> Stream:
+    """`n_blocks` text blocks of one short delta each: many blocks, little text."""
+    rng = random.Random(seed)
+    b = _Builder()
+    shell = _message_shell(rng)
+    b.add_json({"type": "message_start", "message": shell})
+    content = []
+    for index in range(n_blocks):
+        text = _prose(rng, rng.randint(1, 12))
+        b.add_json(
+            {
+                "type": "content_block_start",
+                "index": index,
+                "content_block": {"type": "text", "text": ""},
+            }
+        )
+        b.add_json(
+            {
+                "type": "content_block_delta",
+                "index": index,
+                "delta": {"type": "text_delta", "text": text},
+            }
+        )
+        b.add_json({"type": "content_block_stop", "index": index})
+        content.append({"type": "text", "text": text})
+    return _finish(b, shell, content, "end_turn", n_blocks * 3)
+
+
 def chunked(raw: bytes, size: int) -> list[bytes]:
     return [raw[i : i + size] for i in range(0, len(raw), size)]
 
@@ -367,6 +399,23 @@ def _wire_message(chunks: list[bytes]) -> wire.Message | None:
     return decoder.message
 
 
+def _wire_message_reads(chunks: list[bytes]) -> wire.Message | None:
+    """`.message` read after every event, as a UI showing the reply so far would.
+
+    The layers one by one (`MessageStreamDecoder.feed` applies a whole chunk's
+    events before it returns, so reading after each of its calls reads once per chunk).
+    """
+    decoder = wire.SSEDecoder()
+    accumulator = wire.MessageAccumulator()
+    parse, feed = wire.parse_stream_event, accumulator.feed
+    for chunk in chunks:
+        for sse in decoder.feed(chunk):
+            feed(parse(sse))
+            accumulator.message  # noqa: B018 - the read is what is measured
+    decoder.close()
+    return accumulator.message
+
+
 def _pairs(events: Any) -> list[tuple[str, str]]:
     return [(e.event or "message", e.data) for e in events]
 
@@ -396,6 +445,14 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
             _wire_message,
             _wire_message_json,
             "wire.MessageStreamDecoder().feed() + .message",
+        ),
+        Contender(
+            "wire",
+            "reads",
+            _wire_message_reads,
+            _wire_message_json,
+            "wire SSEDecoder -> parse_stream_event -> MessageAccumulator, .message after "
+            "every event",
         ),
     ]
     missing: list[str] = []
@@ -428,7 +485,8 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
         if httpx_mod is None:
             notes.append("SDK full path skipped: cannot tell which httpx module the SDK uses")
         else:
-            contenders.append(_sdk_message_contender(anthropic, httpx_mod, version))
+            contenders.append(_sdk_message_contender(anthropic, httpx_mod, version, False))
+            contenders.append(_sdk_message_contender(anthropic, httpx_mod, version, True))
 
     try:
         httpx_note = ""
@@ -485,7 +543,7 @@ def load_contenders(notes: list[str]) -> tuple[list[Contender], list[str]]:
     return contenders, missing
 
 
-def _sdk_message_contender(anthropic: Any, httpx_mod: Any, version: str) -> Contender:
+def _sdk_message_contender(anthropic: Any, httpx_mod: Any, version: str, reads: bool) -> Contender:
     current: list[list[bytes]] = [[]]
 
     def handler(request: Any) -> Any:
@@ -509,6 +567,22 @@ def _sdk_message_contender(anthropic: Any, httpx_mod: Any, version: str) -> Cont
         with client.messages.stream(**request) as stream:
             return stream.get_final_message()
 
+    def run_reads(chunks: list[bytes]) -> Any:
+        current[0] = chunks
+        with client.messages.stream(**request) as stream:
+            for _ in stream:
+                stream.current_message_snapshot  # noqa: B018 - the read is what is measured
+            return stream.get_final_message()
+
+    if reads:
+        return Contender(
+            SDK,
+            "reads",
+            run_reads,
+            _sdk_message_json,
+            f"anthropic {version} messages.stream(), current_message_snapshot after every "
+            f"event, over {httpx_mod.__name__}.MockTransport",
+        )
     return Contender(
         SDK,
         "message",
@@ -555,6 +629,14 @@ def _realistic(n: int, chunk: int) -> Callable[[], Variant]:
     return make
 
 
+def _many_blocks(n: int) -> Callable[[], Variant]:
+    def make() -> Variant:
+        s = blocks_stream(n)
+        return Variant("", chunked(s.raw, 16 * 1024), s, f"{n:,} small text blocks, 16 KiB chunks")
+
+    return make
+
+
 def _chunk_label(size: int) -> str:
     return f"{size // 1024} KiB chunks" if size >= 1024 else f"{size}-byte chunks"
 
@@ -594,6 +676,7 @@ def _tool(size: int) -> Callable[[], Variant]:
 
 BASE_DELTAS = 2000
 ONE_BYTE_DELTAS = 500  # 1-byte chunks are bound by per-call overhead: keep the run sane
+BLOCKS = 2000
 
 GROUPS = [
     Group(
@@ -631,6 +714,26 @@ GROUPS = [
         "message",
         "(d) bytes -> final message, streamed tool input",
         _variants(("1x", _tool(100_000)), ("2x", _tool(200_000))),
+    ),
+    Group(
+        "e-text-reads",
+        "reads",
+        "(e) bytes -> message read after every event, realistic stream",
+        _variants(
+            ("1x", _realistic(BASE_DELTAS, 16384)), ("2x", _realistic(2 * BASE_DELTAS, 16384))
+        ),
+    ),
+    Group(
+        "f-tool-reads",
+        "reads",
+        "(f) bytes -> message read after every event, streamed tool input",
+        _variants(("1x", _tool(100_000)), ("2x", _tool(200_000))),
+    ),
+    Group(
+        "g-block-reads",
+        "reads",
+        "(g) bytes -> message read after every event, many small blocks",
+        _variants(("1x", _many_blocks(BLOCKS)), ("2x", _many_blocks(2 * BLOCKS))),
     ),
 ]
 
@@ -845,7 +948,7 @@ def report(
         "(same run; > 1 is faster)"
     )
     out(
-        "best ms = milliseconds per call (per message for a-message and d-tool-input); "
+        "best ms = milliseconds per call (per message for the message and reads cases); "
         "n = samples taken"
     )
     header = (
@@ -1022,14 +1125,16 @@ def _wire_source() -> str:
 
 def profile(groups: list[Group], top: int) -> None:
     """cProfile of wire on the 1x input of each case: MessageStreamDecoder on the message
-    cases, SSEDecoder on the SSE cases (the figures carry cProfile's own overhead)."""
+    cases (reading .message after every event on the reads cases), SSEDecoder on the SSE
+    cases (the figures carry cProfile's own overhead)."""
+    runners = {
+        "message": (_wire_message, "MessageStreamDecoder"),
+        "reads": (_wire_message_reads, "MessageStreamDecoder (.message after every event)"),
+        "sse": (_wire_sse, "SSEDecoder"),
+    }
     for group in groups:
         variant = group.variants[0]
-        run, what = (
-            (_wire_message, "MessageStreamDecoder")
-            if group.kind == "message"
-            else (_wire_sse, "SSEDecoder")
-        )
+        run, what = runners[group.kind]
         calls = max(1, int(2_000_000 // variant.nbytes))
         profiler = cProfile.Profile()
         profiler.enable()
@@ -1073,8 +1178,7 @@ def _select(names: list[str] | None) -> list[Group]:
     if unknown:
         valid = ", ".join(g.name for g in GROUPS)
         raise SystemExit(
-            f"unknown case(s) {', '.join(unknown)}; choose from {valid} "
-            "(or their letters a, b, c, d)"
+            f"unknown case(s) {', '.join(unknown)}; choose from {valid} (or their letters a-g)"
         )
     return chosen
 
@@ -1093,7 +1197,7 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help="run only this case (repeatable): "
         + ", ".join(g.name for g in GROUPS)
-        + ", or a letter a-d",
+        + ", or a letter a-g",
     )
     parser.add_argument(
         "--entry-budget",

@@ -37,6 +37,7 @@ __all__ = [
     "JSONLLineTooLongError",
     "LineTooLongError",
     "LocalProtocolError",
+    "MessageTooLargeError",
     "NotFoundError",
     "OverloadedError",
     "PartialJSONError",
@@ -141,6 +142,13 @@ class DecompressionBombError(SizeLimitError):
                 f"{self.what} of at least {size} bytes from {compressed} compressed bytes "
                 f"exceeds {limit} (at most {maximum} bytes allowed)",
             )
+
+
+class MessageTooLargeError(SizeLimitError):
+    """A streamed message grew past `max_message_bytes` (the event that would pass it is not
+    applied)."""
+
+    what = "streamed message"
 
 
 class IncompleteBodyError(RemoteProtocolError):

@@ -42,12 +42,17 @@ _KEY = 3  # after ',' in an object
 _COLON = 4
 _AFTER_VALUE = 5  # ',' or the closing bracket
 _DONE = 6  # the root object is closed: only whitespace may follow
+# Where a string may start: a value (the first two) or a key (the last two, >= _FIRST_KEY).
+_STRING_EXPECTED = frozenset((_VALUE, _FIRST_VALUE, _FIRST_KEY, _KEY))
 
 # A token in progress at the end of a fragment.
 _NONE = 0
 _STRING = 1
 _NUMBER_TOKEN = 2
 _LITERAL = 3
+
+# A token that goes on across fragments keeps them as pieces, joined in runs of this many.
+_JOIN_EVERY = 256
 
 _WHITESPACE = frozenset(" \t\n\r")
 _NUMBER_START = frozenset("-0123456789")
@@ -69,10 +74,17 @@ class PartialJSONParser:
         self._expect = _VALUE
         self._token = _NONE
         self._pieces: list[str] = []  # text of the token in progress
+        self._join_at = _JOIN_EVERY  # join pieces when there are this many
         self._is_key = False  # the string in progress is a key
         self._escape = False  # the string in progress ended on a backslash
         self._offset = 0  # characters consumed before the current fragment
         self._seen = False  # any non-whitespace seen
+        # The snapshot's value can change only when a value is attached, a container
+        # opens, a number or literal grows, or an error drops the one in progress:
+        # each bumps `_version`. Text inside an open string never does.
+        self._version = 0
+        self._snapshot: dict[str, Any] = {}
+        self._snapshot_version = -1
 
     @property
     def started(self) -> bool:
@@ -104,16 +116,21 @@ class PartialJSONParser:
         return self._root
 
     def snapshot(self) -> dict[str, Any]:
-        """A copy of the best parse so far (complete values only; see the module docstring).
+        """The best parse so far (complete values only; see the module docstring).
 
-        Values already complete are shared with the parser, the open containers
-        copied: treat the result as read-only.
+        An immutable value: the parser never changes a snapshot it handed out.
+        Complete (closed) values are shared with the parser and with later
+        snapshots; only the open containers on the path to the end are copied,
+        and only when the value changed since the last call (otherwise the same
+        object comes back). Treat the result as read-only.
         """
         if self._root is None:
             return {}
         stack = self._stack
         if not stack:
             return self._root
+        if self._snapshot_version == self._version:
+            return self._snapshot
         child: Any = _MISSING
         pending = self._pending_scalar()
         for depth in range(len(stack) - 1, -1, -1):
@@ -133,6 +150,8 @@ class PartialJSONParser:
                     copy.append(pending)
             child = copy
         result: dict[str, Any] = child
+        self._snapshot = result
+        self._snapshot_version = self._version
         return result
 
     # -- internals ---------------------------------------------------------------
@@ -154,6 +173,7 @@ class PartialJSONParser:
 
     def _fail(self, reason: str, at: int) -> None:
         self.error = f"at character {self._offset + at}: {reason}"
+        self._version += 1  # a number or literal in progress is no longer shown
 
     def _feed(self, text: str) -> None:
         n = len(text)
@@ -168,67 +188,80 @@ class PartialJSONParser:
                 i += 1
                 continue
             self._seen = True
-            expect = self._expect
             if c == '"':
-                if expect in (_VALUE, _FIRST_VALUE):
-                    if not self._stack:
-                        self._fail("the input must be a JSON object", i)
-                        return
-                    self._is_key = False
-                elif expect in (_FIRST_KEY, _KEY):
-                    self._is_key = True
+                if self._expect in _STRING_EXPECTED and self._stack:
+                    self._is_key = self._expect >= _FIRST_KEY
+                    i = self._string_start(text, i + 1)
                 else:
-                    self._fail("unexpected '\"'", i)
-                    return
-                i = self._string_start(text, i + 1)
-            elif c == "{" or c == "[":
-                if expect not in (_VALUE, _FIRST_VALUE):
-                    self._fail(f"unexpected {c!r}", i)
-                    return
-                self._open({} if c == "{" else [], i)
-                i += 1
-            elif c == "}" or c == "]":
-                if not self._stack:
-                    self._fail(f"unexpected {c!r}", i)
-                    return
-                is_object = type(self._stack[-1]) is dict
-                if c == "}":
-                    ok = is_object and (expect in (_FIRST_KEY, _AFTER_VALUE))
-                else:
-                    ok = not is_object and (expect in (_FIRST_VALUE, _AFTER_VALUE))
-                if not ok:
-                    self._fail(f"unexpected {c!r}", i)
-                    return
-                self._stack.pop()
-                self._keys.pop()
-                self._expect = _AFTER_VALUE if self._stack else _DONE
-                i += 1
-            elif c == ":":
-                if expect != _COLON:
-                    self._fail("unexpected ':'", i)
-                    return
-                self._expect = _VALUE
-                i += 1
+                    self._bad_quote(i)
             elif c == ",":
-                if expect != _AFTER_VALUE:
+                if self._expect != _AFTER_VALUE:
                     self._fail("unexpected ','", i)
                     return
                 self._expect = _KEY if type(self._stack[-1]) is dict else _VALUE
                 i += 1
-            elif (
-                (expect in (_VALUE, _FIRST_VALUE))
-                and self._stack
-                and (c in _NUMBER_START or c == "t" or c == "f" or c == "n")
-            ):
-                self._token = _NUMBER_TOKEN if c in _NUMBER_START else _LITERAL
-                self._pieces = []
-                i = self._scalar_rest(text, i)
+            elif c == ":":
+                if self._expect != _COLON:
+                    self._fail("unexpected ':'", i)
+                    return
+                self._expect = _VALUE
+                i += 1
+            elif c == "}" or c == "]":
+                self._close(c, i)
+                i += 1
+            elif c == "{" or c == "[":
+                self._open_char(c, i)
+                i += 1
             else:
-                if not self._stack and expect == _VALUE:
-                    self._fail("the input must be a JSON object", i)
-                else:
-                    self._fail(f"unexpected {c!r}", i)
-                return
+                i = self._scalar_start(text, c, i)
+
+    def _bad_quote(self, i: int) -> None:
+        """A '"' at `i` where no string may start."""
+        if not self._stack and self._expect == _VALUE:
+            self._fail("the input must be a JSON object", i)
+        else:
+            self._fail("unexpected '\"'", i)
+
+    def _open_char(self, c: str, i: int) -> None:
+        """A '{' or '[' at `i`."""
+        if self._expect not in (_VALUE, _FIRST_VALUE):
+            self._fail(f"unexpected {c!r}", i)
+        else:
+            self._open({} if c == "{" else [], i)
+
+    def _close(self, c: str, i: int) -> None:
+        """A '}' or ']' at `i`: the innermost container closes (its snapshot value is unchanged)."""
+        if not self._stack:
+            self._fail(f"unexpected {c!r}", i)
+            return
+        expect = self._expect
+        if type(self._stack[-1]) is dict:
+            ok = c == "}" and (expect in (_FIRST_KEY, _AFTER_VALUE))
+        else:
+            ok = c == "]" and (expect in (_FIRST_VALUE, _AFTER_VALUE))
+        if not ok:
+            self._fail(f"unexpected {c!r}", i)
+            return
+        self._stack.pop()
+        self._keys.pop()
+        self._expect = _AFTER_VALUE if self._stack else _DONE
+
+    def _scalar_start(self, text: str, c: str, i: int) -> int:
+        """Any other character at `i`: a number or literal starts, or the text is not JSON."""
+        if (
+            (self._expect in (_VALUE, _FIRST_VALUE))
+            and self._stack
+            and (c in _NUMBER_START or c == "t" or c == "f" or c == "n")
+        ):
+            self._token = _NUMBER_TOKEN if c in _NUMBER_START else _LITERAL
+            self._pieces = []
+            self._join_at = _JOIN_EVERY
+            return self._scalar_rest(text, i)
+        if not self._stack and self._expect == _VALUE:
+            self._fail("the input must be a JSON object", i)
+        else:
+            self._fail(f"unexpected {c!r}", i)
+        return i
 
     def _open(self, container: Any, at: int) -> None:
         if len(self._stack) >= self.max_depth:
@@ -239,6 +272,7 @@ class PartialJSONParser:
                 self._fail("the input must be a JSON object", at)
                 return
             self._root = container
+            self._version += 1
         else:
             self._attach(container)
         self._stack.append(container)
@@ -246,6 +280,7 @@ class PartialJSONParser:
         self._expect = _FIRST_KEY if type(container) is dict else _FIRST_VALUE
 
     def _attach(self, value: Any) -> None:
+        self._version += 1
         parent = self._stack[-1]
         if type(parent) is dict:
             parent[self._keys[-1]] = value
@@ -269,6 +304,7 @@ class PartialJSONParser:
         # Not closed in this fragment (or invalid: the final decode will say).
         self._token = _STRING
         self._pieces = []
+        self._join_at = _JOIN_EVERY
         self._escape = False
         return self._string_rest(text, i)
 
@@ -284,12 +320,17 @@ class PartialJSONParser:
         while True:
             m = _STRING_SPECIAL.search(text, i)
             if m is None:
-                self._pieces.append(text[start:])
+                pieces = self._pieces
+                pieces.append(text[start:])
+                if len(pieces) >= self._join_at:
+                    self._join()
                 return n
             j = m.start()
             if text[j] == "\\":
                 if j + 1 >= n:
                     self._pieces.append(text[start:])
+                    if len(self._pieces) >= self._join_at:
+                        self._join()
                     self._escape = True
                     return n
                 i = j + 2
@@ -306,6 +347,16 @@ class PartialJSONParser:
             self._string_done(value)
             return j + 1
 
+    def _join(self) -> None:
+        """Join the last `_JOIN_EVERY` pieces of the token in progress into one.
+
+        Each character is copied once more, and a token cut into tiny fragments
+        holds about a byte per character instead of a string object per fragment.
+        """
+        pieces = self._pieces
+        pieces[-_JOIN_EVERY:] = ["".join(pieces[-_JOIN_EVERY:])]
+        self._join_at = len(pieces) + _JOIN_EVERY
+
     def _string_done(self, value: str) -> None:
         if self._is_key:
             self._keys[-1] = value
@@ -315,10 +366,13 @@ class PartialJSONParser:
 
     def _scalar_rest(self, text: str, i: int) -> int:
         """Continue a number or literal; it ends at the first character that cannot extend it."""
+        self._version += 1  # the token shown at the end may change
         pattern = _NUMBER_CHARS if self._token == _NUMBER_TOKEN else _LETTERS
         end = pattern.match(text, i).end()  # type: ignore[union-attr]
         self._pieces.append(text[i:end])
         if end >= len(text):
+            if len(self._pieces) >= self._join_at:
+                self._join()
             return end  # may continue in the next fragment
         token = "".join(self._pieces)
         self._pieces = []

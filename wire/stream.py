@@ -8,7 +8,7 @@ Layer: core, the top of the streaming stack: `SSEDecoder` + `parse_stream_event`
 from __future__ import annotations
 
 from ._deferred import ErrorGate
-from .accumulate import MessageAccumulator
+from .accumulate import DEFAULT_MAX_MESSAGE_BYTES, MessageAccumulator
 from .errors import IncompleteStreamError, WireError
 from .events import StreamError, StreamEvent, parse_stream_event
 from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
@@ -30,6 +30,9 @@ class MessageStreamDecoder:
     `close()` raises, so no event is lost and errors come in stream order
     whatever the chunking. `close()` at end of stream raises
     `IncompleteStreamError` unless `message_stop` arrived.
+
+    `max_message_bytes` (32 MiB by default) bounds what the message may hold
+    (`MessageTooLargeError`; see `MessageAccumulator`).
     """
 
     def __init__(
@@ -37,9 +40,10 @@ class MessageStreamDecoder:
         *,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
     ) -> None:
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
-        self._accumulator = MessageAccumulator()
+        self._accumulator = MessageAccumulator(max_message_bytes=max_message_bytes)
         self._gate = ErrorGate()  # an error held for the next call; refusal once closed or failed
 
     @property

@@ -338,34 +338,46 @@ def _stream_for(draw: st.DrawFn, message: JSONDict) -> tuple[list[JSONDict], JSO
         events.append(
             {"type": "content_block_start", "index": index, "content_block": _start_shell(block)}
         )
-        t = block["type"]
-        deltas: list[JSONDict] = []
-        if t == "text":
-            for piece in draw(_cut(block["text"], 8)):
-                deltas.append({"type": "text_delta", "text": piece})
-            for citation in block.get("citations", []):
-                deltas.append({"type": "citations_delta", "citation": citation})
-        elif t == "thinking":
-            for piece in draw(_cut(block["thinking"], 8)):
-                deltas.append({"type": "thinking_delta", "thinking": piece})
-            deltas.append({"type": "signature_delta", "signature": block["signature"]})
-        elif t in ("tool_use", "server_tool_use"):
-            text = json.dumps(
-                block["input"],
-                ensure_ascii=draw(st.booleans()),
-                separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
-            )
-            pieces = draw(_cut(text, 12))
-            if block["input"] == {} and draw(st.booleans()):
-                pieces = []  # no fragments at all: the input stays {}
-            elif draw(st.booleans()):
-                pieces = ["", *pieces]  # an empty first fragment is common
-            for piece in pieces:
-                deltas.append({"type": "input_json_delta", "partial_json": piece})
-        for delta in deltas:
+        for delta in _block_deltas(draw, block):
             events.append({"type": "content_block_delta", "index": index, "delta": delta})
             maybe_ping()
         events.append({"type": "content_block_stop", "index": index})
+    events.append(_final_delta(message))
+    maybe_ping()
+    events.append({"type": "message_stop"})
+    return events, message
+
+
+def _block_deltas(draw: st.DrawFn, block: JSONDict) -> list[JSONDict]:
+    """The deltas that build `block` from its start shell, cut at drawn points."""
+    t = block["type"]
+    if t == "text":
+        deltas = [{"type": "text_delta", "text": piece} for piece in draw(_cut(block["text"], 8))]
+        for citation in block.get("citations", []):
+            deltas.append({"type": "citations_delta", "citation": citation})
+        return deltas
+    if t == "thinking":
+        pieces = draw(_cut(block["thinking"], 8))
+        deltas = [{"type": "thinking_delta", "thinking": piece} for piece in pieces]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+        return deltas
+    if t in ("tool_use", "server_tool_use"):
+        text = json.dumps(
+            block["input"],
+            ensure_ascii=draw(st.booleans()),
+            separators=draw(st.sampled_from([(",", ":"), (", ", ": ")])),
+        )
+        pieces = draw(_cut(text, 12))
+        if block["input"] == {} and draw(st.booleans()):
+            pieces = []  # no fragments at all: the input stays {}
+        elif draw(st.booleans()):
+            pieces = ["", *pieces]  # an empty first fragment is common
+        return [{"type": "input_json_delta", "partial_json": piece} for piece in pieces]
+    return []  # delivered whole in content_block_start
+
+
+def _final_delta(message: JSONDict) -> JSONDict:
+    """The `message_delta` that ends the stream of `message`."""
     final_delta: JSONDict = {
         "stop_reason": message["stop_reason"],
         "stop_sequence": message["stop_sequence"],
@@ -373,13 +385,14 @@ def _stream_for(draw: st.DrawFn, message: JSONDict) -> tuple[list[JSONDict], JSO
     for key in ("stop_details", "container"):
         if key in message:
             final_delta[key] = message[key]
-    delta_event: JSONDict = {"type": "message_delta", "delta": final_delta, "usage": dict(usage)}
+    delta_event: JSONDict = {
+        "type": "message_delta",
+        "delta": final_delta,
+        "usage": dict(message["usage"]),
+    }
     if "future_field" in message:
         delta_event["future_field"] = message["future_field"]
-    events.append(delta_event)
-    maybe_ping()
-    events.append({"type": "message_stop"})
-    return events, message
+    return delta_event
 
 
 def stream_event_sequences(
