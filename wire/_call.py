@@ -468,6 +468,8 @@ class Call:
         self._handle: Any = None  # the connection in use (closed by abort)
         self._connection: ClientConnection | None = None
         self._reservation: Reservation | None = None
+        self._message: Message | None = None  # the stream's message, kept when its turn ends
+        self._ended = False
         self._timer = ("read", 0.0)  # the deadline in force: its name and length
         self._doing = ""
         self._gen = self._run()
@@ -479,7 +481,9 @@ class Call:
     def message(self) -> Message | None:
         """The streamed `Message` so far (None before `message_start` or for other kinds)."""
         connection = self._connection
-        return None if connection is None else connection.stream_message
+        if self._ended or connection is None:  # a pooled connection may serve another call
+            return self._message
+        return connection.stream_message
 
     # -- what the driver calls -----------------------------------------------------------
 
@@ -551,7 +555,7 @@ class Call:
     def _attempt(self) -> Generator[Action, _Report, Any]:
         """One attempt: the value on success, else the error (retried or not by `_run`)."""
         session = self.session
-        self.response = None
+        self.response, self._message, self._ended = None, None, False
         if self._limited and session.limiter is not None:
             with session.lock:
                 self._reservation = session.limiter.book(
@@ -709,6 +713,8 @@ class Call:
                 except WireError as exc:
                     error = error or exc
             pending = connection.pending_error
+            if stream and (complete is not None or pending is not None or error is not None):
+                self._message, self._ended = connection.stream_message, True
             if complete is not None and complete.reusable and pending is None:
                 yield from self._release()
             elif complete is not None or pending is not None or error is not None:
