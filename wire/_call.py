@@ -47,7 +47,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, TypeAlias
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from . import requests as builders
@@ -180,6 +180,7 @@ class Raise:
 Action: TypeAlias = Connect | StartTLS | Send | Receive | Sleep | Deliver | Close | Return | Raise
 # What a driver reported: ("next" | "connected" | "received" | "failed" | "timed_out", value).
 _Report: TypeAlias = tuple[str, Any]
+_V = TypeVar("_V")
 _Timer: TypeAlias = tuple[str, float | None, float | None]  # name, seconds, deadline
 
 
@@ -319,52 +320,52 @@ class Session:
 
     # -- endpoints: each returns a Call ------------------------------------------------
 
-    def create_message(self, **params: Any) -> Call:
+    def create_message(self, **params: Any) -> Call[Message]:
         request = builders.create_message(self.config, stream=False, **params)
-        return Call(self, request, "json", Message.from_dict, params.get("max_tokens"))
+        return Call[Message](self, request, "json", Message.from_dict, params.get("max_tokens"))
 
-    def stream_message(self, **params: Any) -> Call:
+    def stream_message(self, **params: Any) -> Call[Message]:
         request = builders.create_message(self.config, stream=True, **params)
-        return Call(self, request, "stream", None, params.get("max_tokens"))
+        return Call[Message](self, request, "stream", None, params.get("max_tokens"))
 
-    def count_tokens(self, **params: Any) -> Call:
-        return Call(self, builders.count_tokens(self.config, **params), "json", _input_tokens)
+    def count_tokens(self, **params: Any) -> Call[int]:
+        return Call[int](self, builders.count_tokens(self.config, **params), "json", _input_tokens)
 
-    def get_model(self, model_id: str) -> Call:
-        return Call(self, builders.get_model(self.config, model_id), "json", Model.from_dict)
+    def get_model(self, model_id: str) -> Call[Model]:
+        return Call[Model](self, builders.get_model(self.config, model_id), "json", Model.from_dict)
 
-    def list_models(self, *, limit: int | None = None) -> Pages:
-        def page(after: str | None) -> Call:
+    def list_models(self, *, limit: int | None = None) -> Pages[Model]:
+        def page(after: str | None) -> Call[Page[Model]]:
             request = builders.list_models(self.config, limit=limit, after_id=after)
             return Call(self, request, "json", lambda v: Page.from_dict(v, Model.from_dict))
 
         return Pages(page)
 
-    def create_batch(self, requests: list[dict[str, Any]]) -> Call:
+    def create_batch(self, requests: list[dict[str, Any]]) -> Call[MessageBatch]:
         request = builders.create_batch(self.config, requests)
         return Call(self, request, "json", MessageBatch.from_dict)
 
-    def get_batch(self, batch_id: str) -> Call:
+    def get_batch(self, batch_id: str) -> Call[MessageBatch]:
         request = builders.get_batch(self.config, batch_id)
         return Call(self, request, "json", MessageBatch.from_dict)
 
-    def list_batches(self, *, limit: int | None = None) -> Pages:
-        def page(after: str | None) -> Call:
+    def list_batches(self, *, limit: int | None = None) -> Pages[MessageBatch]:
+        def page(after: str | None) -> Call[Page[MessageBatch]]:
             request = builders.list_batches(self.config, limit=limit, after_id=after)
             return Call(self, request, "json", lambda v: Page.from_dict(v, MessageBatch.from_dict))
 
         return Pages(page)
 
-    def cancel_batch(self, batch_id: str) -> Call:
+    def cancel_batch(self, batch_id: str) -> Call[MessageBatch]:
         request = builders.cancel_batch(self.config, batch_id)
         return Call(self, request, "json", MessageBatch.from_dict)
 
-    def delete_batch(self, batch_id: str) -> Call:
+    def delete_batch(self, batch_id: str) -> Call[DeletedMessageBatch]:
         request = builders.delete_batch(self.config, batch_id)
         return Call(self, request, "json", DeletedMessageBatch.from_dict)
 
-    def batch_results(self, batch_id: str) -> Call:
-        return Call(self, builders.batch_results(self.config, batch_id), "jsonl")
+    def batch_results(self, batch_id: str) -> Call[None]:
+        return Call[None](self, builders.batch_results(self.config, batch_id), "jsonl")
 
 
 def _pairs(headers: builders.HeaderPairs) -> list[tuple[str, str]]:
@@ -398,7 +399,7 @@ def _input_tokens(value: Any) -> int:
     return count
 
 
-class Pages:
+class Pages(Generic[_V]):
     """A list endpoint's pages: `next_call()` until None, `items(page)` for each page's result.
 
     Follows `Page.next_after_id` (PROTOCOL.md §2.3): a driver runs
@@ -407,18 +408,18 @@ class Pages:
             yield from pages.items(run(call))
     """
 
-    def __init__(self, make: Callable[[str | None], Call]) -> None:
+    def __init__(self, make: Callable[[str | None], Call[Page[Any]]]) -> None:
         self._make = make
         self._after: str | None = None
         self._done = False
 
-    def next_call(self) -> Call | None:
+    def next_call(self) -> Call[Page[Any]] | None:
         if self._done:
             return None
         self._done = True
         return self._make(self._after)
 
-    def items(self, page: Page[Any]) -> tuple[Any, ...]:
+    def items(self, page: Page[Any]) -> tuple[_V, ...]:
         self._after = page.next_after_id
         self._done = self._after is None
         return page.data
@@ -431,7 +432,7 @@ class _Retry(Exception):
     """Internal: a reused connection failed before any answer; try once on a fresh one."""
 
 
-class Call:
+class Call(Generic[_V]):
     """One API call, from the first byte to its outcome, across retries (see the module doc).
 
     `kind` is what the response should carry: `"json"` (returned through
@@ -460,6 +461,7 @@ class Call:
         self._limited = max_tokens is not None and session.limiter is not None
         self._estimate = (len(request.body) // 4, max_tokens if type(max_tokens) is int else 0)
         self.attempts = 0
+        self.result: _V  # set when the call returns (also carried by `Return`)
         self.response: ResponseHead | None = None
         self.delivered = False
         self.done = False
@@ -538,7 +540,7 @@ class Call:
             self.attempts += 1
             outcome = yield from self._attempt()
             if not isinstance(outcome, WireError):
-                self.done = True
+                self.done, self.result = True, outcome
                 yield Return(outcome)
                 return
             delay = None

@@ -17,23 +17,10 @@ import ssl
 import threading
 import time
 from collections.abc import Generator, Iterator
-from typing import Any
+from typing import Any, TypeVar
 
-from ._call import (
-    Action,
-    Call,
-    Close,
-    Connect,
-    Deliver,
-    Pages,
-    Raise,
-    Receive,
-    Return,
-    Send,
-    Session,
-    Sleep,
-    StartTLS,
-)
+from . import _call
+from ._call import Close, Connect, Deliver, Raise, Receive, Return, Send, Sleep, StartTLS
 from ._proxy import ProxySetting
 from .batches import BatchResult, DeletedMessageBatch, MessageBatch, Model
 from .http import ResponseHead
@@ -45,16 +32,14 @@ from .types import Message
 __all__ = ["Client", "MessageStream"]
 
 _READ_SIZE = 64 * 1024
+_V = TypeVar("_V")
 _clock = time.monotonic
 
 
 def _arm(sock: socket.socket, deadline: float | None) -> bool:
     """Set the socket's timeout to reach `deadline`; False when it has already passed."""
-    if deadline is None:
-        sock.settimeout(None)
-        return True
-    left = deadline - _clock()
-    if left <= 0:
+    left = None if deadline is None else deadline - _clock()
+    if left is not None and left <= 0:
         return False
     sock.settimeout(left)
     return True
@@ -77,7 +62,7 @@ class Client:
         anthropic_version: str = "2023-06-01",
         default_headers: HeaderPairs | None = None,
     ) -> None:
-        self._session = Session(
+        self._session = _call.Session(
             api_key,
             auth_token=auth_token,
             base_url=base_url,
@@ -113,41 +98,34 @@ class Client:
     # -- endpoints -------------------------------------------------------------------------
 
     def create_message(self, **params: Any) -> Message:
-        result: Message = self._run(self._session.create_message(**params))
-        return result
+        return self._run(self._session.create_message(**params))
 
     def stream_message(self, **params: Any) -> MessageStream:
         return MessageStream(self, self._session.stream_message(**params))
 
     def count_tokens(self, **params: Any) -> int:
-        result: int = self._run(self._session.count_tokens(**params))
-        return result
+        return self._run(self._session.count_tokens(**params))
 
     def list_models(self, *, limit: int | None = None) -> Iterator[Model]:
         return self._pages(self._session.list_models(limit=limit))
 
     def get_model(self, model_id: str) -> Model:
-        result: Model = self._run(self._session.get_model(model_id))
-        return result
+        return self._run(self._session.get_model(model_id))
 
     def create_batch(self, requests: list[dict[str, Any]]) -> MessageBatch:
-        result: MessageBatch = self._run(self._session.create_batch(requests))
-        return result
+        return self._run(self._session.create_batch(requests))
 
     def get_batch(self, batch_id: str) -> MessageBatch:
-        result: MessageBatch = self._run(self._session.get_batch(batch_id))
-        return result
+        return self._run(self._session.get_batch(batch_id))
 
     def list_batches(self, *, limit: int | None = None) -> Iterator[MessageBatch]:
         return self._pages(self._session.list_batches(limit=limit))
 
     def cancel_batch(self, batch_id: str) -> MessageBatch:
-        result: MessageBatch = self._run(self._session.cancel_batch(batch_id))
-        return result
+        return self._run(self._session.cancel_batch(batch_id))
 
     def delete_batch(self, batch_id: str) -> DeletedMessageBatch:
-        result: DeletedMessageBatch = self._run(self._session.delete_batch(batch_id))
-        return result
+        return self._run(self._session.delete_batch(batch_id))
 
     def batch_results(self, batch_id: str) -> Iterator[BatchResult]:
         """The results as they arrive (streamed JSONL); the request goes at the first `next()`."""
@@ -155,19 +133,16 @@ class Client:
 
     # -- the loop --------------------------------------------------------------------------
 
-    def _run(self, call: Call) -> Any:
-        steps = self._drive(call)
-        while True:  # a call that delivers nothing: its value ends the generator
-            try:
-                next(steps)
-            except StopIteration as stop:
-                return stop.value
+    def _run(self, call: _call.Call[_V]) -> _V:
+        for _ in self._drive(call):  # a call that delivers nothing
+            pass
+        return call.result
 
-    def _pages(self, pages: Pages) -> Iterator[Any]:
+    def _pages(self, pages: _call.Pages[_V]) -> Iterator[_V]:
         while (call := pages.next_call()) is not None:
             yield from pages.items(self._run(call))
 
-    def _drive(self, call: Call) -> Generator[Any, None, Any]:
+    def _drive(self, call: _call.Call[_V]) -> Generator[Any, None, _V]:
         """Run `call`: yield what it delivers, return its value, raise its error."""
         action = call.start(_clock())
         try:
@@ -176,7 +151,7 @@ class Client:
                     yield from action.items
                     action = call.next(_clock())
                 elif isinstance(action, Return):
-                    return action.value
+                    return call.result
                 elif isinstance(action, Raise):
                     raise action.error
                 else:
@@ -185,7 +160,7 @@ class Client:
             for handle in call.abort():  # left early: the connection in use is closed
                 handle.close()
 
-    def _do(self, call: Call, action: Action) -> Action:
+    def _do(self, call: _call.Call[Any], action: _call.Action) -> _call.Action:
         """Carry out one I/O action by its deadline and report how it went."""
         try:
             if isinstance(action, Receive):
@@ -229,7 +204,7 @@ class MessageStream:
     `with` block, an exception) closes the connection; nothing is left half-read.
     """
 
-    def __init__(self, client: Client, call: Call) -> None:
+    def __init__(self, client: Client, call: _call.Call[Message]) -> None:
         self._call = call
         self._events = client._drive(call)
 
