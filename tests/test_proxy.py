@@ -21,7 +21,8 @@ from wire._proxy import (
     select_proxy,
 )
 
-labels = st.text("abcdefghijklmnopqrstuvwxyz0123456789", min_size=1, max_size=8)
+# Labels start with a letter: an all-digit name would be an IP literal (matched exactly).
+labels = st.from_regex(r"[a-z][a-z0-9]{0,7}", fullmatch=True)
 names = st.lists(labels, min_size=1, max_size=4).map(".".join)
 
 
