@@ -164,24 +164,12 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo(args: argparse.Namespace) -> int:
-    """The emulator on loopback and one real streamed request to it, printed as it arrives.
-
-    Until the sync driver exists this moves the bytes itself: a blocking
-    socket carrying `ClientConnection`'s bytes (all protocol logic stays in
-    the sans-IO core).
-    """
-    import socket
+    """The emulator on loopback and one real streamed request to it through `wire.sync.Client`:
+    text printed as it arrives, then usage, stop reason and timings."""
     import time
 
     from .events import ContentBlockDelta, TextDelta
-    from .http import (
-        ClientConnection,
-        ErrorResponse,
-        ResponseComplete,
-        ResponseHead,
-        StreamIncomplete,
-    )
-    from .requests import APIConfig, create_message
+    from .sync import Client
 
     try:
         from .testing.server import serve
@@ -189,50 +177,31 @@ def _demo(args: argparse.Namespace) -> int:
         return _needs_trio("demo", exc)
 
     prompt = " ".join(args.prompt) or "Tell me about the weather in Paris"
+    messages = [{"role": "user", "content": prompt}]
     with serve(seed=args.seed, pace=args.pace) as server:
-        config = APIConfig(api_key="sk-demo")
-        request = create_message(
-            config,
-            model=args.model,
-            max_tokens=args.max_tokens,
-            messages=[{"role": "user", "content": prompt}],
-            stream=True,
-        )
         print(f"wire demo: emulator at {server.base_url}; streaming a reply to {prompt!r}\n")
-        start = time.perf_counter()
-        first: float | None = None
-        request_id: str | None = None
-        connection = ClientConnection(f"{server.host}:{server.port}")
-        with socket.create_connection((server.host, server.port), timeout=30) as sock:
-            sock.sendall(connection.send_request(request))
-            done = False
-            while not done:
-                data = sock.recv(65536)
-                for event in connection.receive_data(data):
-                    if isinstance(event, ResponseHead):
-                        request_id = event.request_id
-                    elif isinstance(event, ContentBlockDelta) and isinstance(
-                        event.delta, TextDelta
-                    ):
+        with Client(api_key="sk-demo", base_url=server.base_url, proxy=None) as client:
+            start = time.perf_counter()
+            first: float | None = None
+            with client.stream_message(
+                model=args.model, max_tokens=args.max_tokens, messages=messages
+            ) as stream:
+                for event in stream:
+                    if isinstance(event, ContentBlockDelta) and isinstance(event.delta, TextDelta):
                         first = first or time.perf_counter()
                         print(event.delta.text, end="", flush=True)
-                    elif isinstance(event, (ErrorResponse, StreamIncomplete)):
-                        raise event.error
-                    elif isinstance(event, ResponseComplete):
-                        done = True
-                if not data:
-                    break
-        total = time.perf_counter() - start
-    message = connection.stream_message
+            total = time.perf_counter() - start
+    message, head = stream.message, stream.response
     if message is None:
         raise IncompleteStreamError("the stream carried no message", None)
     usage = message.usage
+    request_id = None if head is None else head.request_id
     print(
         f"\n\nstop reason: {message.stop_reason}; usage: {usage.input_tokens} input, "
         f"{usage.output_tokens} output tokens; request id: {request_id}"
     )
     ttft = f"{(first - start) * 1000:.1f} ms" if first else "n/a"
-    print(f"time to first token: {ttft}; total: {total * 1000:.1f} ms")
+    print(f"time to first token: {ttft}; total: {total * 1000:.1f} ms (wire.sync.Client)")
     return 0
 
 

@@ -1,0 +1,822 @@
+"""The call loop, sans-IO: one `Call` object per API call owns every decision in its life.
+
+Layer: core (stdlib, h11 and wire's core; no socket, ssl, clock, thread or
+event loop). Rule: a driver only carries out the actions a `Call` names and
+reports back what happened, with the time; every rule (which connection,
+which proxy, the bytes, the limiter's wait, retries and their delays, each
+deadline and which one fired, what becomes of the connection) lives here, so
+it is tested on a fake clock with no sockets.
+
+A `Session` holds what the calls of one client share: settings from the
+constructor and the environment (passed in), the `RetryPolicy`, an optional
+`Limiter`, and the `Pool` of idle connections, the last two guarded by the
+`lock` the driver gives (a `threading.Lock` for threads; none for one event
+loop). `session.create_message(...)` and the other endpoint methods return a
+`Call`. The loop a driver runs (`now` is its monotonic clock):
+
+    action = call.start(now)
+    while True:
+        Connect(host, port, deadline)      -> open TCP; call.connected(handle, now)
+        StartTLS(handle, hostname, deadline) -> TLS over it; call.connected(new_handle, now)
+        Send(handle, data, deadline)       -> send all of it; call.next(now)
+        Receive(handle, deadline)          -> some bytes (b"" at EOF); call.received(data, now)
+        Sleep(until)                       -> sleep until then; call.next(now)
+        Deliver(items)                     -> hand them to the caller; call.next(now)
+        Close(handle)                      -> close it (never fails); call.next(now)
+        Return(value) / Raise(error)       -> the call's outcome: stop
+
+An I/O failure is reported with `call.failed(exc, now)`, a deadline that
+passed with `call.timed_out(now)`; both return the next action like the
+others. A deadline is a clock value (None: no limit). A caller who leaves
+early (an exception, KeyboardInterrupt, a cancelled task, a stream left
+unread) calls `call.abort()`, which returns the handles to close: a
+connection goes back to the pool only when its response completed and it is
+reusable, never half-read.
+
+Deadlines (`Timeout`): `connect` bounds opening a connection (TCP, the proxy
+tunnel and TLS together); `read` each single send or receive; in a stream,
+`idle` the gap between two events (pings count) and `stall` the gap between
+two content events (pings do not), both counted from the response head;
+`total` the whole call, retries and waits included. Each action carries the
+earliest one in force, and a timeout raises `APITimeoutError` whose
+`.timeout` names it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Generator, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, Literal, TypeAlias, TypeVar
+from urllib.parse import urlsplit
+
+from . import requests as builders
+from ._proxy import Proxy, ProxyError, ProxySetting, Tunnel, absolute_target, select_proxy
+from .batches import DeletedMessageBatch, JSONLDecoder, MessageBatch, Model, Page
+from .errors import (
+    APIConnectionError,
+    APITimeoutError,
+    EventDecodeError,
+    InvalidParameterError,
+    LocalProtocolError,
+    WireError,
+)
+from .events import Ping, StreamError
+from .http import (
+    BodyData,
+    ClientConnection,
+    ErrorResponse,
+    JSONBody,
+    ResponseComplete,
+    ResponseHead,
+    StreamIncomplete,
+)
+from .ratelimit import Limiter, Reservation
+from .requests import APIConfig, Request
+from .retry import RetryPolicy
+from .timeouts import Timeout
+from .types import Message
+
+__all__ = [
+    "DEFAULT_KEEPALIVE",
+    "DEFAULT_MAX_IDLE",
+    "Action",
+    "Call",
+    "Close",
+    "Connect",
+    "Deliver",
+    "Pages",
+    "Pool",
+    "Raise",
+    "Receive",
+    "Return",
+    "Send",
+    "Session",
+    "Sleep",
+    "StartTLS",
+]
+
+#: Idle connections a client keeps (over every route). One per concurrent
+#: caller is what reuse needs; past 20 a burst's leftovers are closed instead.
+DEFAULT_MAX_IDLE = 20
+#: Seconds an idle connection is kept: servers and middleboxes drop idle
+#: keep-alive connections after some seconds; an older one is closed, not reused.
+DEFAULT_KEEPALIVE = 15.0
+
+
+# --- actions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Connect:
+    """Open a TCP connection to `host:port` (the proxy's when there is one) by `deadline`."""
+
+    host: str
+    port: int
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class StartTLS:
+    """Run TLS over `handle` (verified, SNI `server_hostname`, ALPN http/1.1) by `deadline`."""
+
+    handle: Any
+    server_hostname: str
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Send:
+    """Send all of `data` on `handle` by `deadline`."""
+
+    handle: Any
+    data: bytes
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Receive:
+    """Receive some bytes from `handle` (b"" at end of file) by `deadline`."""
+
+    handle: Any
+    deadline: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    """Sleep until the clock reads `until` (a retry's backoff, the limiter's wait)."""
+
+    until: float
+
+
+@dataclass(frozen=True, slots=True)
+class Deliver:
+    """Hand `items` (stream events, batch results) to the caller, in order; do not mutate."""
+
+    items: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Close:
+    """Close `handle` (a connection that may not be reused)."""
+
+    handle: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Return:
+    """The call succeeded with `value`."""
+
+    value: Any
+
+
+@dataclass(frozen=True, slots=True)
+class Raise:
+    """The call failed with `error`."""
+
+    error: WireError
+
+
+Action: TypeAlias = Connect | StartTLS | Send | Receive | Sleep | Deliver | Close | Return | Raise
+# What a driver reported: ("next" | "connected" | "received" | "failed" | "timed_out", value).
+_Report: TypeAlias = tuple[str, Any]
+_V = TypeVar("_V")
+_Timer: TypeAlias = tuple[str, float | None, float | None]  # name, seconds, deadline
+
+
+# --- the pool -----------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Idle:
+    key: Any
+    handle: Any
+    connection: ClientConnection
+    since: float
+
+
+class Pool:
+    """Idle connections (opaque driver handles with their `ClientConnection`) by route.
+
+    At most `max_idle` in all, each for at most `keepalive` seconds; the
+    newest of a route is reused first. Not locked: the `Session`'s lock guards it.
+    """
+
+    def __init__(self, max_idle: int = DEFAULT_MAX_IDLE, keepalive: float = DEFAULT_KEEPALIVE):
+        self.max_idle = max_idle
+        self.keepalive = keepalive
+        self.closed = False
+        self._idle: list[_Idle] = []
+
+    def __len__(self) -> int:
+        return len(self._idle)
+
+    def take(self, key: Any, now: float) -> tuple[_Idle | None, list[Any]]:
+        """A connection to reuse for `key` (or None), and the expired handles to close."""
+        expired = [i.handle for i in self._idle if now - i.since > self.keepalive]
+        if expired:
+            self._idle = [i for i in self._idle if now - i.since <= self.keepalive]
+        for at in range(len(self._idle) - 1, -1, -1):
+            if self._idle[at].key == key:
+                return self._idle.pop(at), expired
+        return None, expired
+
+    def put(self, key: Any, handle: Any, connection: ClientConnection, now: float) -> list[Any]:
+        """Keep an idle connection; returns the handles to close (the oldest past `max_idle`)."""
+        if self.closed or self.max_idle == 0:
+            return [handle]
+        self._idle.append(_Idle(key, handle, connection, now))
+        excess = len(self._idle) - self.max_idle
+        if excess <= 0:
+            return []
+        out = [i.handle for i in self._idle[:excess]]
+        del self._idle[:excess]
+        return out
+
+    def close(self) -> list[Any]:
+        """Refuse further connections; returns every idle handle, to close."""
+        self.closed = True
+        out = [i.handle for i in self._idle]
+        self._idle.clear()
+        return out
+
+
+# --- the session: what one client's calls share --------------------------------------
+
+
+def _setting(value: str | None, environ: Mapping[str, str], name: str) -> str | None:
+    return value if value is not None else (environ.get(name) or None)
+
+
+class Session:
+    """One client's settings, pool and limiter; its endpoint methods make `Call`s.
+
+    `environ` is the environment to read (`ANTHROPIC_API_KEY`,
+    `ANTHROPIC_AUTH_TOKEN`, `ANTHROPIC_BASE_URL`, the proxy variables); the
+    driver passes `os.environ`. `lock` guards the pool and the limiter;
+    `epoch_offset` (wall clock minus the driver's clock) lets a `retry-after`
+    HTTP date be read. `repr` shows no key.
+    """
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        auth_token: str | None = None,
+        base_url: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int = 2,
+        proxy: ProxySetting = "env",
+        limiter: Limiter | None = None,
+        anthropic_version: str = "2023-06-01",
+        default_headers: builders.HeaderPairs | None = None,
+        environ: Mapping[str, str] | None = None,
+        lock: contextlib.AbstractContextManager[Any] | None = None,
+        epoch_offset: float = 0.0,
+        retry: RetryPolicy | None = None,
+        pool: Pool | None = None,
+    ) -> None:
+        env: Mapping[str, str] = {} if environ is None else environ
+        key = _setting(api_key, env, "ANTHROPIC_API_KEY")
+        token = _setting(auth_token, env, "ANTHROPIC_AUTH_TOKEN")
+        if key is None and token is None:
+            raise InvalidParameterError(
+                "api_key", "no credentials: pass api_key or auth_token, or set ANTHROPIC_API_KEY"
+            )
+        url = _setting(base_url, env, "ANTHROPIC_BASE_URL") or "https://api.anthropic.com"
+        self.scheme, self.host, self.port, path = _parse_base_url(url)
+        self.tls = self.scheme == "https"
+        default_port = 443 if self.tls else 80
+        bracketed = f"[{self.host}]" if ":" in self.host else self.host
+        self.host_header = bracketed if self.port == default_port else f"{bracketed}:{self.port}"
+        self.config = APIConfig(
+            api_key=key,
+            auth_token=token,
+            anthropic_version=anthropic_version,
+            default_headers=() if default_headers is None else tuple(_pairs(default_headers)),
+            base_path=path,
+        )
+        self.timeout = Timeout.of(timeout)
+        self.retry = RetryPolicy(max_retries) if retry is None else retry
+        if proxy is not None and not isinstance(proxy, str):
+            raise InvalidParameterError("proxy", "must be 'env', a proxy URL or None")
+        self.proxy: Proxy | None = select_proxy(self.scheme, self.host, self.port, proxy, env)
+        self.limiter = limiter
+        self.lock: contextlib.AbstractContextManager[Any] = (
+            contextlib.nullcontext() if lock is None else lock
+        )
+        self.epoch_offset = epoch_offset
+        self.pool = Pool() if pool is None else pool
+        self.route = (self.scheme, self.host, self.port, self.proxy)
+
+    def __repr__(self) -> str:
+        via = f", proxy={self.proxy!r}" if self.proxy else ""
+        return f"Session({self.scheme}://{self.host_header}{self.config.base_path}{via})"
+
+    def close(self) -> list[Any]:
+        """Close the pool; returns the idle handles for the driver to close."""
+        with self.lock:
+            return self.pool.close()
+
+    # -- endpoints: each returns a Call ------------------------------------------------
+
+    def create_message(self, **params: Any) -> Call[Message]:
+        request = builders.create_message(self.config, stream=False, **params)
+        return Call[Message](self, request, "json", Message.from_dict, params.get("max_tokens"))
+
+    def stream_message(self, **params: Any) -> Call[Message]:
+        request = builders.create_message(self.config, stream=True, **params)
+        return Call[Message](self, request, "stream", None, params.get("max_tokens"))
+
+    def count_tokens(self, **params: Any) -> Call[int]:
+        return Call[int](self, builders.count_tokens(self.config, **params), "json", _input_tokens)
+
+    def get_model(self, model_id: str) -> Call[Model]:
+        return Call[Model](self, builders.get_model(self.config, model_id), "json", Model.from_dict)
+
+    def list_models(self, *, limit: int | None = None) -> Pages[Model]:
+        def page(after: str | None) -> Call[Page[Model]]:
+            request = builders.list_models(self.config, limit=limit, after_id=after)
+            return Call(self, request, "json", lambda v: Page.from_dict(v, Model.from_dict))
+
+        return Pages(page)
+
+    def create_batch(self, requests: list[dict[str, Any]]) -> Call[MessageBatch]:
+        request = builders.create_batch(self.config, requests)
+        return Call(self, request, "json", MessageBatch.from_dict)
+
+    def get_batch(self, batch_id: str) -> Call[MessageBatch]:
+        request = builders.get_batch(self.config, batch_id)
+        return Call(self, request, "json", MessageBatch.from_dict)
+
+    def list_batches(self, *, limit: int | None = None) -> Pages[MessageBatch]:
+        def page(after: str | None) -> Call[Page[MessageBatch]]:
+            request = builders.list_batches(self.config, limit=limit, after_id=after)
+            return Call(self, request, "json", lambda v: Page.from_dict(v, MessageBatch.from_dict))
+
+        return Pages(page)
+
+    def cancel_batch(self, batch_id: str) -> Call[MessageBatch]:
+        request = builders.cancel_batch(self.config, batch_id)
+        return Call(self, request, "json", MessageBatch.from_dict)
+
+    def delete_batch(self, batch_id: str) -> Call[DeletedMessageBatch]:
+        request = builders.delete_batch(self.config, batch_id)
+        return Call(self, request, "json", DeletedMessageBatch.from_dict)
+
+    def batch_results(self, batch_id: str) -> Call[None]:
+        return Call[None](self, builders.batch_results(self.config, batch_id), "jsonl")
+
+
+def _pairs(headers: builders.HeaderPairs) -> list[tuple[str, str]]:
+    return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
+
+
+def _parse_base_url(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path) of a base URL; `InvalidParameterError` naming `base_url`."""
+    if not isinstance(url, str):
+        raise InvalidParameterError("base_url", f"must be a str, not {type(url).__name__}")
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        raise InvalidParameterError("base_url", "is not a valid URL") from None
+    scheme = parts.scheme.lower()
+    if scheme not in ("http", "https"):
+        raise InvalidParameterError("base_url", "must start with https:// or http://")
+    host = parts.hostname
+    if not host or not host.isascii() or parts.username is not None:
+        raise InvalidParameterError("base_url", "needs an ASCII host and no userinfo")
+    if parts.query or parts.fragment:
+        raise InvalidParameterError("base_url", "may not have a query or fragment")
+    return scheme, host, port or (443 if scheme == "https" else 80), parts.path
+
+
+def _input_tokens(value: Any) -> int:
+    count = value.get("input_tokens") if isinstance(value, dict) else None
+    if type(count) is not int:
+        raise EventDecodeError("count_tokens", "the answer has no integer 'input_tokens'")
+    return count
+
+
+class Pages(Generic[_V]):
+    """A list endpoint's pages: `next_call()` until None, `items(page)` for each page's result.
+
+    Follows `Page.next_after_id` (PROTOCOL.md §2.3): a driver runs
+
+        while (call := pages.next_call()) is not None:
+            yield from pages.items(run(call))
+    """
+
+    def __init__(self, make: Callable[[str | None], Call[Page[Any]]]) -> None:
+        self._make = make
+        self._after: str | None = None
+        self._done = False
+
+    def next_call(self) -> Call[Page[Any]] | None:
+        if self._done:
+            return None
+        self._done = True
+        return self._make(self._after)
+
+    def items(self, page: Page[Any]) -> tuple[_V, ...]:
+        self._after = page.next_after_id
+        self._done = self._after is None
+        return page.data
+
+
+# --- one call -----------------------------------------------------------------------
+
+
+class _Retry(Exception):
+    """Internal: a reused connection failed before any answer; try once on a fresh one."""
+
+
+class Call(Generic[_V]):
+    """One API call, from the first byte to its outcome, across retries (see the module doc).
+
+    `kind` is what the response should carry: `"json"` (returned through
+    `parse`), `"stream"` (events delivered, the `Message` returned) or
+    `"jsonl"` (batch results delivered). `max_tokens` books output tokens
+    with the session's `Limiter` (only messages are limited).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        request: Request,
+        kind: Literal["json", "stream", "jsonl"],
+        parse: Callable[[Any], Any] | None = None,
+        max_tokens: int | None = None,
+    ) -> None:
+        self.session = session
+        self.kind = kind
+        self.request = request
+        if session.proxy is not None and not session.tls:  # plain HTTP through a proxy
+            target = absolute_target(session.scheme, session.host, session.port, request.target)
+            auth = session.proxy.authorization
+            extra = () if auth is None else (("proxy-authorization", auth),)
+            self.request = Request(request.method, target, request.headers + extra, request.body)
+        self._parse = parse
+        self._limited = max_tokens is not None and session.limiter is not None
+        self._estimate = (len(request.body) // 4, max_tokens if type(max_tokens) is int else 0)
+        self.attempts = 0
+        self.result: _V  # set when the call returns (also carried by `Return`)
+        self.response: ResponseHead | None = None
+        self.delivered = False
+        self.done = False
+        self._now = 0.0
+        self._total: float | None = None
+        self._handle: Any = None  # the connection in use (closed by abort)
+        self._connection: ClientConnection | None = None
+        self._reservation: Reservation | None = None
+        self._message: Message | None = None  # the stream's message, kept when its turn ends
+        self._ended = False
+        self._timer = ("read", 0.0)  # the deadline in force: its name and length
+        self._doing = ""
+        self._gen = self._run()
+
+    def __repr__(self) -> str:
+        return f"Call({self.request.method} {self.request.target}, attempts={self.attempts})"
+
+    @property
+    def message(self) -> Message | None:
+        """The streamed `Message` so far (None before `message_start` or for other kinds)."""
+        connection = self._connection
+        if self._ended or connection is None:  # a pooled connection may serve another call
+            return self._message
+        return connection.stream_message
+
+    # -- what the driver calls -----------------------------------------------------------
+
+    def start(self, now: float) -> Action:
+        """Begin: the first action."""
+        self._now = now
+        total = self.session.timeout.total
+        self._total = None if total is None else now + total
+        return next(self._gen)
+
+    def next(self, now: float) -> Action:
+        """The last action (send, sleep, deliver, close) is done."""
+        return self._report(now, ("next", None))
+
+    def connected(self, handle: Any, now: float) -> Action:
+        """`Connect` or `StartTLS` succeeded with this handle."""
+        return self._report(now, ("connected", handle))
+
+    def received(self, data: bytes, now: float) -> Action:
+        """`Receive` got `data` (b"" at end of file)."""
+        return self._report(now, ("received", data))
+
+    def failed(self, exc: BaseException, now: float) -> Action:
+        """The last action failed with `exc` (an `OSError`, an `ssl` error ...)."""
+        return self._report(now, ("failed", exc))
+
+    def timed_out(self, now: float) -> Action:
+        """The last action's deadline passed."""
+        return self._report(now, ("timed_out", None))
+
+    def abort(self) -> list[Any]:
+        """The caller left before the outcome: the handles to close (never pooled)."""
+        if self.done:
+            return []
+        self.done = True
+        self._gen.close()
+        self._settle(None)
+        handle, self._handle = self._handle, None
+        return [] if handle is None else [handle]
+
+    def _report(self, now: float, report: _Report) -> Action:
+        if self.done:
+            raise LocalProtocolError("this call has ended")
+        self._now = now
+        return self._gen.send(report)
+
+    # -- the loop ------------------------------------------------------------------------
+
+    def _run(self) -> Generator[Action, _Report, None]:
+        retry = self.session.retry
+        while True:
+            self.attempts += 1
+            outcome = yield from self._attempt()
+            if not isinstance(outcome, WireError):
+                self.done, self.result = True, outcome
+                yield Return(outcome)
+                return
+            delay = None
+            final = self.delivered or getattr(outcome, "timeout", None) == "total"
+            if not final:
+                wall = self._now + self.session.epoch_offset
+                delay = retry.delay(self.attempts - 1, error=outcome, now=wall)
+            if delay is None or (self._total is not None and self._now + delay > self._total):
+                self.done = True
+                yield Raise(outcome)
+                return
+            yield Sleep(self._now + delay)
+
+    def _attempt(self) -> Generator[Action, _Report, Any]:
+        """One attempt: the value on success, else the error (retried or not by `_run`)."""
+        session = self.session
+        self.response, self._message, self._ended = None, None, False
+        if self._limited and session.limiter is not None:
+            with session.lock:
+                self._reservation = session.limiter.book(
+                    self._now, input_tokens=self._estimate[0], output_tokens=self._estimate[1]
+                )
+            wake = self._reservation.send_at
+            if self._total is not None and wake > self._total:
+                self._settle(None)
+                return APITimeoutError(
+                    "the rate limiter's wait runs past the total timeout", timeout="total"
+                )
+            if wake > self._now:
+                yield Sleep(wake)
+        try:
+            return (yield from self._exchange(fresh=False))
+        except _Retry:
+            return (yield from self._exchange(fresh=True))
+
+    def _exchange(self, *, fresh: bool) -> Generator[Action, _Report, Any]:
+        """Send the request on a pooled or new connection and read the answer."""
+        session = self.session
+        idle = None
+        if not fresh:
+            with session.lock:
+                idle, expired = session.pool.take(session.route, self._now)
+            for handle in expired:
+                yield Close(handle)
+        if idle is not None:
+            self._handle, self._connection = idle.handle, idle.connection
+        else:
+            error = yield from self._open()
+            if error is not None:
+                return error
+        reused = idle is not None
+        assert self._connection is not None
+        try:
+            data = self._connection.send_request(self.request)
+        except WireError as exc:
+            yield from self._drop()
+            return exc
+        self._doing = "sending the request to"
+        kind, value = yield Send(self._handle, data, self._deadline("read", session.timeout.read))
+        if kind != "next":
+            yield from self._drop()
+            if reused and kind == "failed":
+                raise _Retry
+            return self._transport_error(kind, value)
+        return (yield from self._read(reused))
+
+    def _open(self) -> Generator[Action, _Report, WireError | None]:
+        """Open a connection (through the proxy's tunnel, then TLS): None, or the error."""
+        session = self.session
+        proxy = session.proxy
+        host, port = (proxy.host, proxy.port) if proxy else (session.host, session.port)
+        deadline = self._deadline("connect", session.timeout.connect)
+        self._doing = f"connecting to {host}:{port} for"
+        kind, value = yield Connect(host, port, deadline)
+        if kind != "connected":
+            return self._transport_error(kind, value)
+        self._handle = value
+        if proxy is not None and session.tls:
+            tunnel = Tunnel(proxy, session.host, session.port)
+            self._doing = f"opening a tunnel through proxy {proxy.url} to"
+            kind, value = yield Send(self._handle, tunnel.request(), deadline)
+            opened = False
+            while kind == "next" or (kind == "received" and not opened):
+                kind, value = yield Receive(self._handle, deadline)
+                if kind == "received":
+                    try:
+                        opened = tunnel.receive_data(value)
+                    except ProxyError as exc:
+                        yield from self._drop()
+                        return exc
+            if kind != "received":
+                yield from self._drop()
+                return self._transport_error(kind, value)
+            if tunnel.trailing:
+                yield from self._drop()
+                return ProxyError(
+                    f"proxy {proxy.url} sent bytes after opening the tunnel", proxy=proxy.url
+                )
+        if session.tls:
+            self._doing = "in the TLS handshake with"
+            kind, value = yield StartTLS(self._handle, session.host, deadline)
+            if kind != "connected":
+                yield from self._drop()
+                return self._transport_error(kind, value)
+            self._handle = value
+        self._connection = ClientConnection(session.host_header)
+        return None
+
+    def _read(self, reused: bool) -> Generator[Action, _Report, Any]:
+        """Receive the response: deliver what the caller gets, and end the connection's turn."""
+        session, timeout = self.session, self.session.timeout
+        connection = self._connection
+        assert connection is not None
+        stream = self.kind == "stream"
+        jsonl = JSONLDecoder() if self.kind == "jsonl" else None
+        last_event = last_content = self._now
+        value: Any = None
+        error: WireError | None = None
+        self._doing = "waiting for the answer from"
+        while True:
+            timers = [("read", timeout.read, _plus(self._now, timeout.read))]
+            if stream and self.response is not None:
+                timers.append(("idle", timeout.idle, _plus(last_event, timeout.idle)))
+                timers.append(("stall", timeout.stall, _plus(last_content, timeout.stall)))
+            kind, data = yield Receive(self._handle, self._earliest(*timers))
+            if kind != "received":
+                yield from self._drop()
+                if reused and kind == "failed" and self.response is None:
+                    raise _Retry
+                return self._transport_error(kind, data)
+            try:
+                events = connection.receive_data(data)
+            except WireError as exc:
+                yield from self._drop()
+                if not data and self.response is None:
+                    if reused:
+                        raise _Retry from None
+                    return self._closed_early(exc)
+                return exc
+            items: list[Any] = []
+            complete: ResponseComplete | None = None
+            for event in events:
+                if isinstance(event, ResponseHead):
+                    self.response = event
+                    last_event = last_content = self._now
+                    if session.limiter is not None:
+                        with session.lock:
+                            session.limiter.update(self._now, event.rate_limits)
+                elif isinstance(event, ResponseComplete):
+                    complete = event
+                elif isinstance(event, ErrorResponse | StreamIncomplete):
+                    error = error or event.error
+                elif isinstance(event, JSONBody):
+                    value = event.value
+                elif isinstance(event, BodyData):
+                    if jsonl is not None:
+                        items.extend(jsonl.feed(event.data))
+                elif error is None:  # a stream event
+                    items.append(event)
+                    last_event = self._now
+                    if not isinstance(event, Ping):
+                        last_content = self._now
+                    if isinstance(event, StreamError):
+                        request_id = None if self.response is None else self.response.request_id
+                        error = event.to_exception(request_id=request_id)
+            if jsonl is not None:
+                try:
+                    if complete is not None and error is None:
+                        items.extend(jsonl.close())
+                    if jsonl.pending_error is not None:
+                        error = error or jsonl.pending_error
+                except WireError as exc:
+                    error = error or exc
+            pending = connection.pending_error
+            if stream and (complete is not None or pending is not None or error is not None):
+                self._message, self._ended = connection.stream_message, True
+            if complete is not None and complete.reusable and pending is None:
+                yield from self._release()
+            elif complete is not None or pending is not None or error is not None:
+                yield from self._drop()
+                error = error or pending
+            if items:
+                self.delivered = True
+                yield Deliver(items)
+            if error is not None:
+                self._settle(self.message if stream else None)
+                return error
+            if complete is not None:
+                return self._outcome(value)
+
+    def _outcome(self, value: Any) -> Any:
+        """The value of a complete, successful response."""
+        if self.kind == "stream":
+            self._settle(self.message)
+            return self.message
+        if self.kind == "jsonl":
+            self._settle(None)
+            return None
+        try:
+            result = value if self._parse is None else self._parse(value)
+        except WireError as exc:
+            self._settle(None)
+            return exc
+        self._settle(result if isinstance(result, Message) else None)
+        return result
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _deadline(self, name: str, seconds: float | None) -> float | None:
+        """The deadline `name` (`seconds` from now), or the total one if that comes first."""
+        return self._earliest((name, seconds, _plus(self._now, seconds)))
+
+    def _earliest(self, *timers: _Timer) -> float | None:
+        """The earliest of `timers` and the total deadline; remembers which, for `timed_out`."""
+        best: _Timer = ("total", self.session.timeout.total, self._total)
+        for timer in timers:
+            if timer[2] is not None and (best[2] is None or timer[2] < best[2]):
+                best = timer
+        self._timer = (best[0], best[1] or 0.0)
+        return best[2]
+
+    def _transport_error(self, kind: str, value: Any) -> WireError:
+        """The error for a failed or timed-out action, naming the host and the cause."""
+        where = self.session.host_header
+        if kind == "timed_out":
+            name, seconds = self._timer
+            return APITimeoutError(
+                f"the {name} timeout ({seconds:g} s) ran out {self._doing} {where}", timeout=name
+            )
+        if isinstance(value, WireError):
+            return value
+        cause = str(value) or type(value).__name__
+        error = APIConnectionError(f"connection failed {self._doing} {where}: {cause}")
+        error.__cause__ = value
+        return error
+
+    def _closed_early(self, exc: WireError) -> APIConnectionError:
+        error = APIConnectionError(
+            f"{self.session.host_header} closed the connection before answering"
+        )
+        error.__cause__ = exc
+        return error
+
+    def _release(self) -> Generator[Action, _Report, None]:
+        """The response completed and the connection is reusable: back to the pool."""
+        handle, self._handle = self._handle, None
+        assert self._connection is not None
+        with self.session.lock:
+            to_close = self.session.pool.put(
+                self.session.route, handle, self._connection, self._now
+            )
+        for stale in to_close:
+            yield Close(stale)
+
+    def _drop(self) -> Generator[Action, _Report, None]:
+        """Close the connection in use (failed, cut off, or not reusable)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            yield Close(handle)
+
+    def _settle(self, message: Message | None) -> None:
+        """Settle the limiter's reservation with the usage a message reports (else none)."""
+        reservation, self._reservation = self._reservation, None
+        limiter = self.session.limiter
+        if reservation is None or limiter is None:
+            return
+        used_in = used_out = 0
+        if message is not None:
+            usage = message.usage
+            used_in = usage.input_tokens + (usage.cache_creation_input_tokens or 0)
+            used_out = usage.output_tokens
+        with self.session.lock:
+            limiter.record_usage(
+                self._now, reservation, input_tokens=max(0, used_in), output_tokens=max(0, used_out)
+            )
+
+
+def _plus(start: float, seconds: float | None) -> float | None:
+    return None if seconds is None else start + seconds
