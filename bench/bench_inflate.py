@@ -34,8 +34,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_stream import realistic_stream
 
 import wire
-from wire.http import ClientConnection
-from wire.requests import Request
+from wire._connection import ClientConnection
+from wire.builders import Request
 
 POST = Request("POST", "/v1/messages", (("content-type", "application/json"),), b"{}")
 CHUNK = 16 * 1024

@@ -67,7 +67,7 @@ def outcome(pieces: list[bytes], options: dict[str, int]) -> tuple[list[Any], An
         assert pending is None, "a pending error was not raised"
         for event in got:
             assert not isinstance(event, BaseException), short(event)
-            assert isinstance(event, _VALUES) or type(event).__module__ == "wire.events"
+            assert isinstance(event, _VALUES) or type(event).__module__ == "wire._events"
         events.extend(got)
         _check_state(client)
     return _normalised(events), error

@@ -45,7 +45,7 @@ if not __package__:  # run as a script: import wire and fuzz from this checkout
 
 import wire
 from fuzz._common import chunks, fuzz_main, same, short, split_input, split_points
-from wire.partial_json import DEFAULT_MAX_DEPTH
+from wire._partial_json import DEFAULT_MAX_DEPTH
 
 try:
     import jiter

@@ -12,8 +12,8 @@ from typing import Any
 
 import h11
 
-from wire.http import ClientConnection, ResponseEvent
-from wire.requests import Request
+from wire._connection import ClientConnection, ResponseEvent
+from wire.builders import Request
 
 Headers = Sequence[tuple[str, str]]
 

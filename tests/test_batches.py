@@ -11,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.helpers import splits
-from wire.batches import (
+from wire._batches import (
     DEFAULT_MAX_RESULT_LINE_BYTES,
     BatchResult,
     CanceledResult,
@@ -30,14 +30,14 @@ from wire.batches import (
     UnknownResult,
     result_from_dict,
 )
-from wire.errors import (
+from wire._errors import (
     EventDecodeError,
     InvalidParameterError,
     LocalProtocolError,
     RemoteProtocolError,
 )
+from wire._message import Message
 from wire.testing.strategies import chunkings, json_objects, messages
-from wire.types import Message
 
 MODEL = {
     "type": "model",

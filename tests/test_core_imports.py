@@ -9,21 +9,11 @@ from pathlib import Path
 
 import wire
 
-CORE = [
-    "sse",
-    "types",
-    "events",
-    "partial_json",
-    "accumulate",
-    "stream",
-    "errors",
-    "requests",
-    "http",
-    "retry",
-    "ratelimit",
-    "batches",
-    "timeouts",
-]
+# Every module of wire/ is core except the drivers, the command line and the testing kit.
+NOT_CORE = {"sync", "trio", "asyncio", "cli", "__main__"}
+CORE = sorted(
+    path.stem for path in Path(wire.__file__).parent.glob("*.py") if path.stem not in NOT_CORE
+)
 # `email` (email.utils imports socket) and the stdlib `http` package are I/O helpers too.
 FORBIDDEN = {
     "socket",

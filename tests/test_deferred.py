@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import wire
-from wire.batches import JSONLDecodeError, JSONLDecoder
+from wire._batches import JSONLDecodeError, JSONLDecoder
 
 START = {
     "type": "message_start",

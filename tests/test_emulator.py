@@ -14,8 +14,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wire
-from wire import requests as build
-from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
+from wire import builders as build
+from wire._connection import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
 from wire.testing.emulator import (
     ACTIONS_PER_STEP,
     MODELS,

@@ -14,8 +14,8 @@ import pytest
 
 import wire
 from tests.link import Link
-from wire import requests as build
-from wire.http import BodyData, JSONBody, ResponseComplete, ResponseHead
+from wire import builders as build
+from wire._connection import BodyData, JSONBody, ResponseComplete, ResponseHead
 
 CFG = wire.APIConfig(api_key="sk-secret-123")
 HELLO = [{"role": "user", "content": "hello"}]

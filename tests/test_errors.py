@@ -11,9 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
-import wire.batches
-import wire.errors
-import wire.partial_json
+import wire._batches
+import wire._errors
+import wire._partial_json
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "errors.md"
 
@@ -78,18 +78,18 @@ def test_every_exported_exception_is_a_wire_error() -> None:
 def test_every_exception_in_errors_py_is_exported_from_wire() -> None:
     defined = {
         name
-        for name, value in vars(wire.errors).items()
+        for name, value in vars(wire._errors).items()
         if isinstance(value, type) and issubclass(value, BaseException)
     }
     assert defined == set(EXPORTED)
-    assert set(EXPORTED) <= set(wire.errors.__all__)
+    assert set(EXPORTED) <= set(wire._errors.__all__)
 
 
 def test_moved_errors_stay_importable_from_their_old_modules() -> None:
-    assert wire.partial_json.PartialJSONError is wire.PartialJSONError
-    assert wire.batches.JSONLError is wire.JSONLError
-    assert wire.batches.JSONLDecodeError is wire.JSONLDecodeError
-    assert wire.batches.JSONLLineTooLongError is wire.JSONLLineTooLongError
+    assert wire._partial_json.PartialJSONError is wire.PartialJSONError
+    assert wire._batches.JSONLError is wire.JSONLError
+    assert wire._batches.JSONLDecodeError is wire.JSONLDecodeError
+    assert wire._batches.JSONLLineTooLongError is wire.JSONLLineTooLongError
 
 
 def test_partial_json_error_is_a_remote_error_and_a_value_error() -> None:

@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 
 import wire
 from tests.link import Link, response_bytes
-from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
-from wire.requests import Request
+from wire._connection import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
+from wire.builders import Request
 from wire.testing.strategies import chunkings
 
 SAMPLE = (resources.files("wire") / "samples" / "tool_use.sse").read_bytes()

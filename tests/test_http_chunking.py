@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 import wire
 from tests.helpers import splits
 from tests.link import response_bytes
-from wire.http import BodyData, ClientConnection
-from wire.requests import Request
+from wire._connection import BodyData, ClientConnection
+from wire.builders import Request
 from wire.testing.strategies import chunkings
 
 SAMPLE = (resources.files("wire") / "samples" / "tool_use.sse").read_bytes()

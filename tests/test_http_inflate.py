@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
-from wire.http import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
-from wire.requests import Request
+from wire._connection import BodyData, ClientConnection, JSONBody, ResponseComplete, ResponseHead
+from wire.builders import Request
 from wire.testing.strategies import chunkings
 
 SAMPLE = (resources.files("wire") / "samples" / "tool_use.sse").read_bytes()
@@ -112,7 +112,7 @@ def test_a_jsonl_bomb_is_refused_after_bounded_output() -> None:
             out = len(body_of(client.receive_data(chunk(piece))))
             produced, peak = produced + out, max(peak, out)
     assert info.value.limit == "max_decompression_ratio"
-    assert produced <= wire.http.DEFAULT_DECOMPRESSION_RATIO_FLOOR + 256 * 1024
+    assert produced <= wire._connection.DEFAULT_DECOMPRESSION_RATIO_FLOOR + 256 * 1024
     assert fed < 64 * 1024
     assert peak <= 16 * MiB + 256 * 1024
 

@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 
 import wire
 from tests.link import response_bytes
-from wire.http import (
+from wire._connection import (
     BodyData,
     ClientConnection,
     ConnectionState,
@@ -31,7 +31,7 @@ from wire.http import (
     ResponseHead,
     StreamIncomplete,
 )
-from wire.requests import Request
+from wire.builders import Request
 
 S = ConnectionState
 SAMPLE = (resources.files("wire") / "samples" / "tool_use.sse").read_bytes()
@@ -130,7 +130,7 @@ class ConnectionMachine(RuleBasedStateMachine):
         assert not self.failed
         for item in events:
             assert not isinstance(item, BaseException)  # errors are raised, never returned
-            assert isinstance(item, VALUES) or type(item).__module__ == "wire.events"
+            assert isinstance(item, VALUES) or type(item).__module__ == "wire._events"
             event(type(item).__name__)
 
     def _raised(

@@ -16,8 +16,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from wire import _inflate
+from wire._errors import DecompressionBombError, WireError
 from wire._inflate import Inflater
-from wire.errors import DecompressionBombError, WireError
 from wire.testing.strategies import chunkings
 
 Outcome = tuple[bytes, str | None]  # all output, then the error (type and text) or None

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wire
-from wire.batches import (
+from wire._batches import (
     BatchResult,
     CanceledResult,
     DeletedMessageBatch,
@@ -25,8 +25,8 @@ from wire.batches import (
     SucceededResult,
     UnknownResult,
 )
-from wire.errors import EventDecodeError
-from wire.events import UnknownEvent
+from wire._errors import EventDecodeError
+from wire._events import UnknownEvent
 from wire.testing.strategies import json_objects
 
 JSON = Any
@@ -265,7 +265,7 @@ BY_NAME = {s.name: s for s in SCHEMAS}
 def test_every_api_class_has_a_schema() -> None:
     classes = {
         name
-        for module in (wire.types, wire.events, wire.batches)
+        for module in (wire._message, wire._events, wire._batches)
         for name in module.__all__
         if isinstance(getattr(module, name), type)
         and hasattr(getattr(module, name), "from_dict")

@@ -13,8 +13,8 @@ import pytest
 
 import wire
 from tests.proxy import Proxy, start_tinyproxy, tinyproxy, tinyproxy_auth
-from wire import requests as build
-from wire.http import ClientConnection, JSONBody, ResponseComplete
+from wire import builders as build
+from wire._connection import ClientConnection, JSONBody, ResponseComplete
 from wire.testing import serve
 
 pytest.importorskip("trio")

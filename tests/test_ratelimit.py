@@ -1,4 +1,4 @@
-"""wire.ratelimit: rate-limit headers as values, and the client-side Limiter on a fake clock."""
+"""wire._ratelimit: rate-limit headers as values, and the client-side Limiter on a fake clock."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import wire
-from wire.ratelimit import Limit, Limiter, RateLimits, Reservation, parse_rfc3339
+from wire._ratelimit import Limit, Limiter, RateLimits, Reservation, parse_rfc3339
 
 CAPTURED = """\
 anthropic-ratelimit-requests-limit: 1000

@@ -15,8 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
-from wire.errors import InvalidParameterError, LocalProtocolError
-from wire.requests import (
+from wire._errors import InvalidParameterError, LocalProtocolError
+from wire.builders import (
     APIConfig,
     Request,
     batch_results,

@@ -1,4 +1,4 @@
-"""wire.retry: the SDK's retry rules, the server-named delay and its cap, HTTP dates."""
+"""wire._retry: the SDK's retry rules, the server-named delay and its cap, HTTP dates."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
-from wire.retry import (
+from wire._retry import (
     RetryPolicy,
     header_map,
     is_retryable,

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 import wire
-from wire import requests as build
-from wire.http import ClientConnection, JSONBody, ResponseComplete
+from wire import builders as build
+from wire._connection import ClientConnection, JSONBody, ResponseComplete
 
 pytest.importorskip("trio")
 

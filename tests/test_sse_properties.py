@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import wire
-import wire.sse
+import wire._sse
 from tests.helpers import sse_events
 from tests.reference_sse import reference_decode
 from wire.testing.strategies import chunkings, sse_streams
@@ -113,7 +113,7 @@ def test_big_event_in_small_chunks(size_kib: int, data: st.DataObject) -> None:
 @given(sse_streams(hostile=True), st.data())
 def test_in_place_path_for_big_regions_agrees(stream: bytes, data: st.DataObject) -> None:
     """Regions from 64 KiB on may be read in place (`_single_block`); force it for all."""
-    with patch.object(wire.sse, "_BIG_REGION", 0):
+    with patch.object(wire._sse, "_BIG_REGION", 0):
         fast = _decode_with_state(data.draw(chunkings(stream)))
     ref_events, ref_last_id, ref_retry = reference_decode(stream)
     assert _as_tuples(fast[0]) == [(e.event, e.data, e.id, e.retry) for e in ref_events]
@@ -128,7 +128,7 @@ def test_in_place_path_limits_agree(stream: bytes, data: st.DataObject) -> None:
     chunks = data.draw(chunkings(stream))
     outcomes = []
     for big in (0, 1 << 30):
-        with patch.object(wire.sse, "_BIG_REGION", big):
+        with patch.object(wire._sse, "_BIG_REGION", big):
             try:
                 outcomes.append(sse_events(chunks, **limits))
             except wire.SSEError as exc:

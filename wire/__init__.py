@@ -4,9 +4,8 @@
 loop); drivers and the testing kit are submodules imported on demand.
 """
 
-from ._version import __version__
-from .accumulate import MessageAccumulator
-from .batches import (
+from ._accumulate import MessageAccumulator
+from ._batches import (
     BatchResult,
     CanceledResult,
     DeletedMessageBatch,
@@ -20,7 +19,17 @@ from .batches import (
     SucceededResult,
     UnknownResult,
 )
-from .errors import (
+from ._connection import (
+    BodyData,
+    ClientConnection,
+    ConnectionState,
+    ErrorResponse,
+    JSONBody,
+    ResponseComplete,
+    ResponseHead,
+    StreamIncomplete,
+)
+from ._errors import (
     APIConnectionError,
     APIError,
     APITimeoutError,
@@ -64,7 +73,7 @@ from .errors import (
     WireError,
     error_class_for,
 )
-from .events import (
+from ._events import (
     CitationsDelta,
     ContentBlockDelta,
     ContentBlockStart,
@@ -86,24 +95,7 @@ from .events import (
     parse_stream_event,
     stream_event_from_dict,
 )
-from .http import (
-    BodyData,
-    ClientConnection,
-    ConnectionState,
-    ErrorResponse,
-    JSONBody,
-    ResponseComplete,
-    ResponseHead,
-    StreamIncomplete,
-)
-from .partial_json import PartialJSONParser
-from .ratelimit import Limit, Limiter, RateLimits
-from .requests import APIConfig, Request
-from .retry import RetryPolicy
-from .sse import ServerSentEvent, SSEDecoder, encode_sse
-from .stream import MessageStreamDecoder
-from .timeouts import Timeout
-from .types import (
+from ._message import (
     ContentBlock,
     MCPToolUseBlock,
     Message,
@@ -116,6 +108,14 @@ from .types import (
     Usage,
     content_block_from_dict,
 )
+from ._partial_json import PartialJSONParser
+from ._ratelimit import Limit, Limiter, RateLimits
+from ._retry import RetryPolicy
+from ._sse import ServerSentEvent, SSEDecoder, encode_sse
+from ._stream import MessageStreamDecoder
+from ._timeouts import Timeout
+from ._version import __version__
+from .builders import APIConfig, Request
 
 __all__ = [
     "APIConfig",

@@ -50,19 +50,9 @@ from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
-from . import requests as builders
-from ._proxy import Proxy, ProxyError, ProxySetting, Tunnel, absolute_target, select_proxy
-from .batches import DeletedMessageBatch, JSONLDecoder, MessageBatch, Model, Page
-from .errors import (
-    APIConnectionError,
-    APITimeoutError,
-    EventDecodeError,
-    InvalidParameterError,
-    LocalProtocolError,
-    WireError,
-)
-from .events import Ping, StreamError
-from .http import (
+from . import builders as builders
+from ._batches import DeletedMessageBatch, JSONLDecoder, MessageBatch, Model, Page
+from ._connection import (
     BodyData,
     ClientConnection,
     ErrorResponse,
@@ -71,11 +61,21 @@ from .http import (
     ResponseHead,
     StreamIncomplete,
 )
-from .ratelimit import Limiter, Reservation
-from .requests import APIConfig, Request
-from .retry import RetryPolicy
-from .timeouts import Timeout
-from .types import Message
+from ._errors import (
+    APIConnectionError,
+    APITimeoutError,
+    EventDecodeError,
+    InvalidParameterError,
+    LocalProtocolError,
+    WireError,
+)
+from ._events import Ping, StreamError
+from ._message import Message
+from ._proxy import Proxy, ProxyError, ProxySetting, Tunnel, absolute_target, select_proxy
+from ._ratelimit import Limiter, Reservation
+from ._retry import RetryPolicy
+from ._timeouts import Timeout
+from .builders import APIConfig, Request
 
 __all__ = [
     "DEFAULT_KEEPALIVE",

@@ -12,7 +12,7 @@ exactly once; every call after that (and after `close()`) is refused with
 
 from __future__ import annotations
 
-from .errors import LocalProtocolError, WireError
+from ._errors import LocalProtocolError, WireError
 
 __all__ = ["ErrorGate"]
 

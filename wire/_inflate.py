@@ -27,7 +27,7 @@ import zlib
 from collections.abc import Iterator
 from typing import Any
 
-from .errors import DecompressionBombError, RemoteProtocolError
+from ._errors import DecompressionBombError, RemoteProtocolError
 
 __all__ = [
     "DEFAULT_DECOMPRESSION_RATIO_FLOOR",

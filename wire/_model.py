@@ -24,7 +24,7 @@ from dataclasses import MISSING, Field, dataclass, field, fields
 from types import MappingProxyType
 from typing import Any, ClassVar, Self, TypeVar
 
-from .errors import EventDecodeError
+from ._errors import EventDecodeError
 
 __all__ = [
     "NO_EXTRA",

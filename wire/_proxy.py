@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import h11
 
-from .errors import APIConnectionError, InvalidParameterError
+from ._errors import APIConnectionError, InvalidParameterError
 
 __all__ = [
     "DEFAULT_MAX_PROXY_HEAD_BYTES",

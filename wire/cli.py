@@ -17,9 +17,9 @@ from collections.abc import Iterator, Sequence
 from importlib import resources
 from typing import IO
 
+from ._errors import IncompleteStreamError, WireError
+from ._stream import MessageStreamDecoder
 from ._version import __version__
-from .errors import IncompleteStreamError, WireError
-from .stream import MessageStreamDecoder
 
 __all__ = ["main"]
 
@@ -168,7 +168,7 @@ def _demo(args: argparse.Namespace) -> int:
     text printed as it arrives, then usage, stop reason and timings."""
     import time
 
-    from .events import ContentBlockDelta, TextDelta
+    from ._events import ContentBlockDelta, TextDelta
     from .sync import Client
 
     try:

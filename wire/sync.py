@@ -20,14 +20,14 @@ from collections.abc import Generator, Iterator
 from typing import Any, TypeVar
 
 from . import _call
+from ._batches import BatchResult, DeletedMessageBatch, MessageBatch, Model
 from ._call import Close, Connect, Deliver, Raise, Receive, Return, Send, Sleep, StartTLS
+from ._connection import ResponseHead
+from ._message import Message
 from ._proxy import ProxySetting
-from .batches import BatchResult, DeletedMessageBatch, MessageBatch, Model
-from .http import ResponseHead
-from .ratelimit import Limiter
-from .requests import HeaderPairs
-from .timeouts import Timeout
-from .types import Message
+from ._ratelimit import Limiter
+from ._timeouts import Timeout
+from .builders import HeaderPairs
 
 __all__ = ["Client", "MessageStream"]
 

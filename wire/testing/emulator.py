@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import h11
 
 import wire.testing.replies as replies
-from wire.sse import encode_sse
+from wire._sse import encode_sse
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
 
 __all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send", "Sleep"]

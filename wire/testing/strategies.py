@@ -23,7 +23,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from wire.sse import encode_sse
+from wire._sse import encode_sse
 
 __all__ = [
     "chunkings",

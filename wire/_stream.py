@@ -7,12 +7,12 @@ Layer: core, the top of the streaming stack: `SSEDecoder` + `parse_stream_event`
 
 from __future__ import annotations
 
+from ._accumulate import DEFAULT_MAX_MESSAGE_BYTES, MessageAccumulator
 from ._deferred import ErrorGate
-from .accumulate import DEFAULT_MAX_MESSAGE_BYTES, MessageAccumulator
-from .errors import IncompleteStreamError, WireError
-from .events import StreamError, StreamEvent, parse_stream_event
-from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
-from .types import Message
+from ._errors import IncompleteStreamError, WireError
+from ._events import StreamError, StreamEvent, parse_stream_event
+from ._message import Message
+from ._sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
 
 __all__ = ["MessageStreamDecoder"]
 

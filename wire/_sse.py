@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from ._deferred import ErrorGate
-from .errors import (
+from ._errors import (
     EventTooLargeError,
     InvalidParameterError,
     LineTooLongError,

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeAlias
 from urllib.parse import quote
 
+from ._errors import InvalidParameterError
 from ._version import __version__
-from .errors import InvalidParameterError
 
 __all__ = [
     "APIConfig",

@@ -15,6 +15,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Self, TypeAlias
 
+from ._errors import APIError, EventDecodeError, error_class_for
+from ._message import ContentBlock, Message, content_block_from_dict
 from ._model import (
     NO_EXTRA,
     NO_KEYS,
@@ -28,9 +30,7 @@ from ._model import (
     one_of,
     string,
 )
-from .errors import APIError, EventDecodeError, error_class_for
-from .sse import ServerSentEvent
-from .types import ContentBlock, Message, content_block_from_dict
+from ._sse import ServerSentEvent
 
 __all__ = [
     "CitationsDelta",

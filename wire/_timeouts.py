@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .errors import InvalidParameterError
+from ._errors import InvalidParameterError
 
 __all__ = ["DEFAULT_TIMEOUT", "Timeout"]
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
-from .errors import APIConnectionError, APIError, InvalidParameterError
+from ._errors import APIConnectionError, APIError, InvalidParameterError
 
 __all__ = [
     "HeadersLike",

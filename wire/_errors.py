@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .types import Message
+    from ._message import Message
 
 __all__ = [
     "APIConnectionError",

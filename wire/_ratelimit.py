@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 
-from .errors import InvalidParameterError, LocalProtocolError
-from .retry import HeadersLike, _retry_after, header_map
+from ._errors import InvalidParameterError, LocalProtocolError
+from ._retry import HeadersLike, _retry_after, header_map
 
 __all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "parse_rfc3339"]
 
@@ -84,7 +84,7 @@ class RateLimits:
     `anthropic-ratelimit-*` / `anthropic-priority-*` `-limit`, `-remaining`
     (token counts are rounded to the thousand by the API) and `-reset`.
     `retry_after` is the server-named delay in seconds (`retry-after-ms`, then
-    `retry-after`; see `wire.retry.parse_retry_after`). `extra` keeps every other
+    `retry-after`; see `wire._retry.parse_retry_after`). `extra` keeps every other
     `anthropic-ratelimit-*`, `anthropic-priority-*` and `anthropic-fast-*`
     header by lower-case name, so limits added later are not lost.
     """

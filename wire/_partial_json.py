@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from .errors import PartialJSONError
+from ._errors import PartialJSONError
 
 __all__ = ["DEFAULT_MAX_DEPTH", "PartialJSONError", "PartialJSONParser"]
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeAlias
 
+from ._errors import EventDecodeError
 from ._model import (
     APIObject,
     Unknown,
@@ -27,7 +28,6 @@ from ._model import (
     optional_string,
     string,
 )
-from .errors import EventDecodeError
 
 __all__ = [
     "ContentBlock",

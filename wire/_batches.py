@@ -15,6 +15,15 @@ from dataclasses import dataclass, replace
 from typing import Any, ClassVar, Generic, TypeAlias, TypeVar
 
 from ._deferred import ErrorGate
+from ._errors import (
+    EventDecodeError,
+    InvalidParameterError,
+    JSONLDecodeError,
+    JSONLError,
+    JSONLLineTooLongError,
+    WireError,
+)
+from ._message import Message
 from ._model import (
     APIObject,
     Unknown,
@@ -29,15 +38,6 @@ from ._model import (
     required,
     string,
 )
-from .errors import (
-    EventDecodeError,
-    InvalidParameterError,
-    JSONLDecodeError,
-    JSONLError,
-    JSONLLineTooLongError,
-    WireError,
-)
-from .types import Message
 
 __all__ = [
     "DEFAULT_MAX_RESULT_LINE_BYTES",

@@ -45,13 +45,7 @@ from typing import Any, TypeAlias
 import h11
 
 from ._deferred import ErrorGate
-from ._inflate import (
-    DEFAULT_DECOMPRESSION_RATIO_FLOOR,
-    DEFAULT_MAX_DECOMPRESSED_PER_CALL,
-    DEFAULT_MAX_DECOMPRESSION_RATIO,
-    Inflater,
-)
-from .errors import (
+from ._errors import (
     APIError,
     BodyTooLargeError,
     IncompleteBodyError,
@@ -63,13 +57,19 @@ from .errors import (
     WireError,
     error_class_for,
 )
-from .events import StreamEvent
-from .ratelimit import RateLimits
-from .requests import Request
-from .retry import is_retryable
-from .sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
-from .stream import MessageStreamDecoder
-from .types import Message
+from ._events import StreamEvent
+from ._inflate import (
+    DEFAULT_DECOMPRESSION_RATIO_FLOOR,
+    DEFAULT_MAX_DECOMPRESSED_PER_CALL,
+    DEFAULT_MAX_DECOMPRESSION_RATIO,
+    Inflater,
+)
+from ._message import Message
+from ._ratelimit import RateLimits
+from ._retry import is_retryable
+from ._sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
+from ._stream import MessageStreamDecoder
+from .builders import Request
 
 __all__ = [
     "DEFAULT_DECOMPRESSION_RATIO_FLOOR",

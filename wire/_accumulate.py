@@ -30,13 +30,13 @@ import json
 from bisect import bisect_left
 from typing import Any, NoReturn
 
-from .errors import (
+from ._errors import (
     EventDecodeError,
     InvalidParameterError,
     InvalidToolInputError,
     MessageTooLargeError,
 )
-from .events import (
+from ._events import (
     CitationsDelta,
     ContentBlockDelta,
     ContentBlockStart,
@@ -52,8 +52,7 @@ from .events import (
     TextDelta,
     ThinkingDelta,
 )
-from .partial_json import PartialJSONParser
-from .types import (
+from ._message import (
     ContentBlock,
     Message,
     TextBlock,
@@ -61,6 +60,7 @@ from .types import (
     Usage,
     _ToolCall,
 )
+from ._partial_json import PartialJSONParser
 
 __all__ = ["DEFAULT_MAX_MESSAGE_BYTES", "MessageAccumulator"]
 
