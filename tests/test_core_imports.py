@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import wire
+from wire._errors import error_class_for
 
 # Every module of wire/ is core except the drivers, the command line and the testing kit.
 NOT_CORE = {"sync", "trio", "asyncio", "cli", "__main__"}
@@ -99,7 +100,7 @@ def test_errors_form_one_tree() -> None:
     assert issubclass(wire.OverloadedError, wire.APIError)
     for cls in (wire.ProtocolError, wire.APIError, wire.APIConnectionError):
         assert issubclass(cls, wire.WireError)
-    assert wire.error_class_for(529, None) is wire.OverloadedError
-    assert wire.error_class_for(200, "rate_limit_error") is wire.RateLimitError
-    assert wire.error_class_for(None, "overloaded_error") is wire.OverloadedError
-    assert wire.error_class_for(599, None) is wire.InternalServerError
+    assert error_class_for(529, None) is wire.OverloadedError
+    assert error_class_for(200, "rate_limit_error") is wire.RateLimitError
+    assert error_class_for(None, "overloaded_error") is wire.OverloadedError
+    assert error_class_for(599, None) is wire.InternalServerError

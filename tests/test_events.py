@@ -10,6 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
+from wire._message import content_block_from_dict
 from wire.testing.strategies import messages, stream_event_sequences
 
 
@@ -127,7 +128,7 @@ def test_missing_keys_are_not_invented() -> None:
 
 def test_null_stays_null() -> None:
     block = {"type": "text", "text": "x", "citations": None}
-    assert wire.content_block_from_dict(block).to_dict() == block
+    assert content_block_from_dict(block).to_dict() == block
 
 
 def test_to_dict_returns_a_fresh_copy() -> None:

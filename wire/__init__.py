@@ -1,7 +1,11 @@
 """wire: a sans-IO HTTP/1.1 + Server-Sent Events toolkit for the Claude Messages API.
 
-`import wire` loads the core only (the standard library, no sockets, no event
-loop); drivers and the testing kit are submodules imported on demand.
+Everything public in the core is importable from here, and only from here (as
+h11 does it): the modules behind it are private. `import wire` loads the core
+only (the standard library and h11; no socket, no clock, no event loop). Public
+submodules: `wire.builders` (one request builder per endpoint), the drivers
+(`wire.sync`), the testing kit (`wire.testing`) and the command line
+(`wire.cli`). docs/api.md lists this surface; a test holds the two together.
 """
 
 from ._accumulate import MessageAccumulator
@@ -26,6 +30,7 @@ from ._connection import (
     ErrorResponse,
     JSONBody,
     ResponseComplete,
+    ResponseEvent,
     ResponseHead,
     StreamIncomplete,
 )
@@ -61,6 +66,7 @@ from ._errors import (
     PermissionDeniedError,
     PreconditionFailedError,
     ProtocolError,
+    ProxyError,
     RateLimitError,
     RemoteProtocolError,
     RequestHeaderFieldsTooLargeError,
@@ -71,7 +77,6 @@ from ._errors import (
     SSEError,
     UnprocessableEntityError,
     WireError,
-    error_class_for,
 )
 from ._events import (
     CitationsDelta,
@@ -91,7 +96,6 @@ from ._events import (
     ThinkingDelta,
     UnknownDelta,
     UnknownEvent,
-    delta_from_dict,
     parse_stream_event,
     stream_event_from_dict,
 )
@@ -106,10 +110,9 @@ from ._message import (
     ToolUseBlock,
     UnknownBlock,
     Usage,
-    content_block_from_dict,
 )
 from ._partial_json import PartialJSONParser
-from ._ratelimit import Limit, Limiter, RateLimits
+from ._ratelimit import Limit, Limiter, RateLimits, Reservation
 from ._retry import RetryPolicy
 from ._sse import ServerSentEvent, SSEDecoder, encode_sse
 from ._stream import MessageStreamDecoder
@@ -182,6 +185,7 @@ __all__ = [
     "Ping",
     "PreconditionFailedError",
     "ProtocolError",
+    "ProxyError",
     "RateLimitError",
     "RateLimits",
     "RedactedThinkingBlock",
@@ -191,7 +195,9 @@ __all__ = [
     "RequestHeaderFieldsTooLargeError",
     "RequestTimeoutError",
     "RequestTooLargeError",
+    "Reservation",
     "ResponseComplete",
+    "ResponseEvent",
     "ResponseHead",
     "RetryPolicy",
     "SSEDecoder",
@@ -219,10 +225,7 @@ __all__ = [
     "Usage",
     "WireError",
     "__version__",
-    "content_block_from_dict",
-    "delta_from_dict",
     "encode_sse",
-    "error_class_for",
     "parse_stream_event",
     "stream_event_from_dict",
 ]

@@ -44,6 +44,7 @@ from typing import Any, TypeAlias
 
 import h11
 
+from ._accumulate import DEFAULT_MAX_MESSAGE_BYTES
 from ._deferred import ErrorGate
 from ._errors import (
     APIError,
@@ -191,6 +192,7 @@ class _Body:
         max_body_bytes: int,
         max_line_bytes: int,
         max_event_bytes: int,
+        max_message_bytes: int,
         inflate_limits: dict[str, Any],
     ) -> None:
         self.head = head
@@ -210,7 +212,9 @@ class _Body:
             self.buffer = bytearray()
         elif head.media_type == "text/event-stream":
             self.stream = MessageStreamDecoder(
-                max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes
+                max_line_bytes=max_line_bytes,
+                max_event_bytes=max_event_bytes,
+                max_message_bytes=max_message_bytes,
             )
         elif head.media_type == "application/json" or head.media_type.endswith("+json"):
             self.buffer = bytearray()
@@ -356,7 +360,11 @@ class ClientConnection:
     `DecompressionBombError` naming it: `max_decompressed_per_call` (16 MiB)
     bytes per `receive_data()` call; past `decompression_ratio_floor` (8 MiB)
     of a body's output, at most `max_decompression_ratio` (100) times its
-    compressed bytes. Real gzip of SSE and JSON runs 5-25x.
+    compressed bytes. Real gzip of SSE and JSON runs 5-25x. A streamed
+    message is bounded by `max_message_bytes` (32 MiB, `MessageTooLargeError`),
+    its lines and events by `max_line_bytes` and `max_event_bytes` (16 MiB each),
+    the response head by `max_header_bytes` (64 KiB) and a buffered body by
+    `max_body_bytes` (32 MiB). docs/limits.md lists them all.
     """
 
     def __init__(
@@ -368,6 +376,7 @@ class ClientConnection:
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         max_decompressed_per_call: int = DEFAULT_MAX_DECOMPRESSED_PER_CALL,
         max_decompression_ratio: float = DEFAULT_MAX_DECOMPRESSION_RATIO,
         decompression_ratio_floor: int = DEFAULT_DECOMPRESSION_RATIO_FLOOR,
@@ -383,6 +392,7 @@ class ClientConnection:
         self.max_body_bytes = max_body_bytes
         self.max_line_bytes = max_line_bytes
         self.max_event_bytes = max_event_bytes
+        self.max_message_bytes = max_message_bytes
         self.max_decompressed_per_call = max_decompressed_per_call
         self.max_decompression_ratio = max_decompression_ratio
         self.decompression_ratio_floor = decompression_ratio_floor
@@ -571,7 +581,12 @@ class ClientConnection:
             "ratio_floor": self.decompression_ratio_floor,
         }
         return _Body(
-            head, self.max_body_bytes, self.max_line_bytes, self.max_event_bytes, inflate_limits
+            head,
+            self.max_body_bytes,
+            self.max_line_bytes,
+            self.max_event_bytes,
+            self.max_message_bytes,
+            inflate_limits,
         )
 
 

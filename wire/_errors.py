@@ -45,6 +45,7 @@ __all__ = [
     "PermissionDeniedError",
     "PreconditionFailedError",
     "ProtocolError",
+    "ProxyError",
     "RateLimitError",
     "RemoteProtocolError",
     "RequestHeaderFieldsTooLargeError",
@@ -224,6 +225,16 @@ class IncompleteStreamError(RemoteProtocolError):
 
 class APIConnectionError(WireError):
     """The transport failed: refused, reset, TLS, proxy, or closed early."""
+
+
+class ProxyError(APIConnectionError):
+    """The proxy refused or broke the tunnel; `.proxy` is `scheme://host:port`, `.status` its
+    answer's status (None when it sent no valid answer). Never shows credentials."""
+
+    def __init__(self, message: str, *, proxy: str, status: int | None = None) -> None:
+        self.proxy = proxy
+        self.status = status
+        super().__init__(message)
 
 
 class APITimeoutError(APIConnectionError):

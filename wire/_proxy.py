@@ -29,7 +29,7 @@ from urllib.parse import unquote, urlsplit
 
 import h11
 
-from ._errors import APIConnectionError, InvalidParameterError
+from ._errors import InvalidParameterError, ProxyError
 
 __all__ = [
     "DEFAULT_MAX_PROXY_HEAD_BYTES",
@@ -50,16 +50,6 @@ ProxySetting = str | None
 # A proxy's answer to CONNECT is a status line and a few headers; 64 KiB is far
 # past any real one and bounds a hostile proxy.
 DEFAULT_MAX_PROXY_HEAD_BYTES = 64 * 1024
-
-
-class ProxyError(APIConnectionError):
-    """The proxy refused or broke the tunnel; `.proxy` is `scheme://host:port`, `.status` its
-    answer's status (None when it sent no valid answer). Never shows credentials."""
-
-    def __init__(self, message: str, *, proxy: str, status: int | None = None) -> None:
-        self.proxy = proxy
-        self.status = status
-        super().__init__(message)
 
 
 @dataclass(frozen=True, slots=True, repr=False)
