@@ -58,7 +58,7 @@ from ._message import (
     TextBlock,
     ThinkingBlock,
     Usage,
-    _ToolCall,
+    ToolCallBlock,
 )
 from ._partial_json import PartialJSONParser
 
@@ -127,7 +127,7 @@ def _block_size(block: ContentBlock) -> int:
             return _TEXT_SHELL + _utf8_size(block.text)
         if type(block) is ThinkingBlock:
             return _THINKING_SHELL + _utf8_size(block.thinking) + _utf8_size(block.signature)
-        if isinstance(block, _ToolCall) and not block.input:
+        if isinstance(block, ToolCallBlock) and not block.input:
             return _TOOL_SHELL + len(block.type) + _utf8_size(block.id) + _utf8_size(block.name)
     return _json_size(block.to_dict())
 
@@ -290,11 +290,11 @@ class _Tool(_Block):
             return self.built
         parsed = parser.result() if parser.complete else parser.snapshot()
         last = self.built
-        assert isinstance(last, _ToolCall)
+        assert isinstance(last, ToolCallBlock)
         if parsed is last.input:
             return last  # the parse shows nothing new (e.g. a string still open)
         base = self.base
-        assert isinstance(base, _ToolCall)
+        assert isinstance(base, ToolCallBlock)
         self.built = type(base)(
             id=base.id,
             name=base.name,
@@ -316,7 +316,7 @@ def _new_block(base: ContentBlock) -> _Block:
         return _Text(base)
     if isinstance(base, ThinkingBlock):
         return _Thinking(base)
-    if isinstance(base, _ToolCall):
+    if isinstance(base, ToolCallBlock):
         return _Tool(base)
     return _Block(base)
 
@@ -485,7 +485,7 @@ class MessageAccumulator:
             # always-sent counts must stay integers).
             usage = {
                 **self._usage_dict,
-                **{k: v for k, v in event.usage.items() if v is not None or k not in Usage._keys},
+                **{k: v for k, v in event.usage.items() if v is not None or k not in Usage.COUNTS},
             }
             self._usage = Usage.from_dict(usage)  # validates the counts before anything changes
             self._usage_dict = usage

@@ -83,7 +83,7 @@ class RedactedThinkingBlock(APIObject):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class _ToolCall(APIObject):
+class ToolCallBlock(APIObject):
     """Common shape of blocks whose `input` streams as `input_json_delta`."""
 
     type: ClassVar[str]
@@ -93,7 +93,7 @@ class _ToolCall(APIObject):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ToolUseBlock(_ToolCall):
+class ToolUseBlock(ToolCallBlock):
     """A `tool_use` block: the model calls one of the caller's tools."""
 
     type: ClassVar[str] = "tool_use"
@@ -101,7 +101,7 @@ class ToolUseBlock(_ToolCall):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ServerToolUseBlock(_ToolCall):
+class ServerToolUseBlock(ToolCallBlock):
     """A `server_tool_use` block: a tool the API runs itself (web search, code execution)."""
 
     type: ClassVar[str] = "server_tool_use"
@@ -109,7 +109,7 @@ class ServerToolUseBlock(_ToolCall):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MCPToolUseBlock(_ToolCall):
+class MCPToolUseBlock(ToolCallBlock):
     """An `mcp_tool_use` block (beta): a call to a tool of an MCP server."""
 
     type: ClassVar[str] = "mcp_tool_use"
@@ -164,8 +164,8 @@ class Usage(APIObject):
     """Token counts. Optional counts (cache, server tools, tier) live in `extra`."""
 
     what: ClassVar[str] = "usage"
-    # The always-sent counts (read by accumulate.py, which keeps them integers).
-    _keys: ClassVar[tuple[str, ...]] = ("input_tokens", "output_tokens")
+    # The always-sent counts (the accumulator keeps them integers).
+    COUNTS: ClassVar[tuple[str, ...]] = ("input_tokens", "output_tokens")
     input_tokens: int = integer()
     output_tokens: int = integer()
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from ._errors import InvalidParameterError, LocalProtocolError
-from ._retry import HeadersLike, _retry_after, header_map
+from ._retry import HeadersLike, retry_after_seconds, header_map
 
 __all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "parse_rfc3339"]
 
@@ -137,7 +137,7 @@ class RateLimits:
             output_tokens=limit("output_tokens"),
             priority_input_tokens=limit("priority_input_tokens"),
             priority_output_tokens=limit("priority_output_tokens"),
-            retry_after=_retry_after(names, now),
+            retry_after=retry_after_seconds(names, now),
             extra=MappingProxyType(extra) if extra else _NO_EXTRA,
         )
 

@@ -125,7 +125,8 @@ def _number(value: str | None) -> float | None:
     return number if number < math.inf else None  # 400 digits overflow to inf
 
 
-def _retry_after(headers: Mapping[str, str], now: float | None) -> float | None:
+def retry_after_seconds(headers: Mapping[str, str], now: float | None) -> float | None:
+    """`parse_retry_after` for headers already in `header_map` form."""
     ms = _number(headers.get("retry-after-ms"))
     if ms is not None:
         return ms / 1000
@@ -150,7 +151,7 @@ def parse_retry_after(headers: HeadersLike | None, *, now: float | None = None) 
     date gives 0.0). Numbers are plain non-negative decimals: a sign, an
     exponent, `inf`, `nan` or an overflow make the value unparseable.
     """
-    return _retry_after(header_map(headers), now)
+    return retry_after_seconds(header_map(headers), now)
 
 
 # --- the decision ----------------------------------------------------------------------
@@ -367,7 +368,7 @@ class RetryPolicy:
 
     def _wait(self, attempt: int, headers: Mapping[str, str], now: float | None) -> float:
         """The server-named delay when positive (capped), else the backoff."""
-        named = _retry_after(headers, now)
+        named = retry_after_seconds(headers, now)
         if named is not None and named > 0:
             return min(named, self.max_retry_after)
         return self.backoff(attempt)
