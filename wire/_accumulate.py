@@ -57,8 +57,8 @@ from ._message import (
     Message,
     TextBlock,
     ThinkingBlock,
-    Usage,
     ToolCallBlock,
+    Usage,
 )
 from ._partial_json import PartialJSONParser
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 
 from ._errors import InvalidParameterError, LocalProtocolError
-from ._retry import HeadersLike, retry_after_seconds, header_map
+from ._retry import HeadersLike, header_map, retry_after_seconds
 
 __all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "parse_rfc3339"]
 
