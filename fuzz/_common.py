@@ -129,7 +129,7 @@ def fuzz_main(module: str, argv: list[str] | None = None) -> None:
     The harness module and `wire` were imported before atheris could hook the
     imports, so both are dropped and imported again inside `instrument_imports()`.
     """
-    import atheris
+    import atheris  # type: ignore[import-untyped,unused-ignore]
 
     for name in list(sys.modules):
         if name in ("wire", module, "tests.reference_sse") or name.startswith("wire."):

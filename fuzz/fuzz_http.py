@@ -51,7 +51,7 @@ _VALUES = (
 )
 
 
-def outcome(pieces: list[bytes], options: dict[str, int]) -> tuple[list[Any], Any]:
+def outcome(pieces: list[bytes], options: dict[str, Any]) -> tuple[list[Any], Any]:
     """The events (normalised) and the first error (type, limit) for `pieces`, then EOF."""
     client = wire.ClientConnection("h", **options)
     client.send_request(_REQUEST)

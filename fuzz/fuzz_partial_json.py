@@ -47,6 +47,7 @@ import wire
 from fuzz._common import chunks, fuzz_main, same, short, split_input, split_points
 from wire._partial_json import DEFAULT_MAX_DEPTH
 
+jiter: Any
 try:
     import jiter
 except ImportError:  # optional comparison

@@ -83,7 +83,7 @@ class Run:
         self.pending = decoder.pending
         if self.error is None:
             try:
-                closed = decoder.close()
+                closed = decoder.close()  # type: ignore[func-returns-value]
             except wire.SSEError as exc:  # deferred by the last feed(), after its events
                 if limits is None:
                     raise

@@ -184,7 +184,7 @@ class _Program:
 
 
 def _usage(p: _Program) -> dict[str, Any]:
-    return p.pick(
+    usage: dict[str, Any] = p.pick(
         [
             {"input_tokens": 10, "output_tokens": 1},
             {"output_tokens": 7},
@@ -200,6 +200,7 @@ def _usage(p: _Program) -> dict[str, Any]:
             {},
         ]
     )
+    return usage
 
 
 def _index(p: _Program) -> Any:
@@ -252,7 +253,7 @@ def _event(p: _Program) -> tuple[str, Any]:
     """One event as (SSE event name, JSON value); a few raw-data cases use a str."""
     kind = p.byte() % 16
     if kind == 0:
-        message = {
+        message: dict[str, Any] = {
             "id": "msg_1",
             "type": "message",
             "role": "assistant",

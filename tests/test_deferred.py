@@ -116,7 +116,7 @@ def test_events_first_then_exactly_the_pending_error(name: str, then: str) -> No
     assert decoder.pending_error is None
     events = case.feed(decoder, case.data)
     assert len(events) == case.events  # nothing decoded before the error is lost
-    error = decoder.pending_error
+    error: object = decoder.pending_error  # (mypy keeps the None narrowed above)
     assert type(error) is case.error  # known without another call
     with pytest.raises(case.error) as info:
         case.feed(decoder, b"x") if then == "feed" else case.close(decoder)

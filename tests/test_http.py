@@ -428,7 +428,7 @@ def test_state_follows_one_exchange() -> None:
     assert client.state is S.IDLE
     assert client.reusable
     client.send_request(GET)
-    assert client.state is S.AWAITING_RESPONSE
+    assert client.state is S.AWAITING_RESPONSE  # type: ignore[comparison-overlap]
     assert not client.reusable
     assert client.receive_data(b"HTTP/1.1 100 Continue\r\n\r\n") == []
     assert client.state is S.AWAITING_RESPONSE

@@ -170,5 +170,7 @@ test_connection_machine = ConnectionMachine.TestCase
 @pytest.mark.heavy
 def test_connection_machine_long() -> None:
     run = ConnectionMachine.TestCase("runTest")
-    run.settings = settings(max_examples=3000, stateful_step_count=40, deadline=None)
+    run.settings = settings(  # type: ignore[misc]
+        max_examples=3000, stateful_step_count=40, deadline=None
+    )
     run.runTest()

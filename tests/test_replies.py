@@ -607,7 +607,8 @@ def test_deep_content_and_odd_schema_types_do_not_crash() -> None:
     }
     assert count_tokens(body) >= 1
     assert replies._text_of(deep) == "x"
-    for kind in ({}, [{}], ["null", []], 3):
+    kinds: list[object] = [{}, [{}], ["null", []], 3]
+    for kind in kinds:
         tools = [
             {
                 "name": "t",

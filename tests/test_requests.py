@@ -160,7 +160,7 @@ def test_count_tokens_exact_request() -> None:
 def test_count_tokens_checks_its_parameters() -> None:
     invalid("model", lambda: count_tokens(CFG, model="", messages=HELLO))
     invalid("messages", lambda: count_tokens(CFG, model="m", messages=[]))
-    invalid("thinking", lambda: count_tokens(CFG, model="m", messages=HELLO, thinking="on"))
+    invalid("thinking", lambda: count_tokens(CFG, model="m", messages=HELLO, thinking="on"))  # type: ignore[arg-type]
 
 
 # --- models and pagination -----------------------------------------------------------------
@@ -381,7 +381,10 @@ def test_anthropic_version_is_configurable_and_checked() -> None:
     r = list_models(APIConfig(api_key=KEY, anthropic_version="2026-10-21"))
     assert r.headers[0] == ("anthropic-version", "2026-10-21")
     for bad in ("", 5, "2023-06-01\r\nx: y"):
-        invalid("anthropic_version", lambda bad=bad: APIConfig(api_key=KEY, anthropic_version=bad))
+        invalid(
+            "anthropic_version",
+            lambda bad=bad: APIConfig(api_key=KEY, anthropic_version=bad),  # type: ignore[misc]
+        )
 
 
 def test_betas_merge_in_order_without_duplicates() -> None:
@@ -467,7 +470,10 @@ def test_bad_header_values_are_refused_without_echo(value: str) -> None:
 
 def test_cr_lf_nul_are_named_as_such() -> None:
     for value in ("a\rb", "a\nb", "a\0b"):
-        exc = invalid("extra_headers", lambda v=value: list_models(CFG, extra_headers={"x": v}))
+        exc = invalid(
+            "extra_headers",
+            lambda v=value: list_models(CFG, extra_headers={"x": v}),  # type: ignore[misc]
+        )
         assert "CR, LF or NUL" in str(exc)
 
 

@@ -49,6 +49,7 @@ def client_for(server: Any, *, tee: list[bytes] | None = None, **options: Any) -
         def handle_request(self, request: Any) -> Any:
             response = super().handle_request(request)
             body = response.read()
+            assert tee is not None
             tee.append(body)
             headers = [
                 (k, v)

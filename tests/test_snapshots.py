@@ -54,7 +54,7 @@ def events_of(objs: list[dict[str, Any]]) -> list[wire.StreamEvent]:
 
 
 def shell() -> dict[str, Any]:
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_1",
         "type": "message",
         "role": "assistant",

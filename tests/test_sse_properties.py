@@ -126,7 +126,7 @@ def test_in_place_path_limits_agree(stream: bytes, data: st.DataObject) -> None:
         st.sampled_from([{"max_event_bytes": 8}, {"max_event_bytes": 40}, {"max_line_bytes": 16}])
     )
     chunks = data.draw(chunkings(stream))
-    outcomes = []
+    outcomes: list[object] = []
     for big in (0, 1 << 30):
         with patch.object(wire._sse, "_BIG_REGION", big):
             try:

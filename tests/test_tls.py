@@ -223,11 +223,11 @@ def test_the_sdk_over_https(ca_path: str, server_context: ssl.SSLContext) -> Non
         created = client.messages.create(**kwargs)
         with client.messages.stream(**kwargs) as stream:
             streamed = stream.get_final_message()
-        assert [b.text for b in streamed.content] == [b.text for b in created.content]  # type: ignore[union-attr]
+        assert [b.text for b in streamed.content] == [b.text for b in created.content]  # type: ignore[union-attr,unused-ignore]
         assert streamed.stop_reason == created.stop_reason
         # A batch's results_url is absolute: it must name https, or the SDK would fail here.
         batch = client.messages.batches.create(
-            requests=[{"custom_id": "a", "params": kwargs}]  # type: ignore[list-item]
+            requests=[{"custom_id": "a", "params": kwargs}]  # type: ignore[list-item,unused-ignore]
         )
         assert batch.id
         done = client.messages.batches.retrieve(batch.id)
