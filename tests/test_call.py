@@ -65,19 +65,10 @@ def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int 
     while True:
         actions.append(action)
         assert len(actions) < 10_000, "the call does not end"
-        deadline = getattr(action, "deadline", None)
         if isinstance(action, Return | Raise):
             return Run(action, actions, delivered, now)
         if isinstance(action, Connect):
-            item = connections.pop(0)
-            if item is HANG:
-                assert deadline is not None, "a connect with no deadline would hang forever"
-                now = deadline
-                action = call.timed_out(now)
-            elif isinstance(item, BaseException):
-                action = call.failed(item, now)
-            else:
-                action = call.connected(item, now)
+            action, now = _connect(call, action, connections.pop(0), now)
         elif isinstance(action, StartTLS):
             action.handle.tls = action.server_hostname
             action = call.connected(action.handle, now)
@@ -89,19 +80,7 @@ def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int 
                 action.handle.sent.append(action.data)
                 action = call.next(now)
         elif isinstance(action, Receive):
-            conn = action.handle
-            assert not conn.closed
-            if conn.fail_recv:
-                conn.fail_recv = False
-                action = call.failed(ConnectionResetError(104, "Connection reset by peer"), now)
-            elif conn.chunks and (deadline is None or now + conn.chunks[0][0] <= deadline):
-                delay, data = conn.chunks.pop(0)
-                now += delay
-                action = call.received(data, now)
-            else:
-                assert deadline is not None, "a receive with no deadline would hang forever"
-                now = max(now, deadline)
-                action = call.timed_out(now)
+            action, now = _receive(call, action, now)
         elif isinstance(action, Sleep):
             assert action.until >= now
             now = action.until
@@ -116,6 +95,32 @@ def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int 
             action = call.next(now)
         else:  # pragma: no cover
             raise AssertionError(action)
+
+
+def _connect(call: Call, action: Connect, item: Any, now: float) -> tuple[Any, float]:
+    """Answer a Connect with the scripted `item`: a Conn, an exception, or HANG."""
+    if item is HANG:
+        assert action.deadline is not None, "a connect with no deadline would hang forever"
+        return call.timed_out(action.deadline), action.deadline
+    if isinstance(item, BaseException):
+        return call.failed(item, now), now
+    return call.connected(item, now), now
+
+
+def _receive(call: Call, action: Receive, now: float) -> tuple[Any, float]:
+    """Answer a Receive from the connection's script, or time out at its deadline."""
+    conn, deadline = action.handle, action.deadline
+    assert not conn.closed
+    if conn.fail_recv:
+        conn.fail_recv = False
+        return call.failed(ConnectionResetError(104, "Connection reset by peer"), now), now
+    if conn.chunks and (deadline is None or now + conn.chunks[0][0] <= deadline):
+        delay, data = conn.chunks.pop(0)
+        now += delay
+        return call.received(data, now), now
+    assert deadline is not None, "a receive with no deadline would hang forever"
+    now = max(now, deadline)
+    return call.timed_out(now), now
 
 
 def session(**options: Any) -> Session:

@@ -651,21 +651,12 @@ class Call(Generic[_V]):
 
     def _read(self, reused: bool) -> Generator[Action, _Report, Any]:
         """Receive the response: deliver what the caller gets, and end the connection's turn."""
-        session, timeout = self.session, self.session.timeout
         connection = self._connection
         assert connection is not None
-        stream = self.kind == "stream"
-        jsonl = JSONLDecoder() if self.kind == "jsonl" else None
-        last_event = last_content = self._now
-        value: Any = None
-        error: WireError | None = None
+        reader = _Reader(self)
         self._doing = "waiting for the answer from"
         while True:
-            timers = [("read", timeout.read, _plus(self._now, timeout.read))]
-            if stream and self.response is not None:
-                timers.append(("idle", timeout.idle, _plus(last_event, timeout.idle)))
-                timers.append(("stall", timeout.stall, _plus(last_content, timeout.stall)))
-            kind, data = yield Receive(self._handle, self._earliest(*timers))
+            kind, data = yield Receive(self._handle, self._earliest(*reader.timers()))
             if kind != "received":
                 yield from self._drop()
                 if reused and kind == "failed" and self.response is None:
@@ -680,56 +671,24 @@ class Call(Generic[_V]):
                         raise _Retry from None
                     return self._closed_early(exc)
                 return exc
-            items: list[Any] = []
-            complete: ResponseComplete | None = None
-            for event in events:
-                if isinstance(event, ResponseHead):
-                    self.response = event
-                    last_event = last_content = self._now
-                    if session.limiter is not None:
-                        with session.lock:
-                            session.limiter.update(self._now, event.rate_limits)
-                elif isinstance(event, ResponseComplete):
-                    complete = event
-                elif isinstance(event, ErrorResponse | StreamIncomplete):
-                    error = error or event.error
-                elif isinstance(event, JSONBody):
-                    value = event.value
-                elif isinstance(event, BodyData):
-                    if jsonl is not None:
-                        items.extend(jsonl.feed(event.data))
-                elif error is None:  # a stream event
-                    items.append(event)
-                    last_event = self._now
-                    if not isinstance(event, Ping):
-                        last_content = self._now
-                    if isinstance(event, StreamError):
-                        request_id = None if self.response is None else self.response.request_id
-                        error = event.to_exception(request_id=request_id)
-            if jsonl is not None:
-                try:
-                    if complete is not None and error is None:
-                        items.extend(jsonl.close())
-                    if jsonl.pending_error is not None:
-                        error = error or jsonl.pending_error
-                except WireError as exc:
-                    error = error or exc
-            pending = connection.pending_error
-            if stream and (complete is not None or pending is not None or error is not None):
+            items = reader.take(events)
+            complete, pending = reader.complete, connection.pending_error
+            ended = complete is not None or pending is not None or reader.error is not None
+            if reader.stream and ended:
                 self._message, self._ended = connection.stream_message, True
             if complete is not None and complete.reusable and pending is None:
                 yield from self._release()
-            elif complete is not None or pending is not None or error is not None:
+            elif ended:
                 yield from self._drop()
-                error = error or pending
+                reader.error = reader.error or pending
             if items:
                 self.delivered = True
                 yield Deliver(items)
-            if error is not None:
-                self._settle(self.message if stream else None)
-                return error
+            if reader.error is not None:
+                self._settle(self.message if reader.stream else None)
+                return reader.error
             if complete is not None:
-                return self._outcome(value)
+                return self._outcome(reader.value)
 
     def _outcome(self, value: Any) -> Any:
         """The value of a complete, successful response."""
@@ -816,6 +775,84 @@ class Call(Generic[_V]):
             limiter.record_usage(
                 self._now, reservation, input_tokens=max(0, used_in), output_tokens=max(0, used_out)
             )
+
+
+class _Reader:
+    """The state of reading one response: the timers in force, the value, the first error.
+
+    `take(events)` sorts what one `receive_data` returned, one method per kind
+    of response event, and returns the items for the caller.
+    """
+
+    def __init__(self, call: Call[Any]) -> None:
+        self.call = call
+        self.stream = call.kind == "stream"
+        self.jsonl = JSONLDecoder() if call.kind == "jsonl" else None
+        self.last_event = self.last_content = call._now
+        self.value: Any = None
+        self.error: WireError | None = None
+        self.complete: ResponseComplete | None = None
+        self.items: list[Any] = []
+
+    def timers(self) -> list[_Timer]:
+        """The deadlines of the next receive: `read`, and in a stream `idle` and `stall`."""
+        now, timeout = self.call._now, self.call.session.timeout
+        timers: list[_Timer] = [("read", timeout.read, _plus(now, timeout.read))]
+        if self.stream and self.call.response is not None:
+            timers.append(("idle", timeout.idle, _plus(self.last_event, timeout.idle)))
+            timers.append(("stall", timeout.stall, _plus(self.last_content, timeout.stall)))
+        return timers
+
+    def take(self, events: list[Any]) -> list[Any]:
+        """Sort one chunk's response events; the items to deliver (stream events, results)."""
+        self.items = []
+        for event in events:
+            if isinstance(event, ResponseHead):
+                self._head(event)
+            elif isinstance(event, ResponseComplete):
+                self.complete = event
+            elif isinstance(event, ErrorResponse | StreamIncomplete):
+                self.error = self.error or event.error
+            elif isinstance(event, JSONBody):
+                self.value = event.value
+            elif isinstance(event, BodyData):
+                if self.jsonl is not None:
+                    self.items.extend(self.jsonl.feed(event.data))
+            elif self.error is None:
+                self._stream_event(event)
+        if self.jsonl is not None:
+            self._jsonl_end()
+        return self.items
+
+    def _head(self, head: ResponseHead) -> None:
+        call = self.call
+        call.response = head
+        self.last_event = self.last_content = call._now
+        limiter = call.session.limiter
+        if limiter is not None:
+            with call.session.lock:
+                limiter.update(call._now, head.rate_limits)
+
+    def _stream_event(self, event: Any) -> None:
+        self.items.append(event)
+        self.last_event = self.call._now
+        if not isinstance(event, Ping):
+            self.last_content = self.call._now
+        if isinstance(event, StreamError):
+            response = self.call.response
+            request_id = None if response is None else response.request_id
+            self.error = event.to_exception(request_id=request_id)
+
+    def _jsonl_end(self) -> None:
+        """At the body's end, the last result (or the error a cut-off line makes)."""
+        assert self.jsonl is not None
+        try:
+            if self.complete is not None and self.error is None:
+                self.items.extend(self.jsonl.close())
+            if self.jsonl.pending_error is not None:
+                self.error = self.error or self.jsonl.pending_error
+        except WireError as exc:
+            self.error = self.error or exc
 
 
 def _plus(start: float, seconds: float | None) -> float | None:
