@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,8 +58,17 @@ class Run:
         return [a for a in self.actions if isinstance(a, kind)]
 
 
-def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int = -1) -> Run:
-    """Carry out `call`'s actions on a fake clock; `connections` answer each Connect in turn."""
+def drive(
+    call: Call,
+    connections: list[Any],
+    now: float = 0.0,
+    stop_after: int = -1,
+    watch: Callable[[Any], object] = lambda item: None,
+) -> Run:
+    """Carry out `call`'s actions on a fake clock; `connections` answer each Connect in turn.
+
+    `watch` sees each delivered item as the caller would, one at a time.
+    """
     actions: list[Any] = []
     delivered: list[Any] = []
     action = call.start(now)
@@ -86,7 +96,9 @@ def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int 
             now = action.until
             action = call.next(now)
         elif isinstance(action, Deliver):
-            delivered.extend(action.items)
+            for item in action.items:
+                delivered.append(item)
+                watch(item)
             if stop_after >= 0 and len(delivered) >= stop_after:
                 return Run(call.abort(), actions, delivered, now)
             action = call.next(now)
@@ -338,6 +350,36 @@ def test_a_stream_delivers_every_event_and_returns_the_message() -> None:
     assert call.response is not None
     assert call.response.status == 200
     assert len(s.pool) == 1
+
+
+@given(
+    st.lists(st.sampled_from([DELTA, PING]), max_size=12),
+    st.lists(st.integers(1, 200), min_size=1, max_size=20),
+)
+def test_the_message_is_that_of_the_events_handed_out_so_far(
+    middle: list[bytes], cuts: list[int]
+) -> None:
+    # The whole body in pieces of arbitrary sizes: one piece often completes many events.
+    body = STREAM_HEAD + b"".join(chunk(p) for p in [START, BLOCK, *middle, END]) + LAST
+    pieces, at = [], 0
+    while at < len(body):
+        size = cuts[len(pieces) % len(cuts)]
+        pieces.append((0.0, body[at : at + size]))
+        at += size
+    call = streaming(session())
+    reference = wire.MessageAccumulator()
+    seen: list[Any] = []
+
+    def watch(event: Any) -> None:
+        reference.feed(event)
+        seen.append(call.message)
+        assert call.message == reference.message
+
+    run = drive(call, [Conn(pieces)], watch=watch)
+    assert isinstance(run.outcome, Return)
+    assert run.outcome.value == seen[-1] == call.message
+    assert seen[0] is not None
+    assert seen[0].content == ()  # only message_start so far
 
 
 def test_a_drop_mid_stream_raises_incomplete_and_is_never_retried() -> None:

@@ -45,12 +45,13 @@ earliest one in force, and a timeout raises `APITimeoutError` whose
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from . import builders as builders
+from ._accumulate import MessageAccumulator
 from ._batches import DeletedMessageBatch, JSONLDecoder, MessageBatch, Model, Page
 from ._connection import (
     BodyData,
@@ -151,9 +152,13 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Deliver:
-    """Hand `items` (stream events, batch results) to the caller, in order; do not mutate."""
+    """Hand `items` (stream events, batch results) to the caller, in order, iterating them once.
 
-    items: list[Any]
+    In a stream, taking an item applies it to the call's `message`, so that
+    `message` is always the message of the events handed out so far.
+    """
+
+    items: Iterable[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +187,7 @@ Action: TypeAlias = Connect | StartTLS | Send | Receive | Sleep | Deliver | Clos
 _Report: TypeAlias = tuple[str, Any]
 _V = TypeVar("_V")
 _Timer: TypeAlias = tuple[str, float | None, float | None]  # name, seconds, deadline
+_UNBOUNDED = 2**62
 
 
 # --- the pool -----------------------------------------------------------------------
@@ -470,8 +476,9 @@ class Call(Generic[_V]):
         self._handle: Any = None  # the connection in use (closed by abort)
         self._connection: ClientConnection | None = None
         self._reservation: Reservation | None = None
-        self._message: Message | None = None  # the stream's message, kept when its turn ends
-        self._ended = False
+        # The message of the events handed to the caller (the connection's own is ahead of
+        # it by the rest of a chunk); the connection enforces the size limit, not this.
+        self._given = MessageAccumulator(max_message_bytes=_UNBOUNDED) if kind == "stream" else None
         self._timer = ("read", 0.0)  # the deadline in force: its name and length
         self._doing = ""
         self._gen = self._run()
@@ -481,11 +488,12 @@ class Call(Generic[_V]):
 
     @property
     def message(self) -> Message | None:
-        """The streamed `Message` so far (None before `message_start` or for other kinds)."""
-        connection = self._connection
-        if self._ended or connection is None:  # a pooled connection may serve another call
-            return self._message
-        return connection.stream_message
+        """The streamed `Message` of the events delivered so far (None before `message_start`).
+
+        Not the connection's: it has applied every event of a chunk at once,
+        while the caller may be at the first of them.
+        """
+        return None if self._given is None else self._given.message
 
     # -- what the driver calls -----------------------------------------------------------
 
@@ -557,7 +565,7 @@ class Call(Generic[_V]):
     def _attempt(self) -> Generator[Action, _Report, Any]:
         """One attempt: the value on success, else the error (retried or not by `_run`)."""
         session = self.session
-        self.response, self._message, self._ended = None, None, False
+        self.response = None
         if self._limited and session.limiter is not None:
             with session.lock:
                 self._reservation = session.limiter.book(
@@ -674,8 +682,6 @@ class Call(Generic[_V]):
             items = reader.take(events)
             complete, pending = reader.complete, connection.pending_error
             ended = complete is not None or pending is not None or reader.error is not None
-            if reader.stream and ended:
-                self._message, self._ended = connection.stream_message, True
             if complete is not None and complete.reusable and pending is None:
                 yield from self._release()
             elif ended:
@@ -683,12 +689,20 @@ class Call(Generic[_V]):
                 reader.error = reader.error or pending
             if items:
                 self.delivered = True
-                yield Deliver(items)
+                yield Deliver(items if self._given is None else self._give(items))
             if reader.error is not None:
                 self._settle(self.message if reader.stream else None)
                 return reader.error
             if complete is not None:
                 return self._outcome(reader.value)
+
+    def _give(self, items: list[Any]) -> Iterator[Any]:
+        """Hand out stream events, applying each to `message` just before it goes."""
+        assert self._given is not None
+        feed = self._given.feed
+        for item in items:
+            feed(item)
+            yield item
 
     def _outcome(self, value: Any) -> Any:
         """The value of a complete, successful response."""
