@@ -8,6 +8,7 @@ moment after the client's, so the count is awaited back to its baseline.
 from __future__ import annotations
 
 import asyncio
+import gc
 import os
 import signal
 import threading
@@ -41,8 +42,14 @@ def open_fds() -> int:
     return len(os.listdir(FD_DIR))
 
 
+def baseline_fds() -> int:
+    """The descriptors open now, once earlier tests' garbage is collected."""
+    gc.collect()
+    return settle_fds(open_fds())
+
+
 def settle_fds(baseline: int, seconds: float = 5.0) -> int:
-    """The descriptor count once it is back to `baseline` (or after `seconds`)."""
+    """The descriptor count once it is back to `baseline` or below (or after `seconds`)."""
     deadline = time.monotonic() + seconds
     while (count := open_fds()) > baseline and time.monotonic() < deadline:
         time.sleep(0.02)
@@ -53,7 +60,7 @@ def test_500_concurrent_trio_streams_on_one_client(server: Any) -> None:
     params = {"model": MODEL, "max_tokens": 60, "messages": USER}
     with wire.sync.Client("sk-test", base_url=server.base_url, proxy=None) as sync:
         expected = sync.create_message(**params)
-    baseline = settle_fds(open_fds())
+    baseline = baseline_fds()
     messages: list[wire.Message | None] = []
 
     async def one(client: wire.trio.Client) -> None:
@@ -74,7 +81,7 @@ def test_500_concurrent_trio_streams_on_one_client(server: Any) -> None:
     assert all(m is not None and m.content == expected.content for m in messages)
     assert all(m is not None and m.stop_reason == expected.stop_reason for m in messages)
     assert 0 < idle <= DEFAULT_MAX_IDLE  # kept until aclose(), then closed
-    assert settle_fds(baseline) == baseline
+    assert settle_fds(baseline) <= baseline
 
 
 def test_tasks_share_one_client_and_its_pool(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -129,7 +136,7 @@ def test_cancellation_mid_stream_closes_the_connection(name: str) -> None:
 
 
 def cancel_mid_stream(name: str, server: Any) -> None:
-    baseline = settle_fds(open_fds())
+    baseline = baseline_fds()
     client = client_for(name, server, "stall=1.5;times=1")  # events, then silence
     got: list[Any] = []
     after: dict[str, Any] = {}
@@ -161,11 +168,11 @@ def cancel_mid_stream(name: str, server: Any) -> None:
     assert got[-1].type != "message_stop"
     assert after["idle"] == 0  # the half-read connection was not pooled
     assert after["text"]
-    assert settle_fds(baseline) == baseline
+    assert settle_fds(baseline) <= baseline
 
 
 def test_keyboard_interrupt_mid_stream_closes_the_connection(server: Any) -> None:
-    baseline = settle_fds(open_fds())
+    baseline = baseline_fds()
     client = client_for("trio", server, "stall=1.5")
     got: list[Any] = []
     # Ctrl-C while the reader is blocked in a receive (the stall): trio raises it there.
@@ -178,4 +185,4 @@ def test_keyboard_interrupt_mid_stream_closes_the_connection(server: Any) -> Non
         interrupt.join()
     assert got
     assert len(client._session.pool) == 0
-    assert settle_fds(baseline) == baseline  # closed by the stream, not left for the GC
+    assert settle_fds(baseline) <= baseline  # closed by the stream, not left for the GC

@@ -10,8 +10,9 @@ it is tested on a fake clock with no sockets.
 A `Session` holds what the calls of one client share: settings from the
 constructor and the environment (passed in), the `RetryPolicy`, an optional
 `Limiter`, and the `Pool` of idle connections, the last two guarded by the
-`lock` the driver gives (a `threading.Lock` for threads; none for one event
-loop). `session.create_message(...)` and the other endpoint methods return a
+`lock` the driver gives (a `threading.Lock` for threads; none for the tasks
+of one event loop, which touch them only between awaits).
+`session.create_message(...)` and the other endpoint methods return a
 `Call`. The loop a driver runs (`now` is its monotonic clock):
 
     action = call.start(now)
@@ -21,7 +22,7 @@ loop). `session.create_message(...)` and the other endpoint methods return a
         Send(handle, data, deadline)       -> send all of it; call.next(now)
         Receive(handle, deadline)          -> some bytes (b"" at EOF); call.received(data, now)
         Sleep(until)                       -> sleep until then; call.next(now)
-        Deliver(items)                     -> hand them to the caller; call.next(now)
+        Deliver(items)                     -> hand them over, iterating once; call.next(now)
         Close(handle)                      -> close it (never fails); call.next(now)
         Return(value) / Raise(error)       -> the call's outcome: stop
 
