@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -57,27 +58,27 @@ class Run:
         return [a for a in self.actions if isinstance(a, kind)]
 
 
-def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int = -1) -> Run:
-    """Carry out `call`'s actions on a fake clock; `connections` answer each Connect in turn."""
+def drive(
+    call: Call,
+    connections: list[Any],
+    now: float = 0.0,
+    stop_after: int = -1,
+    watch: Callable[[Any], object] = lambda item: None,
+) -> Run:
+    """Carry out `call`'s actions on a fake clock; `connections` answer each Connect in turn.
+
+    `watch` sees each delivered item as the caller would, one at a time.
+    """
     actions: list[Any] = []
     delivered: list[Any] = []
     action = call.start(now)
     while True:
         actions.append(action)
         assert len(actions) < 10_000, "the call does not end"
-        deadline = getattr(action, "deadline", None)
         if isinstance(action, Return | Raise):
             return Run(action, actions, delivered, now)
         if isinstance(action, Connect):
-            item = connections.pop(0)
-            if item is HANG:
-                assert deadline is not None, "a connect with no deadline would hang forever"
-                now = deadline
-                action = call.timed_out(now)
-            elif isinstance(item, BaseException):
-                action = call.failed(item, now)
-            else:
-                action = call.connected(item, now)
+            action, now = _connect(call, action, connections.pop(0), now)
         elif isinstance(action, StartTLS):
             action.handle.tls = action.server_hostname
             action = call.connected(action.handle, now)
@@ -89,25 +90,15 @@ def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int 
                 action.handle.sent.append(action.data)
                 action = call.next(now)
         elif isinstance(action, Receive):
-            conn = action.handle
-            assert not conn.closed
-            if conn.fail_recv:
-                conn.fail_recv = False
-                action = call.failed(ConnectionResetError(104, "Connection reset by peer"), now)
-            elif conn.chunks and (deadline is None or now + conn.chunks[0][0] <= deadline):
-                delay, data = conn.chunks.pop(0)
-                now += delay
-                action = call.received(data, now)
-            else:
-                assert deadline is not None, "a receive with no deadline would hang forever"
-                now = max(now, deadline)
-                action = call.timed_out(now)
+            action, now = _receive(call, action, now)
         elif isinstance(action, Sleep):
             assert action.until >= now
             now = action.until
             action = call.next(now)
         elif isinstance(action, Deliver):
-            delivered.extend(action.items)
+            for item in action.items:
+                delivered.append(item)
+                watch(item)
             if stop_after >= 0 and len(delivered) >= stop_after:
                 return Run(call.abort(), actions, delivered, now)
             action = call.next(now)
@@ -116,6 +107,32 @@ def drive(call: Call, connections: list[Any], now: float = 0.0, stop_after: int 
             action = call.next(now)
         else:  # pragma: no cover
             raise AssertionError(action)
+
+
+def _connect(call: Call, action: Connect, item: Any, now: float) -> tuple[Any, float]:
+    """Answer a Connect with the scripted `item`: a Conn, an exception, or HANG."""
+    if item is HANG:
+        assert action.deadline is not None, "a connect with no deadline would hang forever"
+        return call.timed_out(action.deadline), action.deadline
+    if isinstance(item, BaseException):
+        return call.failed(item, now), now
+    return call.connected(item, now), now
+
+
+def _receive(call: Call, action: Receive, now: float) -> tuple[Any, float]:
+    """Answer a Receive from the connection's script, or time out at its deadline."""
+    conn, deadline = action.handle, action.deadline
+    assert not conn.closed
+    if conn.fail_recv:
+        conn.fail_recv = False
+        return call.failed(ConnectionResetError(104, "Connection reset by peer"), now), now
+    if conn.chunks and (deadline is None or now + conn.chunks[0][0] <= deadline):
+        delay, data = conn.chunks.pop(0)
+        now += delay
+        return call.received(data, now), now
+    assert deadline is not None, "a receive with no deadline would hang forever"
+    now = max(now, deadline)
+    return call.timed_out(now), now
 
 
 def session(**options: Any) -> Session:
@@ -333,6 +350,36 @@ def test_a_stream_delivers_every_event_and_returns_the_message() -> None:
     assert call.response is not None
     assert call.response.status == 200
     assert len(s.pool) == 1
+
+
+@given(
+    st.lists(st.sampled_from([DELTA, PING]), max_size=12),
+    st.lists(st.integers(1, 200), min_size=1, max_size=20),
+)
+def test_the_message_is_that_of_the_events_handed_out_so_far(
+    middle: list[bytes], cuts: list[int]
+) -> None:
+    # The whole body in pieces of arbitrary sizes: one piece often completes many events.
+    body = STREAM_HEAD + b"".join(chunk(p) for p in [START, BLOCK, *middle, END]) + LAST
+    pieces, at = [], 0
+    while at < len(body):
+        size = cuts[len(pieces) % len(cuts)]
+        pieces.append((0.0, body[at : at + size]))
+        at += size
+    call = streaming(session())
+    reference = wire.MessageAccumulator()
+    seen: list[Any] = []
+
+    def watch(event: Any) -> None:
+        reference.feed(event)
+        seen.append(call.message)
+        assert call.message == reference.message
+
+    run = drive(call, [Conn(pieces)], watch=watch)
+    assert isinstance(run.outcome, Return)
+    assert run.outcome.value == seen[-1] == call.message
+    assert seen[0] is not None
+    assert seen[0].content == ()  # only message_start so far
 
 
 def test_a_drop_mid_stream_raises_incomplete_and_is_never_retried() -> None:

@@ -4,8 +4,9 @@ Everything public in the core is importable from here, and only from here (as
 h11 does it): the modules behind it are private. `import wire` loads the core
 only (the standard library and h11; no socket, no clock, no event loop). Public
 submodules: `wire.builders` (one request builder per endpoint), the drivers
-(`wire.sync`), the testing kit (`wire.testing`) and the command line
-(`wire.cli`). docs/api.md lists this surface; a test holds the two together.
+(`wire.sync`, `wire.trio`, `wire.asyncio`: import the one you use by name), the
+testing kit (`wire.testing`) and the command line (`wire.cli`). docs/api.md
+lists this surface; a test holds the two together.
 """
 
 from ._accumulate import MessageAccumulator

@@ -10,8 +10,9 @@ it is tested on a fake clock with no sockets.
 A `Session` holds what the calls of one client share: settings from the
 constructor and the environment (passed in), the `RetryPolicy`, an optional
 `Limiter`, and the `Pool` of idle connections, the last two guarded by the
-`lock` the driver gives (a `threading.Lock` for threads; none for one event
-loop). `session.create_message(...)` and the other endpoint methods return a
+`lock` the driver gives (a `threading.Lock` for threads; none for the tasks
+of one event loop, which touch them only between awaits).
+`session.create_message(...)` and the other endpoint methods return a
 `Call`. The loop a driver runs (`now` is its monotonic clock):
 
     action = call.start(now)
@@ -21,7 +22,7 @@ loop). `session.create_message(...)` and the other endpoint methods return a
         Send(handle, data, deadline)       -> send all of it; call.next(now)
         Receive(handle, deadline)          -> some bytes (b"" at EOF); call.received(data, now)
         Sleep(until)                       -> sleep until then; call.next(now)
-        Deliver(items)                     -> hand them to the caller; call.next(now)
+        Deliver(items)                     -> hand them over, iterating once; call.next(now)
         Close(handle)                      -> close it (never fails); call.next(now)
         Return(value) / Raise(error)       -> the call's outcome: stop
 
@@ -45,12 +46,13 @@ earliest one in force, and a timeout raises `APITimeoutError` whose
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Generator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
 from . import builders as builders
+from ._accumulate import MessageAccumulator
 from ._batches import DeletedMessageBatch, JSONLDecoder, MessageBatch, Model, Page
 from ._connection import (
     BodyData,
@@ -151,9 +153,13 @@ class Sleep:
 
 @dataclass(frozen=True, slots=True)
 class Deliver:
-    """Hand `items` (stream events, batch results) to the caller, in order; do not mutate."""
+    """Hand `items` (stream events, batch results) to the caller, in order, iterating them once.
 
-    items: list[Any]
+    In a stream, taking an item applies it to the call's `message`, so that
+    `message` is always the message of the events handed out so far.
+    """
+
+    items: Iterable[Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,6 +188,7 @@ Action: TypeAlias = Connect | StartTLS | Send | Receive | Sleep | Deliver | Clos
 _Report: TypeAlias = tuple[str, Any]
 _V = TypeVar("_V")
 _Timer: TypeAlias = tuple[str, float | None, float | None]  # name, seconds, deadline
+_UNBOUNDED = 2**62
 
 
 # --- the pool -----------------------------------------------------------------------
@@ -470,8 +477,9 @@ class Call(Generic[_V]):
         self._handle: Any = None  # the connection in use (closed by abort)
         self._connection: ClientConnection | None = None
         self._reservation: Reservation | None = None
-        self._message: Message | None = None  # the stream's message, kept when its turn ends
-        self._ended = False
+        # The message of the events handed to the caller (the connection's own is ahead of
+        # it by the rest of a chunk); the connection enforces the size limit, not this.
+        self._given = MessageAccumulator(max_message_bytes=_UNBOUNDED) if kind == "stream" else None
         self._timer = ("read", 0.0)  # the deadline in force: its name and length
         self._doing = ""
         self._gen = self._run()
@@ -481,11 +489,12 @@ class Call(Generic[_V]):
 
     @property
     def message(self) -> Message | None:
-        """The streamed `Message` so far (None before `message_start` or for other kinds)."""
-        connection = self._connection
-        if self._ended or connection is None:  # a pooled connection may serve another call
-            return self._message
-        return connection.stream_message
+        """The streamed `Message` of the events delivered so far (None before `message_start`).
+
+        Not the connection's: it has applied every event of a chunk at once,
+        while the caller may be at the first of them.
+        """
+        return None if self._given is None else self._given.message
 
     # -- what the driver calls -----------------------------------------------------------
 
@@ -557,7 +566,7 @@ class Call(Generic[_V]):
     def _attempt(self) -> Generator[Action, _Report, Any]:
         """One attempt: the value on success, else the error (retried or not by `_run`)."""
         session = self.session
-        self.response, self._message, self._ended = None, None, False
+        self.response = None
         if self._limited and session.limiter is not None:
             with session.lock:
                 self._reservation = session.limiter.book(
@@ -651,21 +660,12 @@ class Call(Generic[_V]):
 
     def _read(self, reused: bool) -> Generator[Action, _Report, Any]:
         """Receive the response: deliver what the caller gets, and end the connection's turn."""
-        session, timeout = self.session, self.session.timeout
         connection = self._connection
         assert connection is not None
-        stream = self.kind == "stream"
-        jsonl = JSONLDecoder() if self.kind == "jsonl" else None
-        last_event = last_content = self._now
-        value: Any = None
-        error: WireError | None = None
+        reader = _Reader(self)
         self._doing = "waiting for the answer from"
         while True:
-            timers = [("read", timeout.read, _plus(self._now, timeout.read))]
-            if stream and self.response is not None:
-                timers.append(("idle", timeout.idle, _plus(last_event, timeout.idle)))
-                timers.append(("stall", timeout.stall, _plus(last_content, timeout.stall)))
-            kind, data = yield Receive(self._handle, self._earliest(*timers))
+            kind, data = yield Receive(self._handle, self._earliest(*reader.timers()))
             if kind != "received":
                 yield from self._drop()
                 if reused and kind == "failed" and self.response is None:
@@ -680,56 +680,30 @@ class Call(Generic[_V]):
                         raise _Retry from None
                     return self._closed_early(exc)
                 return exc
-            items: list[Any] = []
-            complete: ResponseComplete | None = None
-            for event in events:
-                if isinstance(event, ResponseHead):
-                    self.response = event
-                    last_event = last_content = self._now
-                    if session.limiter is not None:
-                        with session.lock:
-                            session.limiter.update(self._now, event.rate_limits)
-                elif isinstance(event, ResponseComplete):
-                    complete = event
-                elif isinstance(event, ErrorResponse | StreamIncomplete):
-                    error = error or event.error
-                elif isinstance(event, JSONBody):
-                    value = event.value
-                elif isinstance(event, BodyData):
-                    if jsonl is not None:
-                        items.extend(jsonl.feed(event.data))
-                elif error is None:  # a stream event
-                    items.append(event)
-                    last_event = self._now
-                    if not isinstance(event, Ping):
-                        last_content = self._now
-                    if isinstance(event, StreamError):
-                        request_id = None if self.response is None else self.response.request_id
-                        error = event.to_exception(request_id=request_id)
-            if jsonl is not None:
-                try:
-                    if complete is not None and error is None:
-                        items.extend(jsonl.close())
-                    if jsonl.pending_error is not None:
-                        error = error or jsonl.pending_error
-                except WireError as exc:
-                    error = error or exc
-            pending = connection.pending_error
-            if stream and (complete is not None or pending is not None or error is not None):
-                self._message, self._ended = connection.stream_message, True
+            items = reader.take(events)
+            complete, pending = reader.complete, connection.pending_error
+            ended = complete is not None or pending is not None or reader.error is not None
             if complete is not None and complete.reusable and pending is None:
                 yield from self._release()
-            elif complete is not None or pending is not None or error is not None:
+            elif ended:
                 yield from self._drop()
-                error = error or pending
+                reader.error = reader.error or pending
             if items:
                 self.delivered = True
-                yield Deliver(items)
-            if error is not None:
-                self._settle(self.message if stream else None)
-                return error
+                yield Deliver(items if self._given is None else self._give(items))
+            if reader.error is not None:
+                self._settle(self.message if reader.stream else None)
+                return reader.error
             if complete is not None:
-                return self._outcome(value)
+                return self._outcome(reader.value)
+
+    def _give(self, items: list[Any]) -> Iterator[Any]:
+        """Hand out stream events, applying each to `message` just before it goes."""
+        assert self._given is not None
+        feed = self._given.feed
+        for item in items:
+            feed(item)
+            yield item
 
     def _outcome(self, value: Any) -> Any:
         """The value of a complete, successful response."""
@@ -816,6 +790,84 @@ class Call(Generic[_V]):
             limiter.record_usage(
                 self._now, reservation, input_tokens=max(0, used_in), output_tokens=max(0, used_out)
             )
+
+
+class _Reader:
+    """The state of reading one response: the timers in force, the value, the first error.
+
+    `take(events)` sorts what one `receive_data` returned, one method per kind
+    of response event, and returns the items for the caller.
+    """
+
+    def __init__(self, call: Call[Any]) -> None:
+        self.call = call
+        self.stream = call.kind == "stream"
+        self.jsonl = JSONLDecoder() if call.kind == "jsonl" else None
+        self.last_event = self.last_content = call._now
+        self.value: Any = None
+        self.error: WireError | None = None
+        self.complete: ResponseComplete | None = None
+        self.items: list[Any] = []
+
+    def timers(self) -> list[_Timer]:
+        """The deadlines of the next receive: `read`, and in a stream `idle` and `stall`."""
+        now, timeout = self.call._now, self.call.session.timeout
+        timers: list[_Timer] = [("read", timeout.read, _plus(now, timeout.read))]
+        if self.stream and self.call.response is not None:
+            timers.append(("idle", timeout.idle, _plus(self.last_event, timeout.idle)))
+            timers.append(("stall", timeout.stall, _plus(self.last_content, timeout.stall)))
+        return timers
+
+    def take(self, events: list[Any]) -> list[Any]:
+        """Sort one chunk's response events; the items to deliver (stream events, results)."""
+        self.items = []
+        for event in events:
+            if isinstance(event, ResponseHead):
+                self._head(event)
+            elif isinstance(event, ResponseComplete):
+                self.complete = event
+            elif isinstance(event, ErrorResponse | StreamIncomplete):
+                self.error = self.error or event.error
+            elif isinstance(event, JSONBody):
+                self.value = event.value
+            elif isinstance(event, BodyData):
+                if self.jsonl is not None:
+                    self.items.extend(self.jsonl.feed(event.data))
+            elif self.error is None:
+                self._stream_event(event)
+        if self.jsonl is not None:
+            self._jsonl_end()
+        return self.items
+
+    def _head(self, head: ResponseHead) -> None:
+        call = self.call
+        call.response = head
+        self.last_event = self.last_content = call._now
+        limiter = call.session.limiter
+        if limiter is not None:
+            with call.session.lock:
+                limiter.update(call._now, head.rate_limits)
+
+    def _stream_event(self, event: Any) -> None:
+        self.items.append(event)
+        self.last_event = self.call._now
+        if not isinstance(event, Ping):
+            self.last_content = self.call._now
+        if isinstance(event, StreamError):
+            response = self.call.response
+            request_id = None if response is None else response.request_id
+            self.error = event.to_exception(request_id=request_id)
+
+    def _jsonl_end(self) -> None:
+        """At the body's end, the last result (or the error a cut-off line makes)."""
+        assert self.jsonl is not None
+        try:
+            if self.complete is not None and self.error is None:
+                self.items.extend(self.jsonl.close())
+            if self.jsonl.pending_error is not None:
+                self.error = self.error or self.jsonl.pending_error
+        except WireError as exc:
+            self.error = self.error or exc
 
 
 def _plus(start: float, seconds: float | None) -> float | None:

@@ -1,7 +1,7 @@
 """The drivers against real peers on loopback: the emulator in process, every endpoint and fault.
 
 Each behavioural test takes the `driver` fixture (tests/drivers.py), so the
-same suite runs on every driver.
+same suite runs on every driver: sync, trio and asyncio.
 """
 
 from __future__ import annotations
@@ -107,14 +107,16 @@ def test_batches_end_to_end(driver: Any, server: Any) -> None:
 # --- faults --------------------------------------------------------------------------------
 
 
-def test_retries_then_success(driver: Any, server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    before = server.emulator.requests_seen
-    seen = connections(server, monkeypatch)
-    with open_client(driver, server, f"status=529;{FAST};times=2") as client:
-        message = client.create_message(model=MODEL, max_tokens=20, messages=USER)
-    assert message.content
-    assert server.emulator.requests_seen - before == 3
-    assert len(seen) == 1  # the error responses kept the connection alive
+def test_retries_then_success(driver: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    with serve() as server:  # its own: `times` counts per server
+        seen = connections(server, monkeypatch)
+        with open_client(driver, server, f"status=529;{FAST};times=2") as client:
+            message = client.create_message(model=MODEL, max_tokens=20, messages=USER)
+            result = client.stream(model=MODEL, max_tokens=20, messages=USER)
+        assert message.content
+        assert result.events[-1].type == "message_stop"
+        assert server.emulator.requests_seen == 4
+        assert len(seen) == 1  # the error responses kept the connection alive
 
 
 def test_give_up_after_max_retries(driver: Any, server: Any) -> None:
@@ -159,6 +161,34 @@ def test_an_error_event_raises_its_subclass_with_status_200(driver: Any, server:
     ):
         client.stream(model=MODEL, max_tokens=200, messages=USER)
     assert (info.value.status, info.value.type) == (200, "overloaded_error")
+
+
+def test_an_idle_gap_raises_the_idle_timeout(driver: Any, server: Any) -> None:
+    timeout = wire.Timeout(connect=5, read=10, idle=0.3, stall=10)
+    with open_client(driver, server, "stall=3", timeout=timeout) as client:
+        started = time.monotonic()
+        with pytest.raises(wire.APITimeoutError) as info:
+            client.stream(model=MODEL, max_tokens=200, messages=USER)
+        assert time.monotonic() - started < 2.5
+        assert client.idle_connections() == 0
+    assert info.value.timeout == "idle"
+    assert "idle" in str(info.value)
+
+
+@pytest.mark.parametrize("fault", [None, "chunk=random", "chunk=7;gzip=1"])
+def test_stream_message_is_the_message_of_the_events_given_so_far(
+    driver: Any, server: Any, fault: str | None
+) -> None:
+    # Unpaced, the emulator's events come many to a read: the connection has decoded
+    # them all, but `stream.message` must show only those the loop has been given.
+    with open_client(driver, server, fault) as client:
+        result = client.stream(model=MODEL, max_tokens=200, messages=USER)
+    reference = wire.MessageAccumulator()
+    assert len(result.messages) == len(result.events) > 10
+    for event, message in zip(result.events, result.messages, strict=True):
+        reference.feed(event)
+        assert message == reference.message
+    assert result.message == result.messages[-1]
 
 
 @pytest.mark.parametrize("fault", ["gzip=1", "chunk=1", "chunk=1;gzip=1", "chunk=random"])
@@ -226,6 +256,24 @@ def test_threads_share_one_client(server: Any, monkeypatch: pytest.MonkeyPatch) 
     assert len(texts) == 24
     assert len(set(texts)) == 1
     assert len(seen) <= 6
+
+
+def test_the_limiter_follows_the_server_and_waits_before_sending(driver: Any) -> None:
+    # The server allows 2 requests a minute: the limiter learns it from the first answers'
+    # headers, and the third call's wait (about 30 s) runs past `total`, so it is never sent.
+    limiter = wire.Limiter()
+    with (
+        serve(requests_per_minute=2) as strict,
+        open_client(driver, strict, limiter=limiter, timeout=wire.Timeout(total=1)) as client,
+    ):
+        client.create_message(model=MODEL, max_tokens=20, messages=USER)
+        assert client.stream(model=MODEL, max_tokens=20, messages=USER).message is not None
+        started = time.monotonic()
+        with pytest.raises(wire.APITimeoutError) as info:
+            client.create_message(model=MODEL, max_tokens=20, messages=USER)
+        assert time.monotonic() - started < 0.5  # at once, not after a sleep
+        assert strict.emulator.requests_seen == 2
+    assert info.value.timeout == "total"
 
 
 def test_connection_refused_names_the_host_never_the_key(driver: Any) -> None:
@@ -296,12 +344,15 @@ class _Dead:
         self.base_url = f"http://127.0.0.1:{self.port}"
 
 
-def test_the_client_reads_the_environment(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_client_reads_the_environment(
+    driver: Any, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("ANTHROPIC_API_KEY", KEY)
     monkeypatch.setenv("ANTHROPIC_BASE_URL", server.base_url)
-    with wire.sync.Client(proxy=None) as client:
+    with driver.client(proxy=None) as client:
         assert client.count_tokens(model=MODEL, messages=USER) > 0
-        assert KEY not in repr(client)
+        assert KEY not in repr(client.client)
+        assert repr(client.client).startswith(f"wire.{driver.name}.Client(")
     monkeypatch.delenv("ANTHROPIC_API_KEY")
-    with pytest.raises(wire.InvalidParameterError, match="api_key"):
-        wire.sync.Client()
+    with pytest.raises(wire.InvalidParameterError, match="api_key"), driver.client():
+        pass
