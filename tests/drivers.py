@@ -121,7 +121,8 @@ class AsyncFace:
                         break
             return StreamResult(events, stream.message, stream.response, messages)
 
-        return self.run(read)
+        result: StreamResult = self.run(read)
+        return result
 
     def list_models(self, *, limit: int | None = None) -> list[wire.Model]:
         return self.run(lambda: _collect(self.client.list_models(limit=limit)))  # type: ignore[no-any-return]
@@ -166,7 +167,7 @@ def asyncio_loop() -> Iterator[Run]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield lambda afn: asyncio.run_coroutine_threadsafe(afn(), loop).result()
+        yield lambda afn: asyncio.run_coroutine_threadsafe(afn(), loop).result()  # type: ignore[arg-type]
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join()

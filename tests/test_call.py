@@ -59,7 +59,7 @@ class Run:
 
 
 def drive(
-    call: Call,
+    call: Call[Any],
     connections: list[Any],
     now: float = 0.0,
     stop_after: int = -1,
@@ -109,7 +109,7 @@ def drive(
             raise AssertionError(action)
 
 
-def _connect(call: Call, action: Connect, item: Any, now: float) -> tuple[Any, float]:
+def _connect(call: Call[Any], action: Connect, item: Any, now: float) -> tuple[Any, float]:
     """Answer a Connect with the scripted `item`: a Conn, an exception, or HANG."""
     if item is HANG:
         assert action.deadline is not None, "a connect with no deadline would hang forever"
@@ -119,7 +119,7 @@ def _connect(call: Call, action: Connect, item: Any, now: float) -> tuple[Any, f
     return call.connected(item, now), now
 
 
-def _receive(call: Call, action: Receive, now: float) -> tuple[Any, float]:
+def _receive(call: Call[Any], action: Receive, now: float) -> tuple[Any, float]:
     """Answer a Receive from the connection's script, or time out at its deadline."""
     conn, deadline = action.handle, action.deadline
     assert not conn.closed
@@ -204,11 +204,11 @@ def stream(*parts: bytes, delay: float = 0.0) -> list[tuple[float, bytes]]:
     return [(0.0, STREAM_HEAD)] + [(delay, chunk(p) if p != LAST else p) for p in parts]
 
 
-def create(s: Session) -> Call:
+def create(s: Session) -> Call[Any]:
     return s.create_message(model="m", max_tokens=10, messages=USER)
 
 
-def streaming(s: Session) -> Call:
+def streaming(s: Session) -> Call[Any]:
     return s.stream_message(model="m", max_tokens=10, messages=USER)
 
 
@@ -361,7 +361,8 @@ def test_the_message_is_that_of_the_events_handed_out_so_far(
 ) -> None:
     # The whole body in pieces of arbitrary sizes: one piece often completes many events.
     body = STREAM_HEAD + b"".join(chunk(p) for p in [START, BLOCK, *middle, END]) + LAST
-    pieces, at = [], 0
+    pieces: list[tuple[float, bytes]] = []
+    at = 0
     while at < len(body):
         size = cuts[len(pieces) % len(cuts)]
         pieces.append((0.0, body[at : at + size]))
@@ -390,7 +391,7 @@ def test_a_drop_mid_stream_raises_incomplete_and_is_never_retried() -> None:
     error = run.outcome.error
     assert isinstance(error, wire.IncompleteStreamError)
     assert error.partial_message is not None
-    assert error.partial_message.content[0].text == "Hi"
+    assert error.partial_message.text == "Hi"
     assert len(run.of(Connect)) == 1
     assert run.of(Sleep) == []
     assert conn.closed

@@ -87,7 +87,12 @@ def test_500_concurrent_trio_streams_on_one_client(server: Any) -> None:
 def test_tasks_share_one_client_and_its_pool(server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[int] = []
     original = server.emulator.connection
-    monkeypatch.setattr(server.emulator, "connection", lambda: seen.append(1) or original())
+
+    def counting() -> Any:
+        seen.append(1)
+        return original()
+
+    monkeypatch.setattr(server.emulator, "connection", counting)
     texts: list[str] = []
 
     async def work(client: Any) -> None:
