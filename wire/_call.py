@@ -71,7 +71,15 @@ from ._errors import (
 )
 from ._events import Ping, StreamError
 from ._message import Message
-from ._proxy import Proxy, ProxyError, ProxySetting, Tunnel, absolute_target, select_proxy
+from ._proxy import (
+    Proxy,
+    ProxyError,
+    ProxySetting,
+    Tunnel,
+    absolute_target,
+    refusal,
+    select_proxy,
+)
 from ._ratelimit import Limiter, Reservation
 from ._retry import RetryPolicy
 from ._timeouts import Timeout
@@ -685,6 +693,12 @@ class Call(Generic[_V]):
             for event in events:
                 if isinstance(event, ResponseHead):
                     self.response = event
+                    if event.status == 407 and session.proxy is not None and not session.tls:
+                        # The proxy, not the API, answered: `ProxyError`, and stop reading
+                        # (it may close without a body, or reset the connection).
+                        where = f"the request to {session.host_header}"
+                        error = refusal(session.proxy, where, event.status, event.reason)
+                        break
                     last_event = last_content = self._now
                     if session.limiter is not None:
                         with session.lock:
