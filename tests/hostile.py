@@ -9,8 +9,10 @@ writes. Everything is bounded and self-stopping: a send fails (`Stopped`) once
 the client has gone, the server is leaving its `with` block, or the connection
 has lived `lifetime` seconds; leaving the block closes every socket and joins
 every thread. `tls=True` gives an `https://` base URL with a peer that never
-speaks TLS (the handshake stalls). The scripts (`SCRIPTS`) are the misbehaviours
-tests/test_hostile.py runs against every driver.
+speaks TLS (the handshake stalls). The scripts are the misbehaviours
+tests/test_hostile.py runs against every driver: `SCRIPTS` answer a streamed
+request, `JSON_SCRIPTS` a plain one, and `PROXY_SCRIPTS` play a forward proxy
+answering CONNECT.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import zlib
 from collections.abc import Callable
 from types import TracebackType
 
-__all__ = ["SCRIPTS", "Hostile", "Peer", "Stopped"]
+__all__ = ["JSON_SCRIPTS", "PROXY_SCRIPTS", "SCRIPTS", "Hostile", "Peer", "Script", "Stopped"]
 
 _POLL = 0.05  # how often a blocked peer looks at the stop flag
 
@@ -285,6 +287,70 @@ def tls_handshake_stalls(peer: Peer) -> None:
     peer.stall()  # takes the ClientHello and never answers it
 
 
+# Answers to a plain JSON request (create_message without streaming).
+
+JSON_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+
+
+def json_never_ends(peer: Peer) -> None:
+    """A content-length of 2**62, and a JSON array that keeps coming."""
+    peer.read_request()
+    peer.send(JSON_HEAD + b"content-length: %d\r\n\r\n[" % (1 << 62))
+    peer.forever(b"0," * 32768)
+
+
+def json_bomb(peer: Peer) -> None:
+    if not _BOMB:
+        _BOMB.append(_bomb())
+    peer.read_request()
+    head = JSON_HEAD + b"content-encoding: gzip\r\ncontent-length: %d\r\n\r\n" % len(_BOMB[0])
+    peer.send(head + _BOMB[0])
+    peer.stall()
+
+
+def error_page_never_ends(peer: Peer) -> None:
+    """A 529 whose (chunked, HTML) error page keeps coming: it is buffered, so it is bounded."""
+    peer.read_request()
+    peer.send(b"HTTP/1.1 529 Overloaded\r\ncontent-type: text/html\r\n")
+    peer.send(b"transfer-encoding: chunked\r\n\r\n")
+    peer.forever(_chunk(b"<p>overloaded</p>" * 4096))
+
+
+# Proxies answering CONNECT (the client's target is https://).
+
+
+def proxy_stalls(peer: Peer) -> None:
+    peer.stall()
+
+
+def proxy_endless_header_lines(peer: Peer) -> None:
+    peer.read_request()
+    peer.send(b"HTTP/1.1 200 Connection established\r\n")
+    peer.forever(b"x-hostile: another header line\r\n" * 64)
+
+
+def proxy_informational_storm(peer: Peer) -> None:
+    peer.read_request()
+    peer.forever(b"HTTP/1.1 100 Continue\r\n\r\n" * 256)
+
+
+def proxy_speaks_first(peer: Peer) -> None:
+    """The tunnel opens with bytes already in it: not the TLS peer's, so refused."""
+    peer.read_request()
+    peer.send(b"HTTP/1.1 200 Connection established\r\n\r\nHELLO")
+    peer.stall()
+
+
+def proxy_no_status_line(peer: Peer) -> None:
+    peer.read_request()
+    peer.send(b"\x16\x03\x01 not an answer\r\n\r\n")
+    peer.stall()
+
+
+def proxy_hangs_up(peer: Peer) -> None:
+    peer.read_request()
+
+
 SCRIPTS: dict[str, Script] = {
     "endless header lines": endless_header_lines,
     "1 MiB header line": megabyte_header_line,
@@ -297,4 +363,19 @@ SCRIPTS: dict[str, Script] = {
     "1xx storm": informational_storm,
     "one byte per second after message_start": byte_per_second,
     "TLS handshake stalls": tls_handshake_stalls,
+}
+
+JSON_SCRIPTS: dict[str, Script] = {
+    "JSON that never ends": json_never_ends,
+    "gzip bomb as JSON": json_bomb,
+    "an error page that never ends": error_page_never_ends,
+}
+
+PROXY_SCRIPTS: dict[str, Script] = {
+    "proxy stalls": proxy_stalls,
+    "proxy sends endless header lines": proxy_endless_header_lines,
+    "proxy 1xx storm": proxy_informational_storm,
+    "proxy speaks first in the tunnel": proxy_speaks_first,
+    "proxy sends no status line": proxy_no_status_line,
+    "proxy hangs up": proxy_hangs_up,
 }

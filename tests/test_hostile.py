@@ -25,7 +25,7 @@ from hypothesis import strategies as st
 
 import wire
 from tests.drivers import DRIVERS
-from tests.hostile import SCRIPTS, Hostile, Peer, Stopped
+from tests.hostile import JSON_SCRIPTS, PROXY_SCRIPTS, SCRIPTS, Hostile, Peer, Script, Stopped
 
 MODEL = "claude-opus-4-6"
 USER = [{"role": "user", "content": "be nice"}]
@@ -50,6 +50,7 @@ class Outcome:
 
 
 LIMIT_FAST = TIMEOUT.read or 0.0  # a limit breach comes long before the read deadline
+BOMB = "max_decompression_ratio"
 
 OUTCOMES: dict[str, Outcome] = {
     "endless header lines": Outcome(wire.SizeLimitError, "max_header_bytes", LIMIT_FAST),
@@ -57,7 +58,7 @@ OUTCOMES: dict[str, Outcome] = {
     # h11 takes the size; the body ends long before it: the stream is cut off.
     "chunk size 2**63": Outcome(wire.IncompleteStreamError, None, LIMIT_FAST),
     "broken chunked framing": Outcome(wire.RemoteProtocolError, None, LIMIT_FAST),
-    "gzip bomb": Outcome(wire.DecompressionBombError, "max_decompression_ratio", LIMIT_FAST),
+    "gzip bomb": Outcome(wire.DecompressionBombError, BOMB, LIMIT_FAST),
     "a line that never ends": Outcome(wire.LineTooLongError, "max_line_bytes", LIMIT_FAST),
     "an event that never ends": Outcome(wire.EventTooLargeError, "max_event_bytes", LIMIT_FAST),
     "no status line": Outcome(wire.RemoteProtocolError, None, LIMIT_FAST),
@@ -69,11 +70,24 @@ OUTCOMES: dict[str, Outcome] = {
     ),
     # TCP, then nothing: `connect` bounds TCP and the TLS handshake together.
     "TLS handshake stalls": Outcome(wire.APITimeoutError, "connect", TIMEOUT.connect or 0.0),
+    # A buffered body (JSON, or an error page) is held whole, so it has its own bound.
+    "JSON that never ends": Outcome(wire.BodyTooLargeError, "max_body_bytes", LIMIT_FAST),
+    "gzip bomb as JSON": Outcome(wire.DecompressionBombError, BOMB, LIMIT_FAST),
+    "an error page that never ends": Outcome(wire.BodyTooLargeError, "max_body_bytes", LIMIT_FAST),
+    # A proxy: `connect` bounds the tunnel too (a 1xx storm included); a bad answer is a
+    # `ProxyError` naming the proxy.
+    "proxy stalls": Outcome(wire.APITimeoutError, "connect", TIMEOUT.connect or 0.0),
+    "proxy sends endless header lines": Outcome(wire.ProxyError, None, LIMIT_FAST),
+    "proxy 1xx storm": Outcome(wire.APITimeoutError, "connect", TIMEOUT.connect or 0.0),
+    "proxy speaks first in the tunnel": Outcome(wire.ProxyError, None, LIMIT_FAST),
+    "proxy sends no status line": Outcome(wire.ProxyError, None, LIMIT_FAST),
+    "proxy hangs up": Outcome(wire.ProxyError, None, LIMIT_FAST),
 }
+PROXY_SECRET = "proxy-pw-secret"
 
 
 def test_every_script_has_an_outcome() -> None:
-    assert sorted(OUTCOMES) == sorted(SCRIPTS)
+    assert sorted(OUTCOMES) == sorted({**SCRIPTS, **JSON_SCRIPTS, **PROXY_SCRIPTS})
 
 
 @contextmanager
@@ -88,15 +102,19 @@ def peak_memory() -> Iterator[list[int]]:
         tracemalloc.stop()
 
 
-@pytest.mark.parametrize("name", list(SCRIPTS))
-def test_a_hostile_server_ends_in_its_documented_error(driver: Any, name: str) -> None:
+def run_against(driver: Any, name: str, script: Script, *, kind: str) -> None:
+    """Run one misbehaviour against `driver` and check everything the module doc promises."""
     expected = OUTCOMES[name]
-    with Hostile(SCRIPTS[name], tls=name.startswith("TLS")) as server, peak_memory() as peak:
-        options = {"base_url": server.base_url, "proxy": None, "max_retries": 0}
-        with driver.client(api_key=KEY, timeout=TIMEOUT, **options) as client:
+    with Hostile(script, tls=name.startswith("TLS")) as server, peak_memory() as peak:
+        options: dict[str, Any] = {"base_url": server.base_url, "proxy": None}
+        if kind == "proxy":  # the hostile server is the proxy; the target is never reached
+            url = f"http://wire:{PROXY_SECRET}@127.0.0.1:{server.port}"
+            options = {"base_url": "https://api.example.test", "proxy": url}
+        with driver.client(api_key=KEY, timeout=TIMEOUT, max_retries=0, **options) as client:
+            call = client.stream if kind == "stream" else client.create_message
             started = time.monotonic()
             with pytest.raises(wire.WireError) as info:
-                client.stream(model=MODEL, max_tokens=100, messages=USER)
+                call(model=MODEL, max_tokens=100, messages=USER)
             elapsed = time.monotonic() - started
             assert client.idle_connections() == 0
     error = info.value
@@ -107,10 +125,29 @@ def test_a_hostile_server_ends_in_its_documented_error(driver: Any, name: str) -
     assert peak[0] < PEAK
     assert server.connections == 1  # max_retries=0: one attempt, one connection
     assert server.errors == []
-    assert KEY not in str(error)
+    for secret in (KEY, PROXY_SECRET):
+        assert secret not in str(error)
+        assert secret not in repr(error)
     if isinstance(error, wire.IncompleteStreamError):
         assert error.partial_message is not None
         assert error.partial_message.id == "msg_hostile"
+    if isinstance(error, wire.ProxyError):
+        assert f"127.0.0.1:{server.port}" in str(error)
+
+
+@pytest.mark.parametrize("name", list(SCRIPTS))
+def test_a_hostile_server_ends_a_stream_in_its_documented_error(driver: Any, name: str) -> None:
+    run_against(driver, name, SCRIPTS[name], kind="stream")
+
+
+@pytest.mark.parametrize("name", list(JSON_SCRIPTS))
+def test_a_hostile_server_ends_a_json_call_in_its_documented_error(driver: Any, name: str) -> None:
+    run_against(driver, name, JSON_SCRIPTS[name], kind="json")
+
+
+@pytest.mark.parametrize("name", list(PROXY_SCRIPTS))
+def test_a_hostile_proxy_ends_in_its_documented_error(driver: Any, name: str) -> None:
+    run_against(driver, name, PROXY_SCRIPTS[name], kind="proxy")
 
 
 # --- the 1xx bound, sans-IO --------------------------------------------------------------
