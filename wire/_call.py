@@ -613,7 +613,7 @@ class Call(Generic[_V]):
             if reused and kind == "failed":
                 raise _Retry
             return self._transport_error(kind, value)
-        return (yield from self._read(reused))
+        return self._proxy_refused((yield from self._read(reused)))
 
     def _open(self) -> Generator[Action, _Report, WireError | None]:
         """Open a connection (through the proxy's tunnel, then TLS): None, or the error."""
@@ -693,12 +693,6 @@ class Call(Generic[_V]):
             for event in events:
                 if isinstance(event, ResponseHead):
                     self.response = event
-                    if event.status == 407 and session.proxy is not None and not session.tls:
-                        # The proxy, not the API, answered: `ProxyError`, and stop reading
-                        # (it may close without a body, or reset the connection).
-                        where = f"the request to {session.host_header}"
-                        error = refusal(session.proxy, where, event.status, event.reason)
-                        break
                     last_event = last_content = self._now
                     if session.limiter is not None:
                         with session.lock:
@@ -789,6 +783,20 @@ class Call(Generic[_V]):
         cause = str(value) or type(value).__name__
         error = APIConnectionError(f"connection failed {self._doing} {where}: {cause}")
         error.__cause__ = value
+        return error
+
+    def _proxy_refused(self, outcome: Any) -> Any:
+        """A plain-HTTP proxy's 407 (not the API's answer) as a `ProxyError`, else `outcome`.
+
+        Whatever reading it came to (the 407's body, or a reset: proxies often close
+        without reading the request body), the head says who refused and why.
+        """
+        proxy, head = self.session.proxy, self.response
+        if proxy is None or self.session.tls or head is None or head.status != 407:
+            return outcome
+        where = f"the request to {self.session.host_header}"
+        error = refusal(proxy, where, head.status, head.reason)
+        error.__cause__ = outcome if isinstance(outcome, BaseException) else None
         return error
 
     def _closed_early(self, exc: WireError) -> APIConnectionError:
