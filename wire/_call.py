@@ -780,7 +780,7 @@ class Call(Generic[_V]):
             )
         if isinstance(value, WireError):
             return value
-        cause = str(value) or type(value).__name__
+        cause = _describe(value)
         error = APIConnectionError(f"connection failed {self._doing} {where}: {cause}")
         error.__cause__ = value
         return error
@@ -838,6 +838,20 @@ class Call(Generic[_V]):
             limiter.record_usage(
                 self._now, reservation, input_tokens=max(0, used_in), output_tokens=max(0, used_out)
             )
+
+
+def _describe(exc: BaseException) -> str:
+    """An I/O failure in words, with the attempts it sums up when its cause is a group.
+
+    trio's connect raises "all attempts to connect ... failed" from a group of the
+    real errors (refused, unreachable): without them the cause would go unnamed.
+    """
+    text = str(exc) or type(exc).__name__
+    group = exc.__cause__
+    if isinstance(group, BaseExceptionGroup):
+        parts = dict.fromkeys(str(inner) or type(inner).__name__ for inner in group.exceptions)
+        text += f" ({'; '.join(parts)})"
+    return text
 
 
 def _plus(start: float, seconds: float | None) -> float | None:
