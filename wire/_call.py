@@ -407,6 +407,20 @@ def _input_tokens(value: Any) -> int:
     return count
 
 
+def _describe(exc: BaseException) -> str:
+    """An I/O failure in words, with the attempts it sums up when its cause is a group.
+
+    trio's connect raises "all attempts to connect ... failed" from a group of the
+    real errors (refused, unreachable): without them the cause would go unnamed.
+    """
+    text = str(exc) or type(exc).__name__
+    group = exc.__cause__
+    if isinstance(group, BaseExceptionGroup):
+        parts = dict.fromkeys(str(inner) or type(inner).__name__ for inner in group.exceptions)
+        text += f" ({'; '.join(parts)})"
+    return text
+
+
 class Pages(Generic[_V]):
     """A list endpoint's pages: `next_call()` until None, `items(page)` for each page's result.
 
@@ -838,20 +852,6 @@ class Call(Generic[_V]):
             limiter.record_usage(
                 self._now, reservation, input_tokens=max(0, used_in), output_tokens=max(0, used_out)
             )
-
-
-def _describe(exc: BaseException) -> str:
-    """An I/O failure in words, with the attempts it sums up when its cause is a group.
-
-    trio's connect raises "all attempts to connect ... failed" from a group of the
-    real errors (refused, unreachable): without them the cause would go unnamed.
-    """
-    text = str(exc) or type(exc).__name__
-    group = exc.__cause__
-    if isinstance(group, BaseExceptionGroup):
-        parts = dict.fromkeys(str(inner) or type(inner).__name__ for inner in group.exceptions)
-        text += f" ({'; '.join(parts)})"
-    return text
 
 
 def _plus(start: float, seconds: float | None) -> float | None:
