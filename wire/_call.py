@@ -408,16 +408,13 @@ def _input_tokens(value: Any) -> int:
 
 
 def _describe(exc: BaseException) -> str:
-    """An I/O failure in words, with the attempts it sums up when its cause is a group.
-
-    trio's connect raises "all attempts to connect ... failed" from a group of the
-    real errors (refused, unreachable): without them the cause would go unnamed.
-    """
-    text = str(exc) or type(exc).__name__
+    """An I/O failure in words: its class (asyncio's refusal says only "Connect call
+    failed"; `ConnectionRefusedError` says what happened) and text, and, when its cause
+    is a group (trio's "all attempts to connect ... failed"), the errors it sums up."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     group = exc.__cause__
     if isinstance(group, BaseExceptionGroup):
-        parts = dict.fromkeys(str(inner) or type(inner).__name__ for inner in group.exceptions)
-        text += f" ({'; '.join(parts)})"
+        text += f" ({'; '.join(dict.fromkeys(_describe(inner) for inner in group.exceptions))})"
     return text
 
 
