@@ -73,7 +73,15 @@ from ._errors import (
 )
 from ._events import Ping, StreamError
 from ._message import Message
-from ._proxy import Proxy, ProxyError, ProxySetting, Tunnel, absolute_target, select_proxy
+from ._proxy import (
+    Proxy,
+    ProxyError,
+    ProxySetting,
+    Tunnel,
+    absolute_target,
+    refusal,
+    select_proxy,
+)
 from ._ratelimit import Limiter, Reservation
 from ._retry import RetryPolicy
 from ._timeouts import Timeout
@@ -406,6 +414,17 @@ def _input_tokens(value: Any) -> int:
     return count
 
 
+def _describe(exc: BaseException) -> str:
+    """An I/O failure in words: its class (asyncio's refusal says only "Connect call
+    failed"; `ConnectionRefusedError` says what happened) and text, and, when its cause
+    is a group (trio's "all attempts to connect ... failed"), the errors it sums up."""
+    text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    group = exc.__cause__
+    if isinstance(group, BaseExceptionGroup):
+        text += f" ({'; '.join(dict.fromkeys(_describe(inner) for inner in group.exceptions))})"
+    return text
+
+
 class Pages(Generic[_V]):
     """A list endpoint's pages: `next_call()` until None, `items(page)` for each page's result.
 
@@ -614,7 +633,7 @@ class Call(Generic[_V]):
             if reused and kind == "failed":
                 raise _Retry
             return self._transport_error(kind, value)
-        return (yield from self._read(reused))
+        return self._proxy_refused((yield from self._read(reused)))
 
     def _open(self) -> Generator[Action, _Report, WireError | None]:
         """Open a connection (through the proxy's tunnel, then TLS): None, or the error."""
@@ -746,9 +765,23 @@ class Call(Generic[_V]):
             )
         if isinstance(value, WireError):
             return value
-        cause = str(value) or type(value).__name__
+        cause = _describe(value)
         error = APIConnectionError(f"connection failed {self._doing} {where}: {cause}")
         error.__cause__ = value
+        return error
+
+    def _proxy_refused(self, outcome: Any) -> Any:
+        """A plain-HTTP proxy's 407 (not the API's answer) as a `ProxyError`, else `outcome`.
+
+        Whatever reading it came to (the 407's body, or a reset: proxies often close
+        without reading the request body), the head says who refused and why.
+        """
+        proxy, head = self.session.proxy, self.response
+        if proxy is None or self.session.tls or head is None or head.status != 407:
+            return outcome
+        where = f"the request to {self.session.host_header}"
+        error = refusal(proxy, where, head.status, head.reason)
+        error.__cause__ = outcome if isinstance(outcome, BaseException) else None
         return error
 
     def _closed_early(self, exc: WireError) -> APIConnectionError:

@@ -78,6 +78,7 @@ __all__ = [
     "DEFAULT_MAX_DECOMPRESSED_PER_CALL",
     "DEFAULT_MAX_DECOMPRESSION_RATIO",
     "DEFAULT_MAX_HEADER_BYTES",
+    "DEFAULT_MAX_INFORMATIONAL_BYTES",
     "BodyData",
     "ClientConnection",
     "ConnectionState",
@@ -94,6 +95,10 @@ __all__ = [
 DEFAULT_MAX_BODY_BYTES = 32 * 1024 * 1024
 # The response head: the API's runs to ~2 KiB; h11's own default is 16 KiB.
 DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+# Interim (1xx) heads before one final head, together: real servers send one or two
+# (100 Continue, 103 Early Hints). Unbounded, a storm of them would hold a caller
+# for ever: each read returns at once, so no read deadline fires.
+DEFAULT_MAX_INFORMATIONAL_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -363,7 +368,8 @@ class ClientConnection:
     compressed bytes. Real gzip of SSE and JSON runs 5-25x. A streamed
     message is bounded by `max_message_bytes` (32 MiB, `MessageTooLargeError`),
     its lines and events by `max_line_bytes` and `max_event_bytes` (16 MiB each),
-    the response head by `max_header_bytes` (64 KiB) and a buffered body by
+    the response head by `max_header_bytes` (64 KiB), the 1xx heads before it
+    together by `max_informational_bytes` (64 KiB), and a buffered body by
     `max_body_bytes` (32 MiB). docs/limits.md lists them all.
     """
 
@@ -373,6 +379,7 @@ class ClientConnection:
         *,
         accept_encoding: str | None = "gzip, deflate",
         max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        max_informational_bytes: int = DEFAULT_MAX_INFORMATIONAL_BYTES,
         max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
         max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
         max_event_bytes: int = DEFAULT_MAX_EVENT_BYTES,
@@ -397,8 +404,10 @@ class ClientConnection:
         self.max_decompression_ratio = max_decompression_ratio
         self.decompression_ratio_floor = decompression_ratio_floor
         self.max_header_bytes = max_header_bytes
+        self.max_informational_bytes = max_informational_bytes
         self._h11 = h11.Connection(h11.CLIENT, max_incomplete_event_size=max_header_bytes)
         self._heads = _HeadScanner(max_header_bytes)
+        self._informational = 0  # bytes of 1xx heads before this response's final head
         # The state is h11's pair of states plus the gate (failed or not); the
         # body of the response in progress, or of the last one, is the only other field.
         self._gate = ErrorGate()  # an error held for the next call; refusal once failed
@@ -468,6 +477,7 @@ class ClientConnection:
                 "cannot send this request: a header name or value is not valid HTTP"
             ) from None
         self._body = None
+        self._informational = 0
         return out or b""
 
     def receive_data(self, data: bytes) -> list[ResponseEvent]:
@@ -512,6 +522,11 @@ class ClientConnection:
             self._give(bytes(view[:size]))
             view = view[size:]
             self._events(events, eof=False)
+            if self._h11.their_state is h11.SEND_RESPONSE:  # a 1xx: the final head is to come
+                self._informational += self._heads.last
+                if self._informational > self.max_informational_bytes:
+                    limit = self.max_informational_bytes
+                    raise SizeLimitError("max_informational_bytes", limit, self._informational)
         if view or not data:
             self._give(bytes(view))
             self._events(events, eof=not data)
@@ -602,6 +617,7 @@ class _HeadScanner:
         self.limit = limit
         self.size = 0  # bytes of the head in progress seen so far
         self.tail = b""  # its last two bytes: a blank line may straddle two calls
+        self.last = 0  # the size of the last complete head
 
     def scan(self, data: memoryview) -> int:
         """How many bytes of `data` complete the head in progress (-1: none do)."""
@@ -621,7 +637,7 @@ class _HeadScanner:
         size = self.size + used
         if size > self.limit:
             raise SizeLimitError("max_header_bytes", self.limit, size)
-        self.size, self.tail = 0, b""
+        self.size, self.tail, self.last = 0, b"", size
         return used
 
 

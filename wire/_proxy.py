@@ -41,6 +41,7 @@ __all__ = [
     "environment_proxies",
     "no_proxy_matches",
     "parse_proxy",
+    "refusal",
     "select_proxy",
 ]
 
@@ -332,15 +333,17 @@ class Tunnel:
             self._state = "open"
             self.trailing = bytes(self._h11.trailing_data[0])
             return True
-        said = f"{status} {reason}".strip()
-        text = f"proxy {self.proxy.url} refused the tunnel to {self.target}: {said}"
-        if status == 407:
-            sent = self.proxy.username is not None
-            text += (
-                " (credentials were sent and refused)"
-                if sent
-                else (
-                    " (no credentials: put them in the proxy URL, http://user:password@host:port)"
-                )
-            )
-        raise ProxyError(text, proxy=self.proxy.url, status=status)
+        raise refusal(self.proxy, f"the tunnel to {self.target}", status, reason)
+
+
+def refusal(proxy: Proxy, what: str, status: int, reason: str) -> ProxyError:
+    """The `ProxyError` for a proxy that refused `what` with `status` (a 407 says why)."""
+    said = f"{status} {reason}".strip()
+    text = f"proxy {proxy.url} refused {what}: {said}"
+    if status == 407:
+        text += (
+            " (credentials were sent and refused)"
+            if proxy.username is not None
+            else " (no credentials: put them in the proxy URL, http://user:password@host:port)"
+        )
+    return ProxyError(text, proxy=proxy.url, status=status)
