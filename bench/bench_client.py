@@ -25,7 +25,7 @@ the SDK's `anthropic.AsyncAnthropic`. A contender whose package or module is
 missing is reported and skipped.
 
 Run from the repository root:
-    python bench/bench_client.py                 # every case, 7 rounds (a few minutes)
+    python bench/bench_client.py                 # every case, 7 rounds (~25 s on 2 cores)
     python bench/bench_client.py --quick         # 3 rounds
     python bench/bench_client.py --case a --rounds 5
     python bench/bench_client.py --profile       # cProfile of wire.sync.Client on (a), (b)
@@ -149,8 +149,16 @@ def same(got: Answer, want: Answer) -> str:
     """What differs between `got` and `want` ("" when nothing does)."""
     for name in ("text", "stop_reason", "usage"):
         if getattr(got, name) != getattr(want, name):
-            mine, theirs = str(getattr(got, name))[:80], str(getattr(want, name))[:80]
-            return f"{name}: got {mine!r}, want {theirs!r}"
+            mine, theirs = str(getattr(got, name)), str(getattr(want, name))
+            at = next(
+                (i for i, (a, b) in enumerate(zip(mine, theirs, strict=False)) if a != b), None
+            )
+            at = min(len(mine), len(theirs)) if at is None else at
+            start = max(0, at - 20)  # show where they part, with a little before it
+            return (
+                f"{name} differs at character {at}: got {mine[start : at + 40]!r}, "
+                f"want {theirs[start : at + 40]!r}"
+            )
     if got.deltas not in (-1, want.deltas):
         return f"saw {got.deltas} text deltas, want {want.deltas}"
     return ""
@@ -390,7 +398,7 @@ def load_contenders(log: Callable[[str], None]) -> tuple[list[Contender], list[s
     try:
         import trio  # noqa: F401
     except ImportError:
-        skipped.append("bare-trio, wire.trio: trio not installed")
+        skipped.append("bare-trio: trio not installed")
     else:
         out.append(
             Contender("bare-trio", BARE, "trio", bare_trio, "ClientConnection + trio streams")
