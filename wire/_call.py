@@ -107,8 +107,9 @@ __all__ = [
 ]
 
 #: Idle connections a client keeps (over every route). One per concurrent
-#: caller is what reuse needs; past 20 a burst's leftovers are closed instead.
-DEFAULT_MAX_IDLE = 20
+#: caller is what reuse needs, so a burst of up to 100 callers reuses every
+#: connection (the official SDK keeps 100 too); past that the leftovers are closed.
+DEFAULT_MAX_IDLE = 100
 #: Seconds an idle connection is kept: servers and middleboxes drop idle
 #: keep-alive connections after some seconds; an older one is closed, not reused.
 DEFAULT_KEEPALIVE = 15.0
