@@ -10,8 +10,8 @@ block for the `content` tuple) is not seen here; bench/bench_stream.py times it.
 from __future__ import annotations
 
 import copy
-import json
 import gc
+import json
 import sys
 from collections.abc import Callable
 from itertools import pairwise
