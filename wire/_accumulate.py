@@ -1,6 +1,6 @@
 """`MessageAccumulator`: typed stream events -> the `Message` they describe.
 
-Layer: core, above `events` and `partial_json`. Rule: work per event is
+Layer: core, above `_events` and `_partial_json`. Rule: work per event is
 proportional to the event, and so is work per read of `message`: a read
 rebuilds only the blocks that changed since the last read and shares every
 other block (and, when nothing changed, returns the same `Message`). What a

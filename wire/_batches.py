@@ -1,6 +1,6 @@
 """Models, message batches, pages of either, and the batch results (JSONL) decoder.
 
-Layer: core, beside `requests`/`http` (stdlib only; builds on `types`). Rules:
+Layer: core, beside `builders`/`_connection` (stdlib only; builds on `_message`). Rules:
 every object keeps `types.py`'s rule, `X.from_dict(d).to_dict() == d` (timestamps
 stay the RFC 3339 strings sent); `JSONLDecoder` gives the same results for any
 chunking of the same bytes, in time linear in them and memory bounded by

@@ -1,6 +1,6 @@
 """Typed Messages stream events, and `parse_stream_event` (SSE event -> typed event).
 
-Layer: core, above `sse` and `types`. Rule: dispatch on the JSON `"type"` (the
+Layer: core, above `_sse` and `_message`. Rule: dispatch on the JSON `"type"` (the
 SSE `event:` name is advisory); unknown event and delta types pass through
 whole as `UnknownEvent` / `UnknownDelta`; data that is not the JSON object the
 grammar promises raises `EventDecodeError` naming the event and the reason.

@@ -1,6 +1,6 @@
 """The base of wire's API objects: each class declares its fields, the rest is derived.
 
-Layer: core (stdlib only), under `types`, `events` and `batches`. Rule:
+Layer: core (stdlib only), under `_message`, `_events` and `_batches`. Rule:
 `X.from_dict(d).to_dict() == d` for any JSON object the API may send. A class
 lists the keys the API always sends as fields, each declared with the JSON
 kind it holds (`string()`, `integer()`, `json_object()`, `nested(Usage)` …);

@@ -1,6 +1,6 @@
 """Rate limits: the API's rate-limit headers as values, and a client-side `Limiter`.
 
-Layer: core (stdlib only, no clock), above `retry`. Rule: parsing never raises
+Layer: core (stdlib only, no clock), above `_retry`. Rule: parsing never raises
 on what a server sends (a malformed value becomes `None`), and time is an
 argument (`now`, epoch seconds), never read. The API applies requests, input
 and output tokens per minute at once, each a continuously refilling token
