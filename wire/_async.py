@@ -14,7 +14,7 @@ belongs to the event loop (and the run) that uses it first.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator, AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 from ._batches import BatchResult, DeletedMessageBatch, MessageBatch, Model
@@ -34,27 +34,27 @@ _V = TypeVar("_V")
 class AsyncClient:
     """An async client for the Messages API (DESIGN.md "Drivers"); drivers subclass it.
 
-    `environ` and `wall` (the wall clock, for `retry-after` dates) are the
-    driver's; `ssl_context` (an `ssl.SSLContext`) is kept for its `_do`.
+    The arguments are DESIGN.md's, the same for every driver. A driver supplies
+    `_environ()` (where the defaults are read from), `_wall()` (the wall clock,
+    for `retry-after` dates) and `_default_tls()` (the verifying `ssl.SSLContext`
+    used when `ssl_context` is None); `ssl_context` is kept for its `_do`.
     """
 
     _driver = "wire.async"
 
     def __init__(
         self,
-        api_key: str | None,
+        api_key: str | None = None,
         *,
-        auth_token: str | None,
-        base_url: str | None,
-        timeout: Timeout | float | None,
-        max_retries: int,
-        ssl_context: Any,
-        proxy: ProxySetting,
-        limiter: Limiter | None,
-        anthropic_version: str,
-        default_headers: HeaderPairs | None,
-        environ: Any,
-        wall: Callable[[], float],
+        auth_token: str | None = None,
+        base_url: str | None = None,
+        timeout: Timeout | float | None = None,
+        max_retries: int = 2,
+        ssl_context: Any = None,
+        proxy: ProxySetting = "env",
+        limiter: Limiter | None = None,
+        anthropic_version: str = "2023-06-01",
+        default_headers: HeaderPairs | None = None,
     ) -> None:
         self._session = Session(
             api_key,
@@ -66,10 +66,20 @@ class AsyncClient:
             limiter=limiter,
             anthropic_version=anthropic_version,
             default_headers=default_headers,
-            environ=environ,
+            environ=self._environ(),
         )
+        if ssl_context is None and self._session.tls:
+            ssl_context = self._default_tls()
         self._ssl = ssl_context
-        self._wall = wall
+
+    def _environ(self) -> Mapping[str, str]:
+        raise NotImplementedError  # the driver's
+
+    def _wall(self) -> float:
+        raise NotImplementedError  # the driver's
+
+    def _default_tls(self) -> Any:
+        raise NotImplementedError  # the driver's
 
     def __repr__(self) -> str:
         return f"{self._driver}.Client({self._session!r})"

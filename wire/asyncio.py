@@ -18,14 +18,11 @@ import asyncio
 import os
 import ssl
 import time
+from collections.abc import Mapping
 from typing import Any
 
 from wire._async import AsyncClient, AsyncMessageStream
 from wire._call import Action, Call, Close, Connect, Receive, Send, Sleep, StartTLS
-from wire._proxy import ProxySetting
-from wire._ratelimit import Limiter
-from wire._timeouts import Timeout
-from wire.builders import HeaderPairs
 
 __all__ = ["Client", "MessageStream"]
 
@@ -42,37 +39,16 @@ class Client(AsyncClient):
 
     _driver = "wire.asyncio"
 
-    def __init__(
-        self,
-        api_key: str | None = None,
-        *,
-        auth_token: str | None = None,
-        base_url: str | None = None,
-        timeout: Timeout | float | None = None,
-        max_retries: int = 2,
-        ssl_context: ssl.SSLContext | None = None,
-        proxy: ProxySetting = "env",
-        limiter: Limiter | None = None,
-        anthropic_version: str = "2023-06-01",
-        default_headers: HeaderPairs | None = None,
-    ) -> None:
-        super().__init__(
-            api_key,
-            auth_token=auth_token,
-            base_url=base_url,
-            timeout=timeout,
-            max_retries=max_retries,
-            ssl_context=ssl_context,
-            proxy=proxy,
-            limiter=limiter,
-            anthropic_version=anthropic_version,
-            default_headers=default_headers,
-            environ=os.environ,
-            wall=time.time,
-        )
-        if ssl_context is None and self._session.tls:
-            self._ssl = ssl.create_default_context()
-            self._ssl.set_alpn_protocols(["http/1.1"])
+    def _environ(self) -> Mapping[str, str]:
+        return os.environ
+
+    def _wall(self) -> float:
+        return time.time()
+
+    def _default_tls(self) -> ssl.SSLContext:
+        context = ssl.create_default_context()
+        context.set_alpn_protocols(["http/1.1"])
+        return context
 
     def _now(self) -> float:
         return asyncio.get_running_loop().time()
