@@ -192,7 +192,7 @@ def test_error_without_json_keeps_the_text() -> None:
     raw = response_bytes(502, [("content-type", "text/html")], b"<html>Bad gateway</html>")
     error = exchange(raw)[1].error
     assert isinstance(error, wire.InternalServerError)
-    assert error.message == "<html>Bad gateway</html>"
+    assert error.message == "Bad gateway (a text/html body of 24 bytes, not an API error envelope)"
     assert error.type is None
 
 

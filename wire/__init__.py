@@ -78,6 +78,7 @@ from ._errors import (
     SSEError,
     UnprocessableEntityError,
     WireError,
+    api_error,
 )
 from ._events import (
     CitationsDelta,
@@ -226,6 +227,7 @@ __all__ = [
     "Usage",
     "WireError",
     "__version__",
+    "api_error",
     "encode_sse",
     "parse_stream_event",
     "stream_event_from_dict",

@@ -56,7 +56,7 @@ from ._errors import (
     RemoteProtocolError,
     SizeLimitError,
     WireError,
-    error_class_for,
+    build_api_error,
 )
 from ._events import StreamEvent
 from ._inflate import (
@@ -67,7 +67,6 @@ from ._inflate import (
 )
 from ._message import Message
 from ._ratelimit import RateLimits
-from ._retry import is_retryable
 from ._sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES
 from ._stream import MessageStreamDecoder
 from .builders import Request
@@ -305,29 +304,11 @@ _UNASKED = "the peer sent data with no request pending"
 
 
 def _api_error(head: ResponseHead, envelope: Any, raw: bytes) -> APIError:
-    """The `APIError` for an error response (the envelope when it parsed, else the raw text)."""
-    error = envelope.get("error") if isinstance(envelope, dict) else None
-    error_type = message = None
-    if isinstance(error, dict):
-        error_type = error.get("type") if isinstance(error.get("type"), str) else None
-        message = error.get("message") if isinstance(error.get("message"), str) else None
-    if message is None:
-        text = raw.decode("utf-8", "replace").strip()
-        message = text[:500] if text else f"HTTP {head.status} {head.reason}".strip()
-    request_id = head.request_id
-    if request_id is None and isinstance(envelope, dict):
-        rid = envelope.get("request_id")
-        request_id = rid if isinstance(rid, str) else None
-    cls = error_class_for(head.status, error_type)
-    return cls(
-        message,
-        status=head.status,
-        type=error_type,
-        request_id=request_id,
-        retryable=is_retryable(head.status, head.headers, envelope),
-        body=envelope,
-        headers=head.headers,
-    )
+    """The `APIError` for an error response: `wire.api_error`'s rules, the body parsed already.
+
+    A body that is not the envelope (a proxy's HTML page) is summarised to one line.
+    """
+    return build_api_error(head.status, head.reason, head.headers, envelope, raw, head.request_id)
 
 
 class ConnectionState(enum.Enum):

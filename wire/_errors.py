@@ -7,6 +7,8 @@ no secret can reach a message because none is ever a field.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,7 @@ __all__ = [
     "SizeLimitError",
     "UnprocessableEntityError",
     "WireError",
+    "api_error",
     "error_class_for",
 ]
 
@@ -441,3 +444,120 @@ def error_class_for(status: int | None, error_type: str | None) -> type[APIError
     if status is not None and status >= 500:
         return InternalServerError
     return APIError
+
+
+# --- an error response from any HTTP library -----------------------------------
+
+# A non-API body (a proxy's HTML page) is summarised from its first bytes only, to one line.
+_SUMMARY_SCAN = 4096
+_SUMMARY_CHARS = 120
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title|<h1[^>]*>(.*?)</h1", re.I | re.S)
+_TAG = re.compile(r"<[^>]*>")
+
+
+def api_error(
+    status: int,
+    headers: Mapping[str, str] | Iterable[tuple[str | bytes, str | bytes]] = (),
+    body: bytes | bytearray | memoryview | str = b"",
+    *,
+    reason: str = "",
+) -> APIError:
+    """The typed `APIError` for an error response that another HTTP library read.
+
+    For code that sends requests with httpx, aiohttp, urllib or a socket of
+    its own: pass the status, the headers (a mapping or (name, value) pairs)
+    and the whole body. The subclass is the one the status and the envelope's
+    `error.type` name (as `ClientConnection` picks it); `request_id`,
+    `retryable` (the `RetryPolicy` rules, `x-should-retry` included), `headers`
+    and `body` (the parsed envelope) are filled in, so `RetryPolicy().delay(n,
+    error=e)` decides from the result alone. A body that is not the API's
+    envelope (a proxy's HTML 502 page) becomes a one-line summary, never the
+    page. Returns the error; raising it is the caller's choice. A status that
+    is not an int from 100 to 999, or a body that is not bytes or str, raises
+    `InvalidParameterError`.
+    """
+    if not isinstance(status, int) or isinstance(status, bool) or not 100 <= status <= 999:
+        raise InvalidParameterError("status", f"must be an int from 100 to 999, not {status!r}")
+    if isinstance(body, str):
+        raw = body.encode("utf-8")
+    elif isinstance(body, bytes | bytearray | memoryview):
+        raw = bytes(body)
+    else:
+        kind = type(body).__name__
+        raise InvalidParameterError("body", f"must be the body's bytes (or str), not {kind}")
+    if not isinstance(reason, str):
+        raise InvalidParameterError("reason", f"must be a str, not {type(reason).__name__}")
+    pairs = _header_pairs(headers)
+    envelope: Any = None
+    if raw.strip():
+        try:
+            envelope = json.loads(raw)
+        except (ValueError, RecursionError):
+            envelope = None
+    found = dict(reversed(pairs))  # the first occurrence of a name wins
+    request_id = found.get("request-id") or found.get("x-request-id")
+    return build_api_error(status, reason, pairs, envelope, raw, request_id)
+
+
+def build_api_error(
+    status: int,
+    reason: str,
+    headers: tuple[tuple[str, str], ...],
+    envelope: Any,
+    raw: bytes,
+    request_id: str | None,
+) -> APIError:
+    """`api_error` after parsing (shared with `ClientConnection`, which has parsed already).
+
+    `envelope` is the parsed body (None when it was not JSON), `raw` its bytes.
+    """
+    from ._retry import is_retryable  # _retry sits above this module in the layers
+
+    error = envelope.get("error") if isinstance(envelope, dict) else None
+    error_type = message = None
+    if isinstance(error, dict):
+        error_type = error.get("type") if isinstance(error.get("type"), str) else None
+        message = error.get("message") if isinstance(error.get("message"), str) else None
+    if message is None:
+        media = next((value for name, value in headers if name == "content-type"), "")
+        message = summarise_body(status, reason, media, raw)
+    if request_id is None and isinstance(envelope, dict):
+        rid = envelope.get("request_id")
+        request_id = rid if isinstance(rid, str) else None
+    cls = error_class_for(status, error_type)
+    return cls(
+        message,
+        status=status,
+        type=error_type,
+        request_id=request_id,
+        retryable=is_retryable(status, headers, envelope),
+        body=envelope,
+        headers=headers,
+    )
+
+
+def summarise_body(status: int, reason: str, content_type: str, raw: bytes) -> str:
+    """One short line for an error body that is not the API's envelope.
+
+    An HTML page gives its `<title>` (else its first `<h1>`), any other body
+    its first non-blank line of text outside tags, cut to 120 characters; the media type and the
+    size follow, so the error text stays one line whatever the page holds.
+    Reads only the first 4 KiB.
+    """
+    media = content_type.split(";", 1)[0].strip().lower()
+    head = raw[:_SUMMARY_SCAN]
+    match = _TITLE.search(head)
+    if match is not None:
+        text = (match.group(1) or match.group(2) or b"").decode("utf-8", "replace")
+    else:
+        text = head.decode("utf-8", "replace")
+    text = _TAG.sub(" ", text)
+    text = next((line for line in text.splitlines() if line.strip()), "")
+    text = " ".join(text.split())
+    if len(text) > _SUMMARY_CHARS:
+        text = text[: _SUMMARY_CHARS - 3] + "..."
+    if not raw.strip():
+        return f"HTTP {status} {reason}".strip() + " with an empty body"
+    what = f"a {media} body" if media else "a body"
+    size = f"{what} of {len(raw)} bytes, not an API error envelope"
+    return f"{text} ({size})" if text else f"HTTP {status} {reason}".strip() + f" ({size})"

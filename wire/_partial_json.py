@@ -18,7 +18,7 @@ import json
 import re
 from typing import Any
 
-from ._errors import PartialJSONError
+from ._errors import InvalidParameterError, PartialJSONError
 
 __all__ = ["DEFAULT_MAX_DEPTH", "PartialJSONError", "PartialJSONParser"]
 
@@ -97,7 +97,9 @@ class PartialJSONParser:
         return self._expect == _DONE and self.error is None
 
     def feed(self, text: str) -> None:
-        """Take the next fragment."""
+        """Take the next fragment (`str`: an `input_json_delta`'s `partial_json`)."""
+        if type(text) is not str:
+            text = _as_text(text)
         if self.error is not None or not text:
             return
         try:
@@ -407,3 +409,15 @@ def _number(text: str) -> int | float:
     if "." in text or "e" in text or "E" in text:
         return float(text)
     return int(text)
+
+
+def _as_text(text: object) -> str:
+    """A `str` subclass as `str`; anything else refused (bytes would fail later, unrelatedly)."""
+    if isinstance(text, str):
+        return str(text)
+    kind = type(text).__name__
+    if isinstance(text, bytes | bytearray | memoryview):
+        fix = "decode it first: fragment.decode('utf-8')"
+    else:
+        fix = "pass each input_json_delta's partial_json"
+    raise InvalidParameterError("text", f"PartialJSONParser.feed() takes str, not {kind}: {fix}")

@@ -156,7 +156,7 @@ class SSEDecoder:
         if self._gate.refusal is not None:
             self._gate.check()
         if type(data) is not bytes:
-            data = bytes(data)
+            data = _as_bytes(data, "SSEDecoder.feed()")
         if self._skip_lf or not self._started:
             data = self._prelude(data)
         line = self._line
@@ -483,6 +483,25 @@ def _encodable(text: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def _as_bytes(data: object, where: str) -> bytes:
+    """`data` as bytes, or `InvalidParameterError` saying what was fed and what to feed.
+
+    Only non-`bytes` input comes here: `bytes(str)` would raise a bare
+    `TypeError`, and `bytes(5)` would silently feed five NUL bytes.
+    """
+    if isinstance(data, bytearray | memoryview):
+        return bytes(data)
+    if isinstance(data, str):
+        reason = (
+            f"{where} takes the body's raw bytes, not str: feed the bytes as they came "
+            "(httpx: response.iter_bytes(), not iter_text() or iter_lines()), "
+            "or text.encode('utf-8')"
+        )
+    else:
+        reason = f"{where} takes bytes, bytearray or memoryview, not {type(data).__name__}"
+    raise InvalidParameterError("data", reason)
 
 
 def _check_field(name: str, value: str) -> None:

@@ -12,7 +12,7 @@ from ._deferred import ErrorGate
 from ._errors import IncompleteStreamError, WireError
 from ._events import StreamError, StreamEvent, parse_stream_event
 from ._message import Message
-from ._sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder
+from ._sse import DEFAULT_MAX_EVENT_BYTES, DEFAULT_MAX_LINE_BYTES, SSEDecoder, _as_bytes
 
 __all__ = ["MessageStreamDecoder"]
 
@@ -45,6 +45,11 @@ class MessageStreamDecoder:
         self._sse = SSEDecoder(max_line_bytes=max_line_bytes, max_event_bytes=max_event_bytes)
         self._accumulator = MessageAccumulator(max_message_bytes=max_message_bytes)
         self._gate = ErrorGate()  # an error held for the next call; refusal once closed or failed
+        # The first bytes, kept to name a common mistake if no message_start ever comes
+        # (see `_misfed`); probing stops at the first line end once enough are kept.
+        self._probing = True
+        self._head = bytearray()
+        self._line_end_seen = False
 
     @property
     def message(self) -> Message | None:
@@ -71,6 +76,10 @@ class MessageStreamDecoder:
         gate = self._gate
         if gate.refusal is not None:
             gate.check()
+        if type(data) is not bytes:
+            data = _as_bytes(data, "MessageStreamDecoder.feed()")
+        if self._probing:
+            self._probe(data)
         events: list[StreamEvent] = []
         feed = self._accumulator.feed
         try:
@@ -100,9 +109,50 @@ class MessageStreamDecoder:
             reason = "stream ended before message_start"
         else:
             reason = "stream ended before message_stop"
-        if pending:
+        misfed = "" if self._accumulator.started else self._misfed()
+        if misfed:
+            reason += misfed  # says more than "cut off" would
+        elif pending:
             reason += "; an event was cut off mid-way"
         raise IncompleteStreamError(reason, self.message)
 
+    def _probe(self, data: bytes) -> None:
+        """Keep the first bytes and note a line end; stops once both are known."""
+        if len(self._head) < _PROBE_BYTES:
+            self._head += data[: _PROBE_BYTES - len(self._head)]
+        if not self._line_end_seen and (10 in data or 13 in data):
+            self._line_end_seen = True
+        self._probing = len(self._head) < _PROBE_BYTES or not self._line_end_seen
+
+    def _misfed(self) -> str:
+        """What the bytes look like when no `message_start` came, and what to do instead.
+
+        Such bytes are legal SSE (ignored lines), so the decoder cannot refuse
+        them as they come; it names the likely mistake when the stream ends.
+        """
+        head = bytes(self._head)
+        if not head:
+            return "; no bytes were fed"
+        if head.startswith(b"\x1f\x8b"):
+            return (
+                "; the bytes start with the gzip magic number (1f 8b): a compressed body. "
+                "Feed the decoded body (httpx: response.iter_bytes(), not iter_raw())"
+            )
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith((b"{", b"[")):
+            return (
+                "; the bytes look like a JSON body, not an event stream: an error response "
+                '(such as a 529\'s {"type":"error",...}) or a reply without "stream": true. '
+                "Check the status first; wire.api_error(status, headers, body) turns an error "
+                "body into its APIError"
+            )
+        if not self._line_end_seen:
+            return (
+                "; no line end ever arrived: were the lines stripped of their line ends "
+                "(httpx: response.iter_lines())? Feed the raw bytes (response.iter_bytes())"
+            )
+        return ""
+
 
 _FAILED = "MessageStreamDecoder.feed() called after an error"
+# Enough of the stream's start to tell gzip, JSON and SSE apart.
+_PROBE_BYTES = 16
