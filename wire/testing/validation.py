@@ -124,14 +124,6 @@ MODELS: tuple[ModelFacts, ...] = (
         "claude-opus-4-1-20250805", "Claude Opus 4.1", "2025-08-05T00:00:00Z",
         ("claude-opus-4-1",), 32_000, 200_000, True, _CLASSIC, False,
     ),
-    ModelFacts(
-        "claude-opus-4-20250514", "Claude Opus 4", "2025-05-22T00:00:00Z",
-        ("claude-opus-4-0",), 32_000, 200_000, True, _CLASSIC, False,
-    ),
-    ModelFacts(
-        "claude-sonnet-4-20250514", "Claude Sonnet 4", "2025-05-22T00:00:00Z",
-        ("claude-sonnet-4-0",), 64_000, 200_000, True, _CLASSIC, False,
-    ),
 )  # fmt: skip
 
 _BY_NAME: dict[str, ModelFacts] = {
@@ -400,8 +392,8 @@ def _text_nonblank(value: str, path: Path) -> None:
 
 
 _MAGIC = {
-    "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/jpeg": (b"\xff\xd8\xff",),
+    "image/png": (b"\x89PNG\r\n\x1a\n",),
     "image/gif": (b"GIF87a", b"GIF89a"),
     "image/webp": (b"RIFF",),
 }
@@ -775,7 +767,9 @@ def _thinking(ctx: _Context) -> None:
         return
     kind = thinking["type"]
     if kind not in ctx.model.thinking:
-        raise _fail(("thinking", "type"), f"'{kind}' thinking is not supported on {ctx.model.id}")
+        raise _fail(
+            ("thinking", "type"), f"'{kind}' thinking is not supported by model {ctx.model.id}"
+        )
     if kind not in ("enabled", "adaptive"):
         return
     budget = thinking.get("budget_tokens")
