@@ -496,6 +496,14 @@ CASES: dict[str, Case] = {
         create(model="claude-opus-4-1"),
         {},
     ),
+    "model empty": (
+        create(model=""),
+        {},
+        400,
+        "model: String should have at least 1 character",
+        create(model="claude-haiku-4-5-20251001"),
+        {},
+    ),
     "model not a string": (
         create(model=["claude-opus-4-6"]),
         {},
@@ -581,6 +589,7 @@ def test_the_api_refuses_it_and_accepts_its_neighbour(name: str) -> None:
 LENIENT_EXCEPTIONS = {
     "model missing",
     "model not a string",
+    "model empty",
     "max_tokens negative",
     "sampling under 2026-10-21",
     "batch custom_id repeated",
@@ -613,6 +622,13 @@ def test_nan_and_infinity_are_not_json() -> None:
             status, envelope = ask(emulator, "POST", "/v1/messages", raw=raw)
             assert status == 400
             assert "not valid JSON" in envelope["error"]["message"]
+
+
+def test_a_number_too_large_for_a_float_is_refused_at_its_field() -> None:
+    raw = json.dumps(create(temperature=0.5)).encode().replace(b"0.5", b"1e999")
+    status, envelope = ask(Emulator(), "POST", "/v1/messages", raw=raw)
+    assert status == 400
+    assert envelope["error"]["message"] == "temperature: Input should be a valid number"
 
 
 def test_aliases_resolve_to_the_dated_model() -> None:
@@ -719,7 +735,7 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
 
 SCALARS = st.none() | st.booleans() | st.integers(-(10**20), 10**20) | st.text(max_size=8)
 JSON_VALUES = st.recursive(
-    SCALARS | st.floats(allow_nan=False),
+    SCALARS | st.floats(allow_nan=False, allow_infinity=False),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner),
     max_leaves=6,
 )
@@ -753,7 +769,7 @@ def mutated(draw: st.DrawFn) -> tuple[dict[str, Any], set[str]]:
     return body, touched
 
 
-NAMED = re.compile(r"^[A-Za-z_][\w-]*(\.[\w-]+)*: \S")
+NAMED = re.compile(r"^[A-Za-z_][\w-]*(\.[\w-]+)*: .+", re.DOTALL)
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.too_slow])

@@ -649,7 +649,7 @@ THINKING = Tagged(
     }
 )
 _COMMON = {
-    "model": F(STR, required=True),
+    "model": F(NONEMPTY, required=True),
     "messages": F(ListOf(MESSAGE, min_items=1, max_items=100_000), required=True),
     "system": F(StrOrList(STR, ListOf(Tagged({"text": TEXT})))),
     "tools": F(ListOf(TOOL)),
