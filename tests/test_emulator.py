@@ -494,8 +494,8 @@ TRIGGERS = {
                 tools=[{"name": "t", "input_schema": {"type": {}}}], tool_choice={"type": "any"}
             ),
         ),
-        200,
-        None,
+        400,  # as the API: input_schema.type must be "object" (lenient: a reply, tested below)
+        "invalid_request_error",
     ),
     "stall=nan": (raw(b"GET", b"/v1/models", extra=b"x-wire-fault: stall=nan\r\n"), 400, None),
     "wrong method": (raw(b"DELETE", b"/v1/messages"), 405, "invalid_request_error"),

@@ -117,9 +117,11 @@ def test_stream_with_tools_and_thinking(server: Any) -> None:
         client.messages.stream(
             model=MODEL,
             max_tokens=2048,
-            messages=HELLO,
+            # The API refuses thinking with a forced tool_choice: `auto`, and a prompt
+            # naming the tool, so the emulator calls it.
+            messages=[{"role": "user", "content": "Use get_weather: the weather in Paris?"}],
             tools=tools,
-            tool_choice={"type": "any"},
+            tool_choice={"type": "auto"},
             thinking={"type": "adaptive"},
         ) as stream,
     ):

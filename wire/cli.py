@@ -158,6 +158,7 @@ def _serve(args: argparse.Namespace) -> int:
             batch_seconds=args.batch_seconds,
             pace=args.pace,
             enforce_limits=args.enforce_limits,
+            lenient=args.lenient,
             on_ready=ready,
         )
     return 0
@@ -259,6 +260,12 @@ def _parser() -> argparse.ArgumentParser:
         "--enforce-limits",
         action="store_true",
         help="answer 429 past the per-minute limits (they are only reported by default)",
+    )
+    serve.add_argument(
+        "--lenient",
+        action="store_true",
+        help="accept any well-formed request (unknown fields, models and betas) instead of "
+        "validating as the API does",
     )
     serve.add_argument(
         "--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)"

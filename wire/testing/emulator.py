@@ -29,6 +29,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import h11
 
 import wire.testing.replies as replies
+import wire.testing.validation as validation
 from wire._sse import encode_sse
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
 
@@ -36,8 +37,10 @@ __all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send"
 
 VERSIONS = ("2023-06-01", "2026-10-21")
 # The API refuses larger Messages requests (413, PROTOCOL.md §5); so does the emulator,
-# which also bounds what a hostile client can make it hold.
+# which also bounds what a hostile client can make it hold. Batch creation takes up to
+# 256 MB, as the API's does.
 MAX_REQUEST_BYTES = 32 * 1000 * 1000
+MAX_BATCH_BYTES = 256 * 1000 * 1000
 # Request JSON nested deeper than this is a 400: it bounds the recursion any code
 # walking a body needs (the API refuses absurd nesting too).
 MAX_JSON_DEPTH = 128
@@ -52,17 +55,8 @@ _MAX_FAILURES = 100
 # The methods each path takes (any other method there is a 405).
 _GET, _POST = ("GET", "HEAD"), ("POST",)
 
-MODELS: tuple[dict[str, Any], ...] = tuple(
-    {"type": "model", "id": model_id, "display_name": name, "created_at": created}
-    for model_id, name, created in (
-        ("claude-opus-4-6", "Claude Opus 4.6", "2026-02-04T00:00:00Z"),
-        ("claude-sonnet-4-6", "Claude Sonnet 4.6", "2026-02-04T00:00:00Z"),
-        ("claude-opus-4-5", "Claude Opus 4.5", "2025-11-24T00:00:00Z"),
-        ("claude-haiku-4-5", "Claude Haiku 4.5", "2025-10-15T00:00:00Z"),
-        ("claude-sonnet-4-5", "Claude Sonnet 4.5", "2025-09-29T00:00:00Z"),
-        ("claude-opus-4-1", "Claude Opus 4.1", "2025-08-05T00:00:00Z"),
-    )
-)
+# The model objects of `GET /v1/models`, from the one table of model facts.
+MODELS: tuple[dict[str, Any], ...] = tuple(facts.to_json() for facts in validation.MODELS)
 
 
 @dataclass(frozen=True)
@@ -127,6 +121,7 @@ class _Batch:
     id: str
     created: float
     requests: list[dict[str, Any]]
+    headers: dict[str, str] = field(default_factory=dict)  # version and betas, for the params
     canceled: float | None = None
     deleted: bool = False
 
@@ -160,6 +155,11 @@ def _depth(value: Any) -> int:
     return deepest
 
 
+def _not_json(constant: str) -> NoReturn:
+    """`NaN`, `Infinity` and `-Infinity` are not JSON (Python's parser takes them)."""
+    raise ValueError(f"{constant} is not valid JSON")
+
+
 def _rfc3339(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -188,6 +188,9 @@ class Emulator:
     `anthropic-ratelimit-*` headers; with `enforce_limits` a message beyond
     one gets the API's 429 with `retry-after` (the seconds to the next minute).
     `scheme` is the one the server speaks ("https" under TLS), for absolute URLs.
+    Requests are validated as the API validates them (`wire.testing.validation`);
+    `lenient=True` accepts anything well-formed instead (any `claude-*` model, unknown
+    fields and betas), for forward-compatibility tests.
     """
 
     def __init__(
@@ -202,8 +205,10 @@ class Emulator:
         output_tokens_per_minute: int = 16_000,
         enforce_limits: bool = False,
         scheme: str = "http",
+        lenient: bool = False,
     ) -> None:
         self.api_key = api_key
+        self.lenient = lenient
         self.scheme = scheme
         self.seed = seed
         self.batch_seconds = batch_seconds
@@ -265,14 +270,18 @@ class Emulator:
                 response.headers.append(("retry-after", faults.retry_after))
             return response, faults
         try:
+            if not self.lenient:
+                validation.check_betas(request.headers)
             response = self._route(request, now)
+        except validation.RequestRejected as rejected:
+            response = self._error(rejected.status, rejected.message, rejected.error_type)
         except _APIFailure as failure:
             response = self._error(failure.status, failure.message)
             response.headers += failure.headers
         return response, faults
 
-    def _error(self, status: int, message: str) -> _Response:
-        error_type = ERROR_TYPES.get(
+    def _error(self, status: int, message: str, error_type: str | None = None) -> _Response:
+        error_type = error_type or ERROR_TYPES.get(
             status, "api_error" if status >= 500 else "invalid_request_error"
         )
         envelope = {
@@ -321,7 +330,10 @@ class Emulator:
             return self._create_message(request, now)
         if parts == ["messages", "count_tokens"] and method == "POST":
             body = self._json_body(request)
-            self._check_message_params(body, request.headers)
+            if self.lenient:
+                self._check_message_params(body, request.headers)
+            else:
+                validation.check_count_tokens(body, request.headers)
             return _Response(200, _dumps({"input_tokens": replies.count_tokens(body)}))
         if parts == ["models"] and method == "GET":
             return _Response(200, _dumps(self._page(list(MODELS), request.query)))
@@ -339,7 +351,7 @@ class Emulator:
 
     def _json_body(self, request: _Request) -> dict[str, Any]:
         try:
-            body = json.loads(request.body)
+            body = json.loads(request.body, parse_constant=_not_json)
         except ValueError:
             raise _APIFailure(400, "the request body is not valid JSON") from None
         except RecursionError:
@@ -351,17 +363,31 @@ class Emulator:
         return body
 
     def _model(self, model_id: Any) -> dict[str, Any]:
-        for model in MODELS:
-            if model["id"] == model_id:
-                return model
-        if isinstance(model_id, str) and model_id.startswith("claude-"):
+        facts = validation.find_model(model_id)
+        if facts is not None:  # an id or an alias (the API resolves aliases here too)
+            return facts.to_json()
+        if self.lenient and isinstance(model_id, str) and model_id.startswith("claude-"):
             # Unlisted claude-* ids act as aliases, so clients may name any current model.
             return {**MODELS[0], "id": model_id}
         raise _APIFailure(404, f"model: {model_id}")
 
+    def _check_create(
+        self, body: dict[str, Any], headers: dict[str, str], *, output_limit: bool = True
+    ) -> str:
+        """Validate a create body (as the API does, or leniently); the model id to answer with.
+
+        `output_limit=False` lifts the model's `max_tokens` limit (for `reply=long` streams).
+        """
+        if self.lenient:
+            self._check_message_params(body, headers, create=True)
+            facts = validation.find_model(body["model"])
+            return facts.id if facts is not None else str(body["model"])
+        return validation.check_create(body, headers, output_limit=output_limit).id
+
     def _check_message_params(
         self, body: dict[str, Any], headers: dict[str, str], *, create: bool = False
     ) -> None:
+        """The lenient checks: just what a reply needs."""
         self._model(body.get("model"))
         messages = body.get("messages")
         if not isinstance(messages, list) or not messages:
@@ -381,6 +407,7 @@ class Emulator:
                         raise _APIFailure(400, f"{name}: not supported in 2026-10-21")
 
     def _reply(self, body: dict[str, Any]) -> replies.Reply:
+        """The reply to a checked body (its `model` already resolved)."""
         message_id = self.new_id("msg_")
         if body.get("max_tokens") == 0:  # pre-warms the cache: nothing is generated
             usage = {"input_tokens": replies.count_tokens(body), "output_tokens": 0}
@@ -411,7 +438,8 @@ class Emulator:
 
     def _create_message(self, request: _Request, now: float) -> _Response:
         body = self._json_body(request)
-        self._check_message_params(body, request.headers, create=True)
+        model = self._check_create(body, request.headers, output_limit=request.reply != "long")
+        body = {**body, "model": model}
         stream = body.get("stream") is True
         reply: replies.Reply | replies.LongReply
         if request.reply == "long" and body["max_tokens"] > 0:
@@ -557,6 +585,8 @@ class Emulator:
 
     def _create_batch(self, request: _Request, now: float) -> dict[str, Any]:
         body = self._json_body(request)
+        if not self.lenient:
+            validation.check_batch(body)
         items = body.get("requests")
         if not isinstance(items, list) or not items:
             raise _APIFailure(400, "requests: at least one request is required")
@@ -568,7 +598,9 @@ class Emulator:
             if not isinstance(item.get("params"), dict):
                 raise _APIFailure(400, f"requests.{i}.params: must be an object")
             seen.add(custom_id)
-        batch = _Batch(self.new_id("msgbatch_"), now, items)
+        kept = ("anthropic-version", "anthropic-beta")
+        headers = {k: v for k, v in request.headers.items() if k in kept}
+        batch = _Batch(self.new_id("msgbatch_"), now, items, headers)
         self._batches[batch.id] = batch
         return self._batch_json(batch, now, request.host)
 
@@ -586,18 +618,21 @@ class Emulator:
             return {"type": "canceled"}
         params = item["params"]
         try:
-            self._check_message_params(params, {}, create=True)
+            model = self._check_create(params, batch.headers)
             if params.get("stream"):
                 raise _APIFailure(400, "stream: not supported in batches")
-        except _APIFailure as failure:
+        except (_APIFailure, validation.RequestRejected) as failure:
+            error_type = getattr(failure, "error_type", "invalid_request_error")
             envelope = {
                 "type": "error",
-                "error": {"type": "invalid_request_error", "message": failure.message},
+                "error": {"type": error_type, "message": failure.message},
                 "request_id": self.new_id("req_"),
             }
             return {"type": "errored", "error": envelope}
         message = replies.make_reply(
-            params, seed=self.seed, message_id=f"msg_{batch.id[9:]}{index:04d}"
+            {**params, "model": model},
+            seed=self.seed,
+            message_id=f"msg_{batch.id[9:]}{index:04d}",
         ).message
         message["usage"] = {**message["usage"], "service_tier": "batch"}
         return {"type": "succeeded", "message": message}
@@ -653,6 +688,7 @@ class EmulatorConnection:
         self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
         self._request: h11.Request | None = None
         self._body = bytearray()
+        self._limit = MAX_REQUEST_BYTES  # the body size this request may have
         self._output: Iterator[Action] | None = None  # the response being sent
         self._peeked: Action | None = None  # its next action, taken to know if there is one
         self._head_sent = False
@@ -725,10 +761,11 @@ class EmulatorConnection:
             return False
         if isinstance(event, h11.Request):
             self._request, self._body, self._head_sent = event, bytearray(), False
+            self._limit = _body_limit(event)
             actions += self._head_received(event, now)
         elif isinstance(event, h11.Data):
             self._body += event.data
-            if len(self._body) > MAX_REQUEST_BYTES:
+            if len(self._body) > self._limit:
                 actions += self._too_large()
         elif isinstance(event, h11.EndOfMessage):
             self._output = self._answer(self._parsed(bytes(self._body)), now)
@@ -741,7 +778,7 @@ class EmulatorConnection:
     def _head_received(self, event: h11.Request, now: float) -> list[Action]:
         """Refuse a body declared too large; answer `Expect: 100-continue` at once."""
         length = next((v for k, v in event.headers if k == b"content-length"), None)
-        if length is not None and int(length) > MAX_REQUEST_BYTES:
+        if length is not None and int(length) > self._limit:
             return self._too_large()
         if not self._h11.they_are_waiting_for_100_continue:
             return []
@@ -774,7 +811,8 @@ class EmulatorConnection:
         )
 
     def _too_large(self) -> list[Action]:
-        return self._refuse(413, "request_too_large", "request body is larger than 32 MB")
+        megabytes = self._limit // 1_000_000
+        return self._refuse(413, "request_too_large", f"request body is larger than {megabytes} MB")
 
     def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
         """Answer with an error envelope and close (the request cannot be read on)."""
@@ -888,6 +926,14 @@ class EmulatorConnection:
     def _data(self, parts: list[bytes], faults: Faults, rng: random.Random) -> Iterator[Action]:
         for piece in faults.pieces(parts, rng):
             yield Send(self._h11.send(h11.Data(data=piece)) or b"")
+
+
+def _body_limit(event: h11.Request) -> int:
+    """How large a body this request may send: 256 MB to create a batch, else 32 MB."""
+    path = bytes(event.target).split(b"?", 1)[0].rstrip(b"/")
+    if event.method == b"POST" and path.endswith(b"/v1/messages/batches"):
+        return MAX_BATCH_BYTES
+    return MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,8 @@ def serve(
 ) -> Iterator[Server]:
     """Run the emulator in a background thread for the duration of the `with` block.
 
-    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits). With
+    `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits, `lenient=True` to
+    accept any well-formed request instead of validating as the API does). With
     `ssl_context` (server side, with a certificate loaded) it serves HTTPS and
     `base_url` starts with `https://`. A failure
     inside the emulator never stops it serving; it is re-raised when the block
