@@ -887,6 +887,18 @@ def test_every_tool_type_and_beta_the_sdk_names_is_accepted() -> None:
             validation._variant(validation.TOOL, {"type": tag}, ())  # raises if unknown
 
 
+def test_every_model_the_sdk_names_is_served() -> None:
+    # A client's test must never fail here on a model the real API serves.
+    model = pytest.importorskip("anthropic.types.model")
+    emulator = Emulator()
+    for name in _literals(model.Model):
+        status, found = ask(emulator, "GET", f"/v1/models/{name}")
+        assert status == 200, name
+        status, message = ask(emulator, "POST", "/v1/messages", create(model=name))
+        assert (status, message["model"]) == (200, found["id"]), name
+    assert ask(emulator, "GET", "/v1/models/claude-typo-4-6")[0] == 404
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[Any]:
     pytest.importorskip("trio")
