@@ -709,8 +709,8 @@ def _redact(text: str, argv: Sequence[str] | None) -> str:
         elif arg.startswith("--api-key="):
             keys.append(arg.partition("=")[2])
     for key in keys:
-        if len(key) >= 4:
-            text = text.replace(key, "[the key]")
+        if len(key) >= 4:  # in any case: a host name, for one, comes back lower-cased
+            text = re.sub(re.escape(key), "[the key]", text, flags=re.IGNORECASE)
     return text
 
 
