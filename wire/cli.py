@@ -283,9 +283,9 @@ def _send(args: argparse.Namespace) -> int:
         call = client._session.create_message(max_tokens=args.max_tokens, **_messages(args))
         message, head = _run(client, call)
     if args.json:
-        print(_dump(message.to_dict(), indent=2))
+        print(_dump(message.to_dict(), indent=2), flush=True)
     else:
-        print(_text(message))
+        print(_text(message), flush=True)
     print(_summary(message, head), file=sys.stderr)
     return 0
 
@@ -309,7 +309,7 @@ def _stream(args: argparse.Namespace) -> int:
                 elif (text := _delta_text(event)) is not None:
                     print(text, end="", flush=True)
     if not args.json:
-        print()
+        print(flush=True)
     print(_summary(stream.message, stream.response), file=sys.stderr)
     return 0
 
