@@ -17,6 +17,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import wire
+from wire import cli
 from wire.cli import main
 
 SAMPLE = resources.files("wire") / "samples" / "tool_use.sse"
@@ -215,3 +216,38 @@ def test_every_output_line_is_strict_json(extras: list[str], text: str, as_messa
         lines = out.getvalue().split("\n")  # not splitlines(): U+0085 or U+2028 may occur
         assert lines.pop() == ""
         assert [strict(line) for line in lines] == [_finite(e.to_dict()) for e in events]
+
+
+# --- issue 14: keys never printed, usage errors on one line -----------------------------------
+
+key_text = st.text(
+    alphabet="abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_", min_size=4
+)
+
+
+@given(key_text, st.lists(st.text(max_size=6), max_size=4), st.data())
+def test_the_key_is_redacted_from_any_text_in_any_case(
+    key: str, pieces: list[str], data: st.DataObject
+) -> None:
+    cased = "".join(data.draw(st.sampled_from([c.lower(), c.upper()])) for c in key)
+    for argv in (["send", "--api-key", key, "hi"], [f"--api-key={key}"]):
+        assert key.lower() not in cli._redact(cased.join(pieces) + cased, argv).lower()
+        clean = "".join(pieces)
+        if key.lower() not in clean.lower():
+            assert cli._redact(clean, argv) == clean  # other text is left alone
+
+
+@given(st.integers(min_value=-(10**6), max_value=10**6) | st.text(max_size=5))
+def test_a_bad_port_is_one_usage_line(port: object) -> None:
+    # Only values that do not parse, or fall outside 0..65535: nothing listens.
+    if isinstance(port, int) and 0 <= port <= 65535:
+        port = port + 65536
+    if isinstance(port, str):
+        with contextlib.suppress(ValueError):
+            if 0 <= int(port) <= 65535:
+                port = port + "x"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        assert main(["serve", "--port", str(port)]) == 2
+    assert err.getvalue().startswith("wire serve: error: argument --port:")
+    assert err.getvalue().count("\n") == 1

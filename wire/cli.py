@@ -1,29 +1,53 @@
 """The `wire` command line (also `python -m wire`).
 
-Layer: application, on top of everything. Rule: errors print one line on
-stderr (never a traceback, never a key) and exit non-zero.
+Layer: application, on top of everything. Rules: an error prints one line on
+stderr (with the request id when there is one; never a traceback, never the
+key) and exits non-zero; Ctrl-C ends any command quietly with status 130.
+Commands that call the API go through `wire.sync.Client`, the real API by
+default (`--base-url` or `ANTHROPIC_BASE_URL` for another, e.g. the emulator).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import math
 import os
 import re
 import sys
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
 from importlib import resources
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
-from ._errors import IncompleteStreamError, WireError
+from ._errors import APIError, IncompleteStreamError, WireError
 from ._stream import MessageStreamDecoder
 from ._version import __version__
+
+if TYPE_CHECKING:
+    from ._batches import MessageBatch
+    from ._call import Call
+    from ._connection import ResponseHead
+    from ._message import Message
+    from ._ratelimit import Limit, RateLimits
+    from .sync import Client
 
 __all__ = ["main"]
 
 _READ_SIZE = 64 * 1024
+_MODEL = "claude-opus-4-6"
+_V = TypeVar("_V")
+
+
+class _Fail(Exception):
+    """A command cannot go on: `message` is printed as one line, `code` is the exit status."""
+
+    def __init__(self, message: str, code: int = 1) -> None:
+        super().__init__(message)
+        self.code = code
 
 
 # `wire decode` prints strict JSON (RFC 8259), whatever the capture held:
@@ -87,13 +111,29 @@ def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
         yield chunk
 
 
+def _samples() -> list[str]:
+    folder = resources.files("wire") / "samples"
+    return sorted(p.name.removesuffix(".sse") for p in folder.iterdir() if p.name.endswith(".sse"))
+
+
 def _open_input(args: argparse.Namespace) -> IO[bytes]:
     if args.sample:
+        if args.sample not in _samples():
+            known = ", ".join(_samples())
+            raise _Fail(f"no sample named {args.sample!r} (the samples: {known})")
         path = resources.files("wire") / "samples" / f"{args.sample}.sse"
         return path.open("rb")
     if args.file in (None, "-"):
         return sys.stdin.buffer
-    return open(args.file, "rb")
+    return _open(args.file)
+
+
+def _open(name: str) -> IO[bytes]:
+    """`name` opened for reading; a failure names the file and says why."""
+    try:
+        return open(name, "rb")
+    except OSError as exc:
+        raise _Fail(f"cannot read {name}: {exc.strerror or exc}") from None
 
 
 def _decode(args: argparse.Namespace) -> int:
@@ -125,6 +165,31 @@ def _needs_trio(command: str, exc: ImportError) -> int:
     return 1
 
 
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside `exc`, exception groups (trio's) opened all the way down."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc
+
+
+@contextlib.contextmanager
+def _listening(host: str, port: int) -> Iterator[None]:
+    """A failure to listen (port in use, unknown host) as one line naming the address."""
+    try:
+        yield
+    except (OSError, BaseExceptionGroup) as exc:
+        error = next((e for e in _leaves(exc) if isinstance(e, OSError)), None)
+        if error is None or any(isinstance(e, KeyboardInterrupt) for e in _leaves(exc)):
+            raise
+        if error.errno == errno.EADDRINUSE:
+            reason = "the port is in use (pick another with --port, or --port 0 for any free one)"
+        else:
+            reason = error.strerror or str(error)
+        raise _Fail(f"cannot listen on {host}:{port}: {reason}") from None
+
+
 def _serve(args: argparse.Namespace) -> int:
     try:
         from .testing.server import run
@@ -148,7 +213,7 @@ def _serve(args: argparse.Namespace) -> int:
             print(f"wire serve: error: cannot load the TLS certificate: {exc}", file=sys.stderr)
             return 2
 
-    with contextlib.suppress(KeyboardInterrupt):
+    with _listening(args.host, args.port):
         run(
             args.host,
             args.port,
@@ -164,12 +229,268 @@ def _serve(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- talking to the API ----------------------------------------------------------------
+
+
+def _client(args: argparse.Namespace) -> Client:
+    from .sync import Client
+
+    return Client(
+        api_key=args.api_key or None,
+        base_url=args.base_url,
+        max_retries=args.max_retries,
+        timeout=args.timeout,
+    )
+
+
+def _run(client: Client, call: Call[_V]) -> tuple[_V, ResponseHead | None]:
+    """Run one call through `client`: its value and the response head (request id, limits)."""
+    value = client._run(call)
+    return value, call.response
+
+
+def _messages(args: argparse.Namespace) -> dict[str, Any]:
+    """The message fields the prompt options give: model, messages, system."""
+    fields: dict[str, Any] = {
+        "model": args.model,
+        "messages": [{"role": "user", "content": " ".join(args.prompt)}],
+    }
+    if args.system is not None:
+        fields["system"] = args.system
+    return fields
+
+
+def _text(message: Message) -> str:
+    """The message's text blocks, and a `[type]` mark for each other block."""
+    from ._message import TextBlock
+
+    parts = [b.text if isinstance(b, TextBlock) else f"[{b.type}]" for b in message.content]
+    return "".join(parts)
+
+
+def _summary(message: Message | None, head: ResponseHead | None) -> str:
+    request_id = None if head is None else head.request_id
+    if message is None:
+        return f"no message; request id: {request_id}"
+    usage = message.usage
+    return (
+        f"stop reason: {message.stop_reason}; usage: {usage.input_tokens} input, "
+        f"{usage.output_tokens} output tokens; request id: {request_id}"
+    )
+
+
+def _send(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        call = client._session.create_message(max_tokens=args.max_tokens, **_messages(args))
+        message, head = _run(client, call)
+    if args.json:
+        print(_dump(message.to_dict(), indent=2), flush=True)
+    else:
+        print(_text(message), flush=True)
+    print(_summary(message, head), file=sys.stderr)
+    return 0
+
+
+def _delta_text(event: object) -> str | None:
+    """The text a `text_delta` event adds; None for every other event."""
+    from ._events import ContentBlockDelta, TextDelta
+
+    if isinstance(event, ContentBlockDelta) and isinstance(event.delta, TextDelta):
+        return event.delta.text
+    return None
+
+
+def _stream(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        stream = client.stream_message(max_tokens=args.max_tokens, **_messages(args))
+        with stream:
+            for event in stream:
+                if args.json:
+                    print(_dump(event.to_dict()), flush=True)
+                elif (text := _delta_text(event)) is not None:
+                    print(text, end="", flush=True)
+    if not args.json:
+        print(flush=True)
+    print(_summary(stream.message, stream.response), file=sys.stderr)
+    return 0
+
+
+def _count_tokens(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        print(client.count_tokens(**_messages(args)))
+    return 0
+
+
+def _models(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        for model in client.list_models():
+            if args.json:
+                print(_dump(model.to_dict()), flush=True)
+            else:
+                print(f"{model.id:<32} {model.display_name:<24} {model.created_at}", flush=True)
+    return 0
+
+
+# --- rate limits -------------------------------------------------------------------------
+
+_LIMITS = (
+    ("requests", "requests"),
+    ("tokens", "tokens"),
+    ("input_tokens", "input tokens"),
+    ("output_tokens", "output tokens"),
+    ("priority_input_tokens", "priority input tokens"),
+    ("priority_output_tokens", "priority output tokens"),
+)
+
+
+def _known(limits: RateLimits) -> Iterator[tuple[str, Limit]]:
+    for attr, name in _LIMITS:
+        limit: Limit = getattr(limits, attr)
+        if limit.limit is not None or limit.remaining is not None:
+            yield name, limit
+
+
+def _left(limit: Limit) -> str:
+    def n(value: int | None) -> str:
+        return "?" if value is None else f"{value:,}"
+
+    return f"{n(limit.remaining)}/{n(limit.limit)}"
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "unknown"
+    at = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return f"{at} (in {max(0.0, epoch - time.time()):.0f} s)"
+
+
+def _limits_left(limits: RateLimits) -> str:
+    """One line: what is left of each limit the response reported."""
+    parts = [f"{name} {_left(limit)}" for name, limit in _known(limits)]
+    return "rate limits left: " + (", ".join(parts) or "none reported")
+
+
+def _limits(args: argparse.Namespace) -> int:
+    """One small request (max_tokens 1), and the rate limits its response reports."""
+    with _client(args) as client:
+        call = client._session.create_message(max_tokens=1, **_messages(args))
+        _, head = _run(client, call)
+    assert head is not None  # a call that returned has its response
+    limits = head.rate_limits
+    if args.json:
+        table = {
+            attr: {"limit": limit.limit, "remaining": limit.remaining, "reset": limit.reset}
+            for attr, _ in _LIMITS
+            if (limit := getattr(limits, attr)).limit is not None or limit.remaining is not None
+        }
+        print(_dump({**table, "retry_after": limits.retry_after, "extra": dict(limits.extra)}))
+        return 0
+    print(f"rate limits for {args.model} (request id {head.request_id}):")
+    for name, limit in _known(limits):
+        print(f"  {name:<24} {_left(limit):>17} left, full at {_when(limit.reset)}")
+    for header, value in sorted(limits.extra.items()):
+        print(f"  {header}: {value}")
+    if not any(_known(limits)) and not limits.extra:
+        print("  none reported")
+    return 0
+
+
+# --- batches ---------------------------------------------------------------------------
+
+
+def _batch_requests(name: str) -> list[dict[str, Any]]:
+    """FILE.jsonl read: one `{"custom_id", "params"}` object a line (blank lines skipped)."""
+    requests = []
+    with _open(name) as source:
+        for number, line in enumerate(source, 1):
+            if not line.strip():
+                continue
+            try:
+                requests.append(json.loads(line))
+            except ValueError as exc:  # UnicodeDecodeError and JSONDecodeError alike
+                raise _Fail(f"{name}, line {number}: not JSON ({exc})") from None
+    if not requests:
+        raise _Fail(f"{name}: no requests (one JSON object a line)")
+    return requests
+
+
+def _counts(batch: MessageBatch) -> str:
+    c = batch.request_counts
+    return (
+        f"{c.processing} processing, {c.succeeded} succeeded, {c.errored} errored, "
+        f"{c.canceled} canceled, {c.expired} expired"
+    )
+
+
+def _batch_line(batch: MessageBatch) -> str:
+    return f"{batch.id}: {batch.processing_status}; {_counts(batch)}"
+
+
+def _print_batch(batch: MessageBatch, as_json: bool) -> None:
+    print(_dump(batch.to_dict(), indent=2) if as_json else _batch_line(batch), flush=True)
+
+
+def _batch_create(args: argparse.Namespace) -> int:
+    requests = _batch_requests(args.file)
+    with _client(args) as client:
+        _print_batch(client.create_batch(requests), args.json)
+    return 0
+
+
+def _batch_status(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        _print_batch(client.get_batch(args.id), args.json)
+    return 0
+
+
+def _bar(batch: MessageBatch, width: int = 30) -> str:
+    """A progress bar of the requests no longer processing."""
+    c = batch.request_counts
+    done = c.total - c.processing
+    filled = width * done // c.total if c.total else width
+    return f"[{'#' * filled}{'.' * (width - filled)}] {done}/{c.total} {batch.processing_status}"
+
+
+def _batch_watch(args: argparse.Namespace) -> int:
+    """Poll the batch until it ends: a live bar on a terminal, a line per change otherwise."""
+    live = sys.stdout.isatty()
+    last = ""
+    with _client(args) as client:
+        while True:
+            batch = client.get_batch(args.id)
+            if live:
+                print(f"\r{_bar(batch)} ({_counts(batch)})\x1b[K", end="", flush=True)
+            elif (line := _batch_line(batch)) != last:
+                print(line, flush=True)
+                last = line
+            if batch.processing_status == "ended":
+                break
+            time.sleep(args.interval)
+    if live:
+        print()
+    return 0
+
+
+def _batch_results(args: argparse.Namespace) -> int:
+    with _client(args) as client:
+        for result in client.batch_results(args.id):
+            print(_dump(result.to_dict()), flush=True)
+    return 0
+
+
+# --- the demo --------------------------------------------------------------------------
+
+
+def _show(event: Any) -> str:
+    """A typed event on one line: its class, then its fields as JSON."""
+    fields = {k: v for k, v in event.to_dict().items() if k != "type"}
+    return f"{type(event).__name__:<18} {_dump(fields)}"
+
+
 def _demo(args: argparse.Namespace) -> int:
     """The emulator on loopback and one real streamed request to it through `wire.sync.Client`:
-    text printed as it arrives, then usage, stop reason and timings."""
-    import time
-
-    from ._events import ContentBlockDelta, TextDelta
+    text (or `--events`: the typed events) printed as it arrives, then usage, stop reason,
+    request id, rate limits left and timings."""
     from .sync import Client
 
     try:
@@ -180,7 +501,11 @@ def _demo(args: argparse.Namespace) -> int:
     prompt = " ".join(args.prompt) or "Tell me about the weather in Paris"
     messages = [{"role": "user", "content": prompt}]
     with serve(seed=args.seed, pace=args.pace) as server:
-        print(f"wire demo: emulator at {server.base_url}; streaming a reply to {prompt!r}\n")
+        print(
+            f"wire demo: the reply comes from wire's API emulator on this machine "
+            f"({server.base_url}): synthetic text, no model and no network involved."
+        )
+        print(f"wire demo: streaming a reply to {prompt!r}\n")
         with Client(api_key="sk-demo", base_url=server.base_url, proxy=None) as client:
             start = time.perf_counter()
             first: float | None = None
@@ -188,28 +513,130 @@ def _demo(args: argparse.Namespace) -> int:
                 model=args.model, max_tokens=args.max_tokens, messages=messages
             ) as stream:
                 for event in stream:
-                    if isinstance(event, ContentBlockDelta) and isinstance(event.delta, TextDelta):
+                    text = _delta_text(event)
+                    if text is not None:
                         first = first or time.perf_counter()
-                        print(event.delta.text, end="", flush=True)
+                    if args.events:
+                        print(_show(event), flush=True)
+                    elif text is not None:
+                        print(text, end="", flush=True)
             total = time.perf_counter() - start
     message, head = stream.message, stream.response
-    if message is None:
+    if message is None or head is None:
         raise IncompleteStreamError("the stream carried no message", None)
-    usage = message.usage
-    request_id = None if head is None else head.request_id
-    print(
-        f"\n\nstop reason: {message.stop_reason}; usage: {usage.input_tokens} input, "
-        f"{usage.output_tokens} output tokens; request id: {request_id}"
-    )
+    print(f"\n{_summary(message, head)}" if args.events else f"\n\n{_summary(message, head)}")
+    print(_limits_left(head.rate_limits))
     ttft = f"{(first - start) * 1000:.1f} ms" if first else "n/a"
     print(f"time to first token: {ttft}; total: {total * 1000:.1f} ms (wire.sync.Client)")
     return 0
 
 
+# --- arguments -------------------------------------------------------------------------
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, with a usage error on one line (it prints the usage block otherwise)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _number(kind: Callable[[str], Any], low: float, high: float, what: str) -> Any:
+    def parse(text: str) -> Any:
+        try:
+            value = kind(text)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {what}")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+_port = _number(int, 0, 65535, "a port number (0 to 65535; 0: any free port)")
+_count = _number(int, 0, 1_000_000, "a whole number >= 0")
+_tokens = _number(int, 1, 10_000_000, "a number of tokens >= 1")
+_seconds = _number(float, 0.001, 1e6, "a number of seconds > 0")
+
+
+def _api_options() -> argparse.ArgumentParser:
+    """The options of every command that calls the API."""
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("API options")
+    group.add_argument(
+        "--base-url",
+        help="the API's URL (default: ANTHROPIC_BASE_URL, else https://api.anthropic.com)",
+    )
+    group.add_argument("--api-key", help="the API key (default: ANTHROPIC_API_KEY); never printed")
+    group.add_argument("--max-retries", type=_count, default=2, help="retries (default: 2)")
+    group.add_argument(
+        "--timeout", type=_seconds, default=None, help="seconds for each wait (default: wire's)"
+    )
+    group.add_argument("--json", action="store_true", help="print JSON instead of text")
+    return options
+
+
+def _prompt_options(max_tokens: bool = True) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument("prompt", nargs="+", help="the user message (words are joined)")
+    options.add_argument("--model", default=_MODEL, help=f"(default: {_MODEL})")
+    options.add_argument("--system", help="a system prompt")
+    if max_tokens:
+        options.add_argument("--max-tokens", type=_tokens, default=1024, help="(default: 1024)")
+    return options
+
+
+def _api_commands(commands: Any) -> None:
+    api = _api_options()
+    prompt = _prompt_options()
+    for name, run, what in (
+        ("send", _send, "send a message; print the reply (summary on stderr)"),
+        ("stream", _stream, "stream a message; print the text as it arrives"),
+    ):
+        command = commands.add_parser(name, parents=[api, prompt], help=what, description=what)
+        command.set_defaults(run=run)
+    count = commands.add_parser(
+        "count-tokens", parents=[api, _prompt_options(max_tokens=False)], help="count tokens"
+    )
+    count.set_defaults(run=_count_tokens)
+    models = commands.add_parser("models", parents=[api], help="list the models")
+    models.set_defaults(run=_models)
+    limits = commands.add_parser(
+        "limits",
+        parents=[api],
+        help="the rate limits a request reports",
+        description="Send one small message (max_tokens 1) and print the rate limits its "
+        "response reports: what is left of each, and when it is full again.",
+    )
+    limits.add_argument("--model", default=_MODEL, help=f"(default: {_MODEL})")
+    limits.set_defaults(run=_limits, prompt=["Hi"], system=None)
+    batch = commands.add_parser("batch", help="message batches: create, status, watch, results")
+    actions = batch.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    create = actions.add_parser(
+        "create", parents=[api], help='create a batch from FILE.jsonl ({"custom_id", "params"})'
+    )
+    create.add_argument("file", help="one request a line")
+    create.set_defaults(run=_batch_create)
+    for name, run, what in (
+        ("status", _batch_status, "print a batch's status and request counts"),
+        ("watch", _batch_watch, "follow a batch until it ends (a live bar on a terminal)"),
+        ("results", _batch_results, "print a batch's results as JSON lines"),
+    ):
+        action = actions.add_parser(name, parents=[api], help=what, description=what)
+        action.add_argument("id", help="the batch id (msgbatch_...)")
+        action.set_defaults(run=run)
+        if name == "watch":
+            action.add_argument(
+                "--interval", type=_seconds, default=2.0, help="seconds between polls (default: 2)"
+            )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="wire", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="wire", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"wire {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     decode = commands.add_parser(
         "decode",
         help="decode a captured Messages SSE stream into typed events (JSON lines)",
@@ -231,7 +658,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("prompt", nargs="*", help="the prompt (a default one otherwise)")
     demo.add_argument("--model", default="claude-opus-4-6")
-    demo.add_argument("--max-tokens", type=int, default=120)
+    demo.add_argument("--max-tokens", type=_tokens, default=120)
     demo.add_argument("--seed", type=int, default=0)
     demo.add_argument(
         "--pace",
@@ -239,10 +666,13 @@ def _parser() -> argparse.ArgumentParser:
         default=300.0,
         help="emulated tokens per second (0: as fast as possible)",
     )
+    demo.add_argument(
+        "--events", action="store_true", help="print the typed events as they come, not the text"
+    )
     demo.set_defaults(run=_demo)
     serve = commands.add_parser("serve", help="run the API emulator (for tests; loopback only)")
     serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--port", type=_port, default=8080)
     serve.add_argument(
         "--api-key", default=None, help="accept only this key (default: any non-empty key)"
     )
@@ -272,24 +702,64 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key for --tls-cert")
     serve.set_defaults(run=_serve)
+    _api_commands(commands)
     return parser
 
 
+def _redact(text: str, argv: Sequence[str] | None) -> str:
+    """`text` without the API key in it (from --api-key or the environment)."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    keys = [os.environ.get("ANTHROPIC_API_KEY", ""), os.environ.get("ANTHROPIC_AUTH_TOKEN", "")]
+    for i, arg in enumerate(args):
+        if arg == "--api-key" and i + 1 < len(args):
+            keys.append(args[i + 1])
+        elif arg.startswith("--api-key="):
+            keys.append(arg.partition("=")[2])
+    for key in keys:
+        if len(key) >= 4:  # in any case: a host name, for one, comes back lower-cased
+            text = re.sub(re.escape(key), "[the key]", text, flags=re.IGNORECASE)
+    return text
+
+
+def _one_line(exc: BaseException) -> str:
+    """What went wrong, in one line."""
+    if isinstance(exc, _Fail):
+        text = str(exc)
+    elif isinstance(exc, APIError):
+        text = f"{type(exc).__name__}: {exc}"  # its text ends with the request id
+    elif isinstance(exc, WireError):
+        text = f"{type(exc).__name__}: {exc}"
+    elif isinstance(exc, OSError):
+        text = exc.strerror or str(exc)
+        if exc.filename is not None:
+            text = f"{exc.filename}: {text}"
+    else:  # a bug in wire: still one line, with what a report needs
+        text = f"unexpected {type(exc).__name__}: {exc} (a bug in wire: please report it)"
+    return " ".join(text.split())
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     try:
+        args = _parser().parse_args(argv)
         code: int = args.run(args)
-    except WireError as exc:
-        print(f"wire: error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 1
-    except BrokenPipeError:
+    except BaseException as exc:  # every outcome but success ends here, as one line at most
+        return _outcome(exc, argv)
+    return code
+
+
+def _outcome(exc: BaseException, argv: Sequence[str] | None) -> int:
+    leaves = list(_leaves(exc))
+    if isinstance(exc, SystemExit):  # --help, --version, a usage error: argparse has spoken
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 2
+    if any(isinstance(e, KeyboardInterrupt) for e in leaves):
+        return 130  # Ctrl-C: quietly, as shells expect
+    if any(isinstance(e, BrokenPipeError) for e in leaves):
         # The reader went away (`wire decode ... | head`): stop quietly, as Unix
         # tools do, and keep Python from complaining when it flushes stdout.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
-    except OSError as exc:
-        print(f"wire: error: {exc.strerror or exc}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        return 130
-    return code
+    first = leaves[0]
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
+    print(f"wire: error: {_redact(_one_line(first), argv)}", file=sys.stderr)
+    return first.code if isinstance(first, _Fail) else 1
