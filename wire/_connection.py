@@ -59,6 +59,7 @@ from ._errors import (
     error_class_for,
 )
 from ._events import StreamEvent
+from ._framing import ChunkedDecoder
 from ._inflate import (
     DEFAULT_DECOMPRESSION_RATIO_FLOOR,
     DEFAULT_MAX_DECOMPRESSED_PER_CALL,
@@ -412,6 +413,9 @@ class ClientConnection:
         # body of the response in progress, or of the last one, is the only other field.
         self._gate = ErrorGate()  # an error held for the next call; refusal once failed
         self._body: _Body | None = None
+        # A chunked body is de-chunked here, not by h11 (see `_dechunk`); h11 gets its end.
+        self._chunked: ChunkedDecoder | None = None
+        self._method = ""  # of the request in progress: h11 reads no body after HEAD
 
     @property
     def state(self) -> ConnectionState:
@@ -477,6 +481,8 @@ class ClientConnection:
                 "cannot send this request: a header name or value is not valid HTTP"
             ) from None
         self._body = None
+        self._chunked = None
+        self._method = request.method
         self._informational = 0
         return out or b""
 
@@ -527,9 +533,39 @@ class ClientConnection:
                 if self._informational > self.max_informational_bytes:
                     limit = self.max_informational_bytes
                     raise SizeLimitError("max_informational_bytes", limit, self._informational)
-        if view or not data:
+        if self._chunked is not None:
+            if view or not data:
+                self._dechunk(data if len(view) == len(data) else bytes(view), events)
+        elif view or not data:
             self._give(bytes(view))
             self._events(events, eof=not data)
+
+    def _dechunk(self, data: bytes, events: list[ResponseEvent]) -> None:
+        """Decode chunked body bytes in wire; h11 reads the last chunk on, and any cut-off.
+
+        h11 parsed the head, so it is in its body state, its buffer empty; from the
+        last chunk's size line on it reads the rest as it always did (trailers, bytes
+        after the response, reuse), and at end of file it is told what was held, so
+        it names the cut-off exactly as if it had read every byte.
+        """
+        chunked = self._chunked
+        assert chunked is not None
+        assert self._body is not None
+        if not data:  # end of file mid-body
+            self._chunked = None
+            self._give(chunked.held)
+            self._give(b"")
+            self._events(events, eof=True)
+            return
+        out, tail, error = chunked.feed(data)
+        if out:
+            self._body.feed(out, events)
+        if error is not None:
+            raise error
+        if tail is not None:
+            self._chunked = None
+            self._give(tail)
+            self._events(events, eof=False)
 
     def _give(self, data: bytes) -> None:
         try:
@@ -562,9 +598,11 @@ class ClientConnection:
             if isinstance(event, h11.Response):
                 body = self._body = self._start(event)
                 events.append(body.head)
-            elif isinstance(event, h11.Data):
-                if body is not None:
-                    body.feed(bytes(event.data), events)
+                if self._is_chunked(body.head):
+                    self._chunked = ChunkedDecoder(self.max_header_bytes)
+                    return
+            elif isinstance(event, h11.Data) and body is not None:
+                body.feed(bytes(event.data), events)
             elif isinstance(event, h11.EndOfMessage):
                 if body is not None:
                     body.finish(events)
@@ -576,6 +614,23 @@ class ClientConnection:
                     body.cut_off("the connection closed mid-body", events)
                 return
             # InformationalResponse (1xx) needs nothing.
+
+    def _is_chunked(self, head: ResponseHead) -> bool:
+        """Whether h11 would now read a chunked body (wire reads it instead).
+
+        h11's own rule: no body after HEAD or CONNECT, nor with 204 or 304;
+        otherwise `transfer-encoding` (h11 accepts `chunked` alone) beats
+        `content-length`. Only while h11 holds no byte past the head, which is
+        always so (heads are given to it exactly), so that no byte is skipped.
+        """
+        h = self._h11
+        return (
+            h.their_state is h11.SEND_BODY
+            and self._method not in ("HEAD", "CONNECT")
+            and head.status not in (204, 304)
+            and head.header("transfer-encoding") is not None
+            and not h.trailing_data[0]
+        )
 
     def _start(self, response: h11.Response) -> _Body:
         """The body decoder for a final response head."""
