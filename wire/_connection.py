@@ -225,11 +225,6 @@ class _Body:
         elif head.media_type == "application/json" or head.media_type.endswith("+json"):
             self.buffer = bytearray()
 
-    def new_call(self) -> None:
-        """A new `receive_data()` call: the per-call decompression budget starts afresh."""
-        if self.inflater is not None:
-            self.inflater.new_call()
-
     def feed(self, data: bytes, events: list[ResponseEvent]) -> None:
         if self.inflater is None:
             self._decoded(data, events)
@@ -497,19 +492,18 @@ class ClientConnection:
         gate = self._gate
         if gate.refusal is not None:
             gate.check()
-        if self._h11.their_state is h11.ERROR:  # a stream cut off: nothing more can come
-            raise LocalProtocolError("receive_data() called after the connection was cut off")
-        if data and self._h11.their_state is h11.CLOSED:  # misuse: the state stays as it is
-            raise LocalProtocolError("receive_data() called with data after end of file")
-        if data and self.state is ConnectionState.IDLE:
-            # Before any request, or after a complete response: answering nothing asked
-            # (kept, these bytes would answer the next request: a desync).
-            gate.fail(RemoteProtocolError(_UNASKED), False, _FAILED)
+        chunked = self._chunked
+        if chunked is None or not data:  # (mid chunked body, h11 waits in its body state)
+            self._check_receive(data)
         events: list[ResponseEvent] = []
-        if self._body is not None:
-            self._body.new_call()
+        body = self._body
+        if body is not None and body.inflater is not None:
+            body.inflater.new_call()  # the per-call decompression budget starts afresh
         try:
-            self._receive(data, events)
+            if chunked is not None and data:
+                self._dechunk(data, events)
+            else:
+                self._receive(data, events)
         except WireError as error:
             gate.fail(error, bool(events), _FAILED)  # the events before it are delivered first
             return events
@@ -517,6 +511,18 @@ class ClientConnection:
         if stream is not None and stream.pending_error is not None:
             gate.hold(stream.pending_error, _FAILED)  # known now: say so without more bytes
         return events
+
+    def _check_receive(self, data: bytes) -> None:
+        """Refuse bytes h11 cannot take now; fail on bytes nothing asked for."""
+        their_state = self._h11.their_state
+        if their_state is h11.ERROR:  # a stream cut off: nothing more can come
+            raise LocalProtocolError("receive_data() called after the connection was cut off")
+        if data and their_state is h11.CLOSED:  # misuse: the state stays as it is
+            raise LocalProtocolError("receive_data() called with data after end of file")
+        if data and self.state is ConnectionState.IDLE:
+            # Before any request, or after a complete response: answering nothing asked
+            # (kept, these bytes would answer the next request: a desync).
+            self._gate.fail(RemoteProtocolError(_UNASKED), False, _FAILED)
 
     def _receive(self, data: bytes, events: list[ResponseEvent]) -> None:
         """Give h11 the bytes, a response head at a time: each head's size is checked."""
