@@ -155,8 +155,9 @@ class SSEDecoder:
         """
         if self._gate.refusal is not None:
             self._gate.check()
-        if type(data) is not bytes:
-            data = bytes(data)
+        data = data if type(data) is bytes else bytes(data)
+        if self._plain(data):  # the usual read of the API's stream
+            return self._whole_lines(data)
         if self._skip_lf or not self._started:
             data = self._prelude(data)
         line = self._line
@@ -215,6 +216,27 @@ class SSEDecoder:
         self._gate.close("SSEDecoder.feed() called after close()")
 
     # -- internals -----------------------------------------------------------
+
+    def _plain(self, data: bytes) -> bool:
+        """`data` is whole lines with no CR, nothing is held, and no line can pass the limit."""
+        return (
+            not self._line
+            and not self._skip_lf
+            and self._started
+            and data.endswith(b"\n")
+            and 13 not in data
+            and len(data) <= self.max_line_bytes
+            and len(data) < _BIG_REGION
+        )
+
+    def _whole_lines(self, data: bytes) -> list[ServerSentEvent]:
+        """`feed()` for `_plain` data: decoded and interpreted at once, nothing held after."""
+        events: list[ServerSentEvent] = []
+        try:
+            self._parse(str(data, "utf-8", "replace"), events)
+        except SSEError as error:
+            self._gate.fail(error, bool(events), _FAILED)  # the events before it come first
+        return events
 
     def _fail(self) -> None:
         self._gate.refusal = _FAILED

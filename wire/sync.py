@@ -236,8 +236,8 @@ class MessageStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __iter__(self) -> MessageStream:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        return self._events  # `for` runs the driver's generator itself: no frame per event
 
     def __next__(self) -> Any:
         return next(self._events)
