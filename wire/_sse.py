@@ -156,7 +156,7 @@ class SSEDecoder:
         if self._gate.refusal is not None:
             self._gate.check()
         data = data if type(data) is bytes else bytes(data)
-        if self._plain(data):  # the usual read of the API's stream
+        if not self._line and data.endswith(b"\n") and self._plain(data):  # a usual read
             return self._whole_lines(data)
         if self._skip_lf or not self._started:
             data = self._prelude(data)
@@ -218,12 +218,10 @@ class SSEDecoder:
     # -- internals -----------------------------------------------------------
 
     def _plain(self, data: bytes) -> bool:
-        """`data` is whole lines with no CR, nothing is held, and no line can pass the limit."""
+        """`data` (ending with LF, nothing held) has no CR, and no line of it can pass the limit."""
         return (
-            not self._line
-            and not self._skip_lf
+            not self._skip_lf
             and self._started
-            and data.endswith(b"\n")
             and 13 not in data
             and len(data) <= self.max_line_bytes
             and len(data) < _BIG_REGION
