@@ -10,6 +10,9 @@ the same first error class.
 
 from __future__ import annotations
 
+import gc
+import math
+import time
 from typing import Any
 
 import h11
@@ -284,3 +287,27 @@ def test_a_size_line_in_one_byte_pieces_is_held_up_to_the_limit() -> None:
     error = decoder.feed(b"e")[2]
     assert isinstance(error, wire.SizeLimitError)
     assert error.size == 4097
+
+
+def _one_byte_size_line(n: int) -> float:
+    decoder = ChunkedDecoder(n + 10)
+    pieces = [b"5", b";"] + [b"e"] * n + [b"\r", b"\n", b"hello\r\n"]
+    start = time.perf_counter()
+    for piece in pieces:
+        assert decoder.feed(piece)[2] is None
+    return time.perf_counter() - start
+
+
+def test_a_size_line_held_byte_by_byte_costs_linear_time() -> None:
+    # 4x the bytes cost 4x when linear and 16x when quadratic (the held bytes copied or
+    # searched again on every call): the bound sits between (8x). Best of 3, interleaved.
+    one = four = math.inf
+    gc.collect()
+    gc.disable()
+    try:
+        for _ in range(3):
+            one = min(one, _one_byte_size_line(131_072))
+            four = min(four, _one_byte_size_line(524_288))
+    finally:
+        gc.enable()
+    assert four / one <= 8
