@@ -25,6 +25,12 @@ stream cut short) is a value event carrying the exception for the caller to
 raise; only broken input (HTTP, SSE or event violations, a breached limit, a
 non-stream body cut off: `IncompleteBodyError`) and misuse are raised.
 
+h11 reads the status line and headers; a chunked body is de-chunked here
+(`wire._framing`, h11's grammar at C speed, one piece per `receive_data()`
+call), and h11 reads it again from the last chunk on: trailers, bytes after
+the response, and whether the connection may be reused stay h11's to judge.
+Content-length and read-to-close bodies are h11's throughout.
+
 gzip (every member) and deflate bodies are decoded incrementally and
 exactly (`wire._inflate`): the same bytes give the same events and error in
 every chunking. Decompressed output is bounded per `receive_data()` call
@@ -364,9 +370,9 @@ class ClientConnection:
     compressed bytes. Real gzip of SSE and JSON runs 5-25x. A streamed
     message is bounded by `max_message_bytes` (32 MiB, `MessageTooLargeError`),
     its lines and events by `max_line_bytes` and `max_event_bytes` (16 MiB each),
-    the response head by `max_header_bytes` (64 KiB), the 1xx heads before it
-    together by `max_informational_bytes` (64 KiB), and a buffered body by
-    `max_body_bytes` (32 MiB). docs/limits.md lists them all.
+    the response head and each chunk-size line by `max_header_bytes` (64 KiB),
+    the 1xx heads before it together by `max_informational_bytes` (64 KiB), and
+    a buffered body by `max_body_bytes` (32 MiB). docs/limits.md lists them all.
     """
 
     def __init__(
