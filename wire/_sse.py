@@ -156,8 +156,6 @@ class SSEDecoder:
         if self._gate.refusal is not None:
             self._gate.check()
         data = data if type(data) is bytes else bytes(data)
-        if not self._line and data.endswith(b"\n") and self._plain(data):  # a usual read
-            return self._whole_lines(data)
         if self._skip_lf or not self._started:
             data = self._prelude(data)
         line = self._line
@@ -168,6 +166,8 @@ class SSEDecoder:
                     self._fail()
                     raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(line))
             return []
+        if not line and data[-1] == 0x0A and self._plain(data):  # a usual read of a stream
+            return self._whole_lines(data)
         end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
         # Everything up to the last line end is decoded at once, straight from
         # the buffers (no joined copy); what follows is the next line in progress.
@@ -218,14 +218,9 @@ class SSEDecoder:
     # -- internals -----------------------------------------------------------
 
     def _plain(self, data: bytes) -> bool:
-        """`data` (ending with LF, nothing held) has no CR, and no line of it can pass the limit."""
-        return (
-            not self._skip_lf
-            and self._started
-            and 13 not in data
-            and len(data) <= self.max_line_bytes
-            and len(data) < _BIG_REGION
-        )
+        """`data` (past the prelude, ending with LF, nothing held) has no CR, and no line
+        of it can pass the limit: `_whole_lines` may take it."""
+        return 13 not in data and len(data) <= self.max_line_bytes and len(data) < _BIG_REGION
 
     def _whole_lines(self, data: bytes) -> list[ServerSentEvent]:
         """`feed()` for `_plain` data: decoded and interpreted at once, nothing held after."""
