@@ -71,7 +71,7 @@ from ._errors import (
     LocalProtocolError,
     WireError,
 )
-from ._events import Ping, StreamError
+from ._events import ContentBlockDelta, Ping, StreamError
 from ._message import Message
 from ._proxy import (
     Proxy,
@@ -685,7 +685,7 @@ class Call(Generic[_V]):
         reader = _Reader(self)
         self._doing = "waiting for the answer from"
         while True:
-            kind, data = yield Receive(self._handle, self._earliest(*reader.timers()))
+            kind, data = yield Receive(self._handle, reader.deadline())
             if kind != "received":
                 yield from self._drop()
                 if reused and kind == "failed" and self.response is None:
@@ -843,20 +843,37 @@ class _Reader:
         self.complete: ResponseComplete | None = None
         self.items: list[Any] = []
 
-    def timers(self) -> list[_Timer]:
-        """The deadlines of the next receive: `read`, and in a stream `idle` and `stall`."""
-        now, timeout = self.call._now, self.call.session.timeout
-        timers: list[_Timer] = [("read", timeout.read, _plus(now, timeout.read))]
-        if self.stream and self.call.response is not None:
-            timers.append(("idle", timeout.idle, _plus(self.last_event, timeout.idle)))
-            timers.append(("stall", timeout.stall, _plus(self.last_content, timeout.stall)))
-        return timers
+    def deadline(self) -> float | None:
+        """The deadline of the next receive, remembered by the call for `timed_out`.
+
+        The earliest of `total`, `read` and, in a stream, `idle` and `stall` (a tie
+        goes to the first named); written out rather than through `Call._earliest`
+        because it runs once per read.
+        """
+        call = self.call
+        now, timeout = call._now, call.session.timeout
+        name, seconds, best = "total", timeout.total, call._total
+        read = timeout.read
+        if read is not None and (best is None or now + read < best):
+            name, seconds, best = "read", read, now + read
+        if self.stream and call.response is not None:
+            idle, stall = timeout.idle, timeout.stall
+            if idle is not None and (best is None or self.last_event + idle < best):
+                name, seconds, best = "idle", idle, self.last_event + idle
+            if stall is not None and (best is None or self.last_content + stall < best):
+                name, seconds, best = "stall", stall, self.last_content + stall
+        call._timer = (name, seconds or 0.0)
+        return best
 
     def take(self, events: list[Any]) -> list[Any]:
         """Sort one chunk's response events; the items to deliver (stream events, results)."""
-        self.items = []
+        items: list[Any] = []
+        self.items, now = items, self.call._now
         for event in events:
-            if isinstance(event, ResponseHead):
+            if type(event) is ContentBlockDelta and self.error is None:  # most of a stream
+                items.append(event)
+                self.last_event = self.last_content = now
+            elif isinstance(event, ResponseHead):
                 self._head(event)
             elif isinstance(event, ResponseComplete):
                 self.complete = event
@@ -866,12 +883,12 @@ class _Reader:
                 self.value = event.value
             elif isinstance(event, BodyData):
                 if self.jsonl is not None:
-                    self.items.extend(self.jsonl.feed(event.data))
+                    items.extend(self.jsonl.feed(event.data))
             elif self.error is None:
                 self._stream_event(event)
         if self.jsonl is not None:
             self._jsonl_end()
-        return self.items
+        return items
 
     def _head(self, head: ResponseHead) -> None:
         call = self.call

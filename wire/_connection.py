@@ -25,6 +25,12 @@ stream cut short) is a value event carrying the exception for the caller to
 raise; only broken input (HTTP, SSE or event violations, a breached limit, a
 non-stream body cut off: `IncompleteBodyError`) and misuse are raised.
 
+h11 reads the status line and headers; a chunked body is de-chunked here
+(`wire._framing`, h11's grammar at C speed, one piece per `receive_data()`
+call), and h11 reads it again from the last chunk on: trailers, bytes after
+the response, and whether the connection may be reused stay h11's to judge.
+Content-length and read-to-close bodies are h11's throughout.
+
 gzip (every member) and deflate bodies are decoded incrementally and
 exactly (`wire._inflate`): the same bytes give the same events and error in
 every chunking. Decompressed output is bounded per `receive_data()` call
@@ -59,6 +65,7 @@ from ._errors import (
     build_api_error,
 )
 from ._events import StreamEvent
+from ._framing import ChunkedDecoder
 from ._inflate import (
     DEFAULT_DECOMPRESSION_RATIO_FLOOR,
     DEFAULT_MAX_DECOMPRESSED_PER_CALL,
@@ -223,11 +230,6 @@ class _Body:
         elif head.media_type == "application/json" or head.media_type.endswith("+json"):
             self.buffer = bytearray()
 
-    def new_call(self) -> None:
-        """A new `receive_data()` call: the per-call decompression budget starts afresh."""
-        if self.inflater is not None:
-            self.inflater.new_call()
-
     def feed(self, data: bytes, events: list[ResponseEvent]) -> None:
         if self.inflater is None:
             self._decoded(data, events)
@@ -349,9 +351,9 @@ class ClientConnection:
     compressed bytes. Real gzip of SSE and JSON runs 5-25x. A streamed
     message is bounded by `max_message_bytes` (32 MiB, `MessageTooLargeError`),
     its lines and events by `max_line_bytes` and `max_event_bytes` (16 MiB each),
-    the response head by `max_header_bytes` (64 KiB), the 1xx heads before it
-    together by `max_informational_bytes` (64 KiB), and a buffered body by
-    `max_body_bytes` (32 MiB). docs/limits.md lists them all.
+    the response head and each chunk-size line by `max_header_bytes` (64 KiB),
+    the 1xx heads before it together by `max_informational_bytes` (64 KiB), and
+    a buffered body by `max_body_bytes` (32 MiB). docs/limits.md lists them all.
     """
 
     def __init__(
@@ -393,6 +395,9 @@ class ClientConnection:
         # body of the response in progress, or of the last one, is the only other field.
         self._gate = ErrorGate()  # an error held for the next call; refusal once failed
         self._body: _Body | None = None
+        # A chunked body is de-chunked here, not by h11 (see `_dechunk`); h11 gets its end.
+        self._chunked: ChunkedDecoder | None = None
+        self._method = ""  # of the request in progress: h11 reads no body after HEAD
 
     @property
     def state(self) -> ConnectionState:
@@ -458,6 +463,8 @@ class ClientConnection:
                 "cannot send this request: a header name or value is not valid HTTP"
             ) from None
         self._body = None
+        self._chunked = None
+        self._method = request.method
         self._informational = 0
         return out or b""
 
@@ -472,19 +479,18 @@ class ClientConnection:
         gate = self._gate
         if gate.refusal is not None:
             gate.check()
-        if self._h11.their_state is h11.ERROR:  # a stream cut off: nothing more can come
-            raise LocalProtocolError("receive_data() called after the connection was cut off")
-        if data and self._h11.their_state is h11.CLOSED:  # misuse: the state stays as it is
-            raise LocalProtocolError("receive_data() called with data after end of file")
-        if data and self.state is ConnectionState.IDLE:
-            # Before any request, or after a complete response: answering nothing asked
-            # (kept, these bytes would answer the next request: a desync).
-            gate.fail(RemoteProtocolError(_UNASKED), False, _FAILED)
+        chunked = self._chunked
+        if chunked is None or not data:  # (mid chunked body, h11 waits in its body state)
+            self._check_receive(data)
         events: list[ResponseEvent] = []
-        if self._body is not None:
-            self._body.new_call()
+        body = self._body
+        if body is not None and body.inflater is not None:
+            body.inflater.new_call()  # the per-call decompression budget starts afresh
         try:
-            self._receive(data, events)
+            if chunked is not None and data:
+                self._dechunk(data, events)
+            else:
+                self._receive(data, events)
         except WireError as error:
             gate.fail(error, bool(events), _FAILED)  # the events before it are delivered first
             return events
@@ -492,6 +498,18 @@ class ClientConnection:
         if stream is not None and stream.pending_error is not None:
             gate.hold(stream.pending_error, _FAILED)  # known now: say so without more bytes
         return events
+
+    def _check_receive(self, data: bytes) -> None:
+        """Refuse bytes h11 cannot take now; fail on bytes nothing asked for."""
+        their_state = self._h11.their_state
+        if their_state is h11.ERROR:  # a stream cut off: nothing more can come
+            raise LocalProtocolError("receive_data() called after the connection was cut off")
+        if data and their_state is h11.CLOSED:  # misuse: the state stays as it is
+            raise LocalProtocolError("receive_data() called with data after end of file")
+        if data and self.state is ConnectionState.IDLE:
+            # Before any request, or after a complete response: answering nothing asked
+            # (kept, these bytes would answer the next request: a desync).
+            self._gate.fail(RemoteProtocolError(_UNASKED), False, _FAILED)
 
     def _receive(self, data: bytes, events: list[ResponseEvent]) -> None:
         """Give h11 the bytes, a response head at a time: each head's size is checked."""
@@ -508,9 +526,39 @@ class ClientConnection:
                 if self._informational > self.max_informational_bytes:
                     limit = self.max_informational_bytes
                     raise SizeLimitError("max_informational_bytes", limit, self._informational)
-        if view or not data:
+        if self._chunked is not None:
+            if view or not data:
+                self._dechunk(data if len(view) == len(data) else bytes(view), events)
+        elif view or not data:
             self._give(bytes(view))
             self._events(events, eof=not data)
+
+    def _dechunk(self, data: bytes, events: list[ResponseEvent]) -> None:
+        """Decode chunked body bytes in wire; h11 reads the last chunk on, and any cut-off.
+
+        h11 parsed the head, so it is in its body state, its buffer empty; from the
+        last chunk's size line on it reads the rest as it always did (trailers, bytes
+        after the response, reuse), and at end of file it is told what was held, so
+        it names the cut-off exactly as if it had read every byte.
+        """
+        chunked = self._chunked
+        assert chunked is not None
+        assert self._body is not None
+        if not data:  # end of file mid-body
+            self._chunked = None
+            self._give(chunked.held)
+            self._give(b"")
+            self._events(events, eof=True)
+            return
+        out, tail, error = chunked.feed(data)
+        if out:
+            self._body.feed(out, events)
+        if error is not None:
+            raise error
+        if tail is not None:
+            self._chunked = None
+            self._give(tail)
+            self._events(events, eof=False)
 
     def _give(self, data: bytes) -> None:
         try:
@@ -543,9 +591,11 @@ class ClientConnection:
             if isinstance(event, h11.Response):
                 body = self._body = self._start(event)
                 events.append(body.head)
-            elif isinstance(event, h11.Data):
-                if body is not None:
-                    body.feed(bytes(event.data), events)
+                if self._is_chunked(body.head):
+                    self._chunked = ChunkedDecoder(self.max_header_bytes)
+                    return
+            elif isinstance(event, h11.Data) and body is not None:
+                body.feed(bytes(event.data), events)
             elif isinstance(event, h11.EndOfMessage):
                 if body is not None:
                     body.finish(events)
@@ -557,6 +607,23 @@ class ClientConnection:
                     body.cut_off("the connection closed mid-body", events)
                 return
             # InformationalResponse (1xx) needs nothing.
+
+    def _is_chunked(self, head: ResponseHead) -> bool:
+        """Whether h11 would now read a chunked body (wire reads it instead).
+
+        h11's own rule: no body after HEAD or CONNECT, nor with 204 or 304;
+        otherwise `transfer-encoding` (h11 accepts `chunked` alone) beats
+        `content-length`. Only while h11 holds no byte past the head, which is
+        always so (heads are given to it exactly), so that no byte is skipped.
+        """
+        h = self._h11
+        return (
+            h.their_state is h11.SEND_BODY
+            and self._method not in ("HEAD", "CONNECT")
+            and head.status not in (204, 304)
+            and head.header("transfer-encoding") is not None
+            and not h.trailing_data[0]
+        )
 
     def _start(self, response: h11.Response) -> _Body:
         """The body decoder for a final response head."""

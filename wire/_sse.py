@@ -161,12 +161,10 @@ class SSEDecoder:
             data = self._prelude(data)
         line = self._line
         if 10 not in data and 13 not in data:  # no LF, no CR (int tests are the fastest)
-            if data:  # the line in progress grows
-                line += data
-                if len(line) > self.max_line_bytes:
-                    self._fail()
-                    raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(line))
+            self._grow(line, data)
             return []
+        if not line and data[-1] == 0x0A and self._plain(data):  # a usual read of a stream
+            return self._whole_lines(data)
         end = max(data.rfind(b"\n"), data.rfind(b"\r")) + 1
         # Everything up to the last line end is decoded at once, straight from
         # the buffers (no joined copy); what follows is the next line in progress.
@@ -215,6 +213,28 @@ class SSEDecoder:
         self._gate.close("SSEDecoder.feed() called after close()")
 
     # -- internals -----------------------------------------------------------
+
+    def _plain(self, data: bytes) -> bool:
+        """`data` (past the prelude, ending with LF, nothing held) has no CR, and no line
+        of it can pass the limit: `_whole_lines` may take it."""
+        return 13 not in data and len(data) <= self.max_line_bytes and len(data) < _BIG_REGION
+
+    def _whole_lines(self, data: bytes) -> list[ServerSentEvent]:
+        """`feed()` for `_plain` data: decoded and interpreted at once, nothing held after."""
+        events: list[ServerSentEvent] = []
+        try:
+            self._parse(str(data, "utf-8", "replace"), events)
+        except SSEError as error:
+            self._gate.fail(error, bool(events), _FAILED)  # the events before it come first
+        return events
+
+    def _grow(self, line: bytearray, data: bytes) -> None:
+        """Bytes without a line end: the line in progress grows, up to `max_line_bytes`."""
+        if data:
+            line += data
+            if len(line) > self.max_line_bytes:
+                self._fail()
+                raise LineTooLongError("max_line_bytes", self.max_line_bytes, len(line))
 
     def _fail(self) -> None:
         self._gate.refusal = _FAILED

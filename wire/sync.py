@@ -45,6 +45,23 @@ def _arm(sock: socket.socket, deadline: float | None) -> bool:
     return True
 
 
+def _arm_read(sock: socket.socket, deadline: float | None) -> bool:
+    """`_arm` for a read, which may wake early: the timeout in force is kept when it ends
+    at most 10% before `deadline` (a stream's deadline moves a little with every event,
+    and each `settimeout` is a system call); a read that wakes early is simply re-armed."""
+    current = sock.gettimeout()
+    if deadline is None:
+        if current is not None:
+            sock.settimeout(None)
+        return True
+    left = deadline - _clock()
+    if left <= 0:
+        return False
+    if current is None or not 0.9 * left <= current <= left:
+        sock.settimeout(left)
+    return True
+
+
 class Client:
     """A blocking client for the Messages API (see DESIGN.md "Drivers" for the contract)."""
 
@@ -164,8 +181,13 @@ class Client:
         """Carry out one I/O action by its deadline and report how it went."""
         try:
             if isinstance(action, Receive):
-                if _arm(action.handle, action.deadline):
-                    return call.received(action.handle.recv(_READ_SIZE), _clock())
+                sock, deadline = action.handle, action.deadline
+                while _arm_read(sock, deadline):
+                    try:
+                        data = sock.recv(_READ_SIZE)
+                    except TimeoutError:
+                        continue  # maybe early (see _arm_read): re-armed, or the deadline passed
+                    return call.received(data, _clock())
             elif isinstance(action, Send):
                 if _arm(action.handle, action.deadline):
                     action.handle.sendall(action.data)
@@ -214,8 +236,8 @@ class MessageStream:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def __iter__(self) -> MessageStream:
-        return self
+    def __iter__(self) -> Iterator[Any]:
+        return self._events  # `for` runs the driver's generator itself: no frame per event
 
     def __next__(self) -> Any:
         return next(self._events)
