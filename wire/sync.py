@@ -1,12 +1,9 @@
 """`wire.sync.Client`: the blocking driver (stdlib `socket` + `ssl`).
 
-Layer: driver. Rule: no protocol logic here. Every decision (connection,
-proxy, bytes, waits, retries, deadlines, reuse) is the sans-IO `Call`'s
-(`wire._call`); this module carries out its actions with a socket and a
-monotonic clock, and reports back. Safe for many threads sharing one client:
-the pool and the limiter are guarded by one lock. Leaving a stream early, an
-exception or KeyboardInterrupt closes the connection in use: it never goes
-back to the pool half-read.
+Layer: driver. Rule: no protocol logic here: the sans-IO `Call` (`wire._call`)
+decides; this module carries out its actions with a socket and a monotonic
+clock. Threads may share a client (one lock guards the pool and the limiter).
+Leaving a stream early closes its connection: nothing goes back half-read.
 """
 
 from __future__ import annotations
@@ -16,6 +13,7 @@ import socket
 import ssl
 import threading
 import time
+from collections import deque
 from collections.abc import Generator, Iterator
 from typing import Any, TypeVar
 
@@ -46,9 +44,8 @@ def _arm(sock: socket.socket, deadline: float | None) -> bool:
 
 
 def _arm_read(sock: socket.socket, deadline: float | None) -> bool:
-    """`_arm` for a read, which may wake early: the timeout in force is kept when it ends
-    at most 10% before `deadline` (a stream's deadline moves a little with every event,
-    and each `settimeout` is a system call); a read that wakes early is simply re-armed."""
+    """`_arm` for a read: a timeout ending at most 10% early is kept (each `settimeout` is
+    a system call; the deadline moves with every event); an early wake-up re-arms."""
     current = sock.gettimeout()
     if deadline is None:
         if current is not None:
@@ -151,8 +148,7 @@ class Client:
     # -- the loop --------------------------------------------------------------------------
 
     def _run(self, call: _call.Call[_V]) -> _V:
-        for _ in self._drive(call):  # a call that delivers nothing
-            pass
+        deque(self._drive(call), maxlen=0)  # run a call that delivers nothing
         return call.result
 
     def _pages(self, pages: _call.Pages[_V]) -> Iterator[_V]:
@@ -202,9 +198,8 @@ class Client:
                 if _arm(action.handle, action.deadline):
                     assert self._ssl is not None
                     name = action.server_hostname
-                    return call.connected(
-                        self._ssl.wrap_socket(action.handle, server_hostname=name), _clock()
-                    )
+                    tls = self._ssl.wrap_socket(action.handle, server_hostname=name)
+                    return call.connected(tls, _clock())
             elif isinstance(action, Sleep):
                 time.sleep(max(0.0, action.until - _clock()))
                 return call.next(_clock())
@@ -221,9 +216,7 @@ class Client:
 class MessageStream:
     """A streamed message: iterate for typed events as they arrive; a context manager.
 
-    `message` is the `Message` so far (the final one after the loop);
-    `response` the `ResponseHead`. Leaving early (`close()`, the end of the
-    `with` block, an exception) closes the connection; nothing is left half-read.
+    `message`: the `Message` so far (final after the loop); `response`: the `ResponseHead`.
     """
 
     def __init__(self, client: Client, call: _call.Call[Message]) -> None:
