@@ -9,32 +9,10 @@ testing kit (`wire.testing`) and the command line (`wire.cli`). docs/api.md
 lists this surface; a test holds the two together.
 """
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._accumulate import MessageAccumulator
-from ._batches import (
-    BatchResult,
-    CanceledResult,
-    DeletedMessageBatch,
-    ErroredResult,
-    ExpiredResult,
-    JSONLDecoder,
-    MessageBatch,
-    Model,
-    Page,
-    RequestCounts,
-    SucceededResult,
-    UnknownResult,
-)
-from ._connection import (
-    BodyData,
-    ClientConnection,
-    ConnectionState,
-    ErrorResponse,
-    JSONBody,
-    ResponseComplete,
-    ResponseEvent,
-    ResponseHead,
-    StreamIncomplete,
-)
 from ._errors import (
     APIConnectionError,
     APIError,
@@ -114,13 +92,91 @@ from ._message import (
     Usage,
 )
 from ._partial_json import PartialJSONParser
-from ._ratelimit import Limit, Limiter, RateLimits, Reservation
-from ._retry import RetryPolicy
 from ._sse import ServerSentEvent, SSEDecoder, encode_sse
 from ._stream import MessageStreamDecoder
-from ._timeouts import Timeout
 from ._version import __version__
-from .builders import APIConfig, Request
+
+if TYPE_CHECKING:  # the names below load on first use (PEP 562): see `__getattr__`
+    from ._batches import (
+        BatchResult,
+        CanceledResult,
+        DeletedMessageBatch,
+        ErroredResult,
+        ExpiredResult,
+        JSONLDecoder,
+        MessageBatch,
+        Model,
+        Page,
+        RequestCounts,
+        SucceededResult,
+        UnknownResult,
+    )
+    from ._connection import (
+        BodyData,
+        ClientConnection,
+        ConnectionState,
+        ErrorResponse,
+        JSONBody,
+        ResponseComplete,
+        ResponseEvent,
+        ResponseHead,
+        StreamIncomplete,
+    )
+    from ._ratelimit import Limit, Limiter, RateLimits, Reservation
+    from ._retry import RetryPolicy
+    from ._timeouts import Timeout
+    from .builders import APIConfig, Request
+
+# The HTTP and API half of the root loads on first use, so that a process that
+# only decodes a stream (a CLI in a pipeline, a serverless function) imports the
+# streaming stack alone (BENCH.md "Cold start").
+_LAZY = {
+    "BatchResult": "_batches",
+    "CanceledResult": "_batches",
+    "DeletedMessageBatch": "_batches",
+    "ErroredResult": "_batches",
+    "ExpiredResult": "_batches",
+    "JSONLDecoder": "_batches",
+    "MessageBatch": "_batches",
+    "Model": "_batches",
+    "Page": "_batches",
+    "RequestCounts": "_batches",
+    "SucceededResult": "_batches",
+    "UnknownResult": "_batches",
+    "BodyData": "_connection",
+    "ClientConnection": "_connection",
+    "ConnectionState": "_connection",
+    "ErrorResponse": "_connection",
+    "JSONBody": "_connection",
+    "ResponseComplete": "_connection",
+    "ResponseEvent": "_connection",
+    "ResponseHead": "_connection",
+    "StreamIncomplete": "_connection",
+    "Limit": "_ratelimit",
+    "Limiter": "_ratelimit",
+    "RateLimits": "_ratelimit",
+    "Reservation": "_ratelimit",
+    "RetryPolicy": "_retry",
+    "Timeout": "_timeouts",
+    "APIConfig": "builders",
+    "Request": "builders",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        if name.startswith("_") and not name.startswith("__"):  # a private module, by name
+            return importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})
+
 
 __all__ = [
     "APIConfig",
