@@ -37,6 +37,7 @@ from ._model import (
     optional_string,
     required,
     string,
+    typed,
 )
 
 __all__ = [
@@ -78,8 +79,7 @@ class Model(APIObject):
     @property
     def lifecycle(self) -> str | None:
         """`active`, `deprecated` or `retired` (or a newer value); None when absent."""
-        value = self.extra.get("lifecycle")
-        return value if type(value) is str else None
+        return typed(self.extra, "lifecycle", str)
 
 
 # --- message batches --------------------------------------------------------------------
@@ -208,18 +208,15 @@ class ErroredResult(APIObject):
     @property
     def error_type(self) -> str | None:
         """The error's type (e.g. `invalid_request_error`), or None when not a string."""
-        value = self._inner().get("type")
-        return value if type(value) is str else None
+        return typed(self._inner(), "type", str)
 
     @property
     def error_message(self) -> str:
-        value = self._inner().get("message")
-        return value if type(value) is str else ""
+        return typed(self._inner(), "message", str, "")
 
     @property
     def request_id(self) -> str | None:
-        value = self.error.get("request_id")
-        return value if type(value) is str else None
+        return typed(self.error, "request_id", str)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -29,6 +29,7 @@ from ._model import (
     nested,
     one_of,
     string,
+    typed,
 )
 from ._sse import ServerSentEvent
 
@@ -208,13 +209,11 @@ class MessageDelta(APIObject):
 
     @property
     def stop_reason(self) -> str | None:
-        value = self.delta.get("stop_reason")
-        return value if type(value) is str else None
+        return typed(self.delta, "stop_reason", str)
 
     @property
     def stop_sequence(self) -> str | None:
-        value = self.delta.get("stop_sequence")
-        return value if type(value) is str else None
+        return typed(self.delta, "stop_sequence", str)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -240,13 +239,11 @@ class StreamError(APIObject):
 
     @property
     def error_type(self) -> str | None:
-        value = self.error.get("type")
-        return value if type(value) is str else None
+        return typed(self.error, "type", str)
 
     @property
     def message(self) -> str:
-        value = self.error.get("message")
-        return value if type(value) is str else ""
+        return typed(self.error, "message", str, "")
 
     def to_exception(self, *, status: int = 200, request_id: str | None = None) -> APIError:
         """The `APIError` subclass this error's `error.type` names, keeping `status`."""

@@ -27,6 +27,7 @@ from ._model import (
     nested,
     optional_string,
     string,
+    typed,
 )
 
 __all__ = [
@@ -59,8 +60,7 @@ class TextBlock(APIObject):
     @property
     def citations(self) -> list[Any] | None:
         """The block's citations, or None when absent or null."""
-        value = self.extra.get("citations")
-        return value if type(value) is list else None
+        return typed(self.extra, "citations", list)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -171,18 +171,15 @@ class Usage(APIObject):
 
     @property
     def cache_creation_input_tokens(self) -> int | None:
-        value = self.extra.get("cache_creation_input_tokens")
-        return value if type(value) is int else None
+        return typed(self.extra, "cache_creation_input_tokens", int)
 
     @property
     def cache_read_input_tokens(self) -> int | None:
-        value = self.extra.get("cache_read_input_tokens")
-        return value if type(value) is int else None
+        return typed(self.extra, "cache_read_input_tokens", int)
 
     @property
     def service_tier(self) -> str | None:
-        value = self.extra.get("service_tier")
-        return value if type(value) is str else None
+        return typed(self.extra, "service_tier", str)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

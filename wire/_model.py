@@ -42,12 +42,15 @@ __all__ = [
     "optional_string",
     "required",
     "string",
+    "typed",
 ]
 
 NO_KEYS: frozenset[str] = frozenset()
 NO_EXTRA: Mapping[str, Any] = MappingProxyType({})
 
 _O = TypeVar("_O", bound="APIObject")
+_T = TypeVar("_T")
+_D = TypeVar("_D")
 
 
 def copy_json(value: Any) -> Any:
@@ -68,6 +71,12 @@ def copy_json(value: Any) -> Any:
                 container[key] = copy
                 stack.append(copy)
     return root
+
+
+def typed(mapping: Mapping[str, Any], key: str, kind: type[_T], default: _D = None) -> _T | _D:  # type: ignore[assignment]
+    """`mapping[key]` when it is exactly a `kind` (no bool for int), else `default`."""
+    value = mapping.get(key)
+    return value if type(value) is kind else default
 
 
 # --- field kinds -------------------------------------------------------------------------
