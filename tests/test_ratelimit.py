@@ -600,3 +600,24 @@ class LimiterMachine(RuleBasedStateMachine):
 
 
 TestLimiterMachine = LimiterMachine.TestCase
+
+
+@pytest.mark.parametrize(
+    ("model", "expected"),
+    [
+        ("claude-opus-4-6", "opus-4"),
+        ("claude-opus-4-5-20251101", "opus-4"),
+        ("claude-opus-4-1", "opus-4"),
+        ("claude-sonnet-4-5-20250929", "sonnet-4"),
+        ("claude-haiku-4-5", "haiku-4"),
+        ("claude-sonnet-4-20250514", "sonnet-4"),
+        ("claude-3-5-haiku-20241022", "haiku-3"),
+        ("claude-3-haiku-20240307", "haiku-3"),
+        ("claude-mythos-preview", "mythos"),
+        ("claude-fable-5-2", "fable-5"),
+        ("Claude-Opus-4-6", "opus-4"),
+        ("gpt-test", "gpt-test"),
+    ],
+)
+def test_model_class(model: str, expected: str) -> None:
+    assert wire.model_class(model) == expected

@@ -122,7 +122,7 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562): see `__getattr
         ResponseHead,
         StreamIncomplete,
     )
-    from ._ratelimit import Limit, Limiter, RateLimits, Reservation
+    from ._ratelimit import Limit, Limiter, RateLimits, Reservation, model_class
     from ._retry import RetryPolicy
     from ._timeouts import Timeout
     from .builders import APIConfig, Request
@@ -156,6 +156,7 @@ _LAZY = {
     "Limiter": "_ratelimit",
     "RateLimits": "_ratelimit",
     "Reservation": "_ratelimit",
+    "model_class": "_ratelimit",
     "RetryPolicy": "_retry",
     "Timeout": "_timeouts",
     "APIConfig": "builders",
@@ -285,6 +286,7 @@ __all__ = [
     "__version__",
     "api_error",
     "encode_sse",
+    "model_class",
     "parse_stream_event",
     "stream_event_from_dict",
 ]

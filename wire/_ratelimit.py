@@ -20,7 +20,7 @@ from types import MappingProxyType
 from ._errors import InvalidParameterError, LocalProtocolError
 from ._retry import HeadersLike, header_map, retry_after_seconds
 
-__all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "parse_rfc3339"]
+__all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "model_class", "parse_rfc3339"]
 
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
@@ -46,6 +46,25 @@ def parse_rfc3339(value: str) -> float | None:
     except ValueError:
         return None
     return start + second + (float("0" + fraction) if fraction else 0.0) - offset
+
+
+_CLASS_NEW = re.compile(r"claude-([a-z]+)(?:-([0-9]+)(?![0-9]{3,}))?", re.ASCII)  # claude-opus-4-6
+_CLASS_OLD = re.compile(r"claude-([0-9]+)(?:-[0-9]+)?-([a-z]+)", re.ASCII)  # claude-3-5-haiku-...
+
+
+def model_class(model: str) -> str:
+    """The rate-limit class a model id belongs to: limits are kept per class (PROTOCOL.md §7).
+
+    The family and major version: `claude-opus-4-6` and `claude-opus-4-5-20251101` are
+    `"opus-4"`, `claude-haiku-4-5` is `"haiku-4"`, `claude-3-5-haiku-20241022` is
+    `"haiku-3"`, `claude-mythos-preview` is `"mythos"`; any other id is its own class.
+    """
+    name = model.strip().lower()
+    if m := _CLASS_OLD.match(name):
+        return f"{m.group(2)}-{m.group(1)}"
+    if m := _CLASS_NEW.match(name):
+        return m.group(1) if m.group(2) is None else f"{m.group(1)}-{m.group(2)}"
+    return name
 
 
 def _count(value: str | None) -> int | None:
