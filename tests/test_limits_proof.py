@@ -1,0 +1,52 @@
+"""The proof at scale (issue 16): 8 processes on one key stay under the limits with wire's Limiter.
+
+`bench/bench_limits.py` runs here, wire's side only and shorter (4 windows of a
+5-second minute, ~25 s): 8 worker processes, each with its own
+`wire.sync.Client(limiter=wire.Limiter())` and nothing shared, mix Opus and
+Haiku requests of varied sizes against the emulator enforcing tier 1. The
+server's own count must show at most 2% of requests answered 429 and, for each
+model class, at least 85% of its tightest axis' budget used. The work is
+waiting (loopback, small bodies), so a loaded machine slows nothing that counts.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import inspect
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+pytest.importorskip("trio")
+from wire.testing.emulator import Emulator  # needs trio
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench() -> ModuleType:
+    spec = importlib.util.spec_from_file_location(
+        "bench_limits", ROOT / "bench" / "bench_limits.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.skipif(
+    "minute_seconds" not in inspect.signature(Emulator).parameters,
+    reason="the emulator has no per-class limits with a shortened minute yet",
+)
+def test_eight_processes_on_one_key_stay_under_the_limits() -> None:
+    bench = _bench()
+    report = bench.run("wire", processes=8, threads=4, windows=4, minute_seconds=5.0, tier=1)
+    what = "\n".join(bench.details(report))
+    assert set(report.classes) == {"opus-4", "haiku-4"}, what
+    assert report.sent >= 100, what
+    assert report.refused <= 0.02 * report.sent, what
+    for name, figures in report.classes.items():
+        axis, tightest = figures.tightest
+        assert tightest.share is not None, what
+        assert tightest.share >= 0.85, f"{name}: {axis}\n{what}"
