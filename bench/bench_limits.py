@@ -81,10 +81,12 @@ class Counts:
 
     ok: int = 0
     failed: Counter[str] = field(default_factory=Counter)
+    longest: float = 0.0  # the longest call, in seconds (the limiter's wait included)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, error: str | None) -> None:
+    def add(self, error: str | None, seconds: float) -> None:
         with self.lock:
+            self.longest = max(self.longest, seconds)
             if error is None:
                 self.ok += 1
             else:
@@ -132,12 +134,13 @@ def worker(kind: str, base_url: str, seed: int, threads: int) -> None:
         time.sleep(max(0.0, start - time.time()))
         while time.time() < end:
             model, text, max_tokens = next(load)
+            began = time.time()
             try:
                 send(model, text, max_tokens)
             except Exception as exc:  # counted by kind: a 429 given up on, a timeout, ...
-                counts.add(type(exc).__name__)
+                counts.add(type(exc).__name__, time.time() - began)
             else:
-                counts.add(None)
+                counts.add(None, time.time() - began)
 
     pool = [threading.Thread(target=loop, args=(seed * 100 + i,)) for i in range(threads)]
     for thread in pool:
@@ -145,7 +148,8 @@ def worker(kind: str, base_url: str, seed: int, threads: int) -> None:
     for thread in pool:
         thread.join()
     close()
-    print(json.dumps({"ok": counts.ok, "failed": dict(counts.failed)}), flush=True)
+    figures = {"ok": counts.ok, "failed": dict(counts.failed), "longest": counts.longest}
+    print(json.dumps({**figures, "overrun": time.time() - end}), flush=True)
 
 
 # --- the server side: what the emulator answered ----------------------------------------
@@ -374,12 +378,10 @@ def run(
                 assert proc.stdin is not None
                 proc.stdin.write(f"{start!r} {end!r}\n")
                 proc.stdin.flush()
-            results = []
-            for proc in procs:
-                out, _ = proc.communicate(timeout=windows * minute_seconds + 120)
-                results.append(json.loads(out.strip().splitlines()[-1]))
-                if proc.returncode:
-                    raise RuntimeError(f"a {kind} worker exited {proc.returncode}")
+            # A worker still waiting (a call held by its limiter or a retry) well after the
+            # run is stopped: what it sends past `end` is outside the window anyway.
+            deadline = end + 2 * minute_seconds + 5
+            results = [_result(proc, deadline) for proc in procs]
         finally:
             for proc in procs:
                 if proc.poll() is None:
@@ -389,6 +391,20 @@ def run(
                     if pipe is not None and not pipe.closed:
                         pipe.close()
     return report(kind, tally, start, end, minute_seconds, results)
+
+
+def _result(proc: subprocess.Popen[str], deadline: float) -> dict[str, Any]:
+    """A worker's counts, or (stopped at `deadline`) a note that it ran over."""
+    try:
+        out, _ = proc.communicate(timeout=max(0.1, deadline - time.time()))
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        return {"ok": 0, "failed": {}, "longest": None, "overrun": None, "killed": True}
+    if proc.returncode:
+        raise RuntimeError(f"a worker exited {proc.returncode}")
+    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
+    return result
 
 
 # --- printing ---------------------------------------------------------------------------
@@ -417,6 +433,13 @@ def details(r: Report) -> list[str]:
                 f"    {axis:<14} used {a.used:>9,} of {budget:>9} ({_pct(a.share)}; "
                 f"limit {a.limit} a minute)"
             )
+    longest = max((w["longest"] for w in r.workers if not w.get("killed")), default=0.0)
+    overrun = max((w["overrun"] for w in r.workers if not w.get("killed")), default=0.0)
+    killed = sum(1 for w in r.workers if w.get("killed"))
+    lines.append(
+        f"  longest call {longest:.1f} s; the last worker ended {overrun:.1f} s late"
+        + (f" ({killed} stopped, still waiting)" if killed else "")
+    )
     if r.refusal_times:
         per_window = Counter(int(t // r.minute_seconds) for t in r.refusal_times)
         spread = ", ".join(f"window {w + 1}: {n}" for w, n in sorted(per_window.items()))
@@ -432,13 +455,14 @@ def table(reports: list[Report]) -> list[str]:
         "429s",
         "429 rate",
         "wasted",
+        "calls given up",
         "ok / window",
         "tokens / window",
         "tightest axis used",
     )
     rows = [head]
     for r in reports:
-        tight = [c.tightest[1].share or 0.0 for c in r.classes.values()]
+        tight = [f"{name} {_pct(c.tightest[1].share)}" for name, c in r.classes.items()]
         rows.append(
             (
                 "wire (Limiter)" if r.kind == "wire" else "anthropic SDK",
@@ -446,9 +470,10 @@ def table(reports: list[Report]) -> list[str]:
                 f"{r.refused:,}",
                 _pct(r.refused / r.sent if r.sent else None),
                 f"{r.sent - r.ok:,}",
+                f"{r.given_up:,}",
                 f"{r.ok / r.windows:,.0f}",
                 f"{r.tokens() / r.windows:,.0f}",
-                " / ".join(_pct(t) for t in tight),
+                ", ".join(tight),
             )
         )
     widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
@@ -492,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"{options.processes} processes x {options.threads} threads on one key, tier "
         f"{options.tier}, {options.windows:g} windows of {options.minute_seconds:g} s "
-        "(tightest axis used: per class, of its budget)"
+        "(wasted: requests not answered 200; tightest axis used: of its budget, per class)"
     )
     print("\n".join(table(reports)))
     if options.json:
