@@ -4,10 +4,13 @@ The emulator (`wire.testing.serve(enforce_limits=True, tier=1, minute_seconds=5)
 what `wire serve --enforce-limits --tier 1 --minute-seconds 5` runs) serves in
 this process; 8 worker processes share its one key, each with its own client
 and nothing shared between them (no coordinator, no store): a worker only sees
-the server's responses. Each worker runs a few threads on its one client, each
-thread sending, back to back until the run ends, messages that mix Opus and
-Haiku with varied sizes (input 50-1,500 tokens, `max_tokens` 16-400; the
-emulator's replies run to ~40 tokens or `max_tokens`, whichever is less).
+the server's responses. Each worker runs 4 threads on its one client, two
+sending Opus messages, two Haiku, back to back until the run ends, with varied
+sizes (input 50-1,500 tokens, `max_tokens` 16-400; the emulator's replies run
+to ~40 tokens or `max_tokens`, whichever is less). A thread per class keeps
+every class asked for more than its budget (a thread that drew Opus and waits
+for it would otherwise leave Haiku under-asked, and "budget used" would
+measure the load, not the limiter).
 
 Contenders, one after the other on a fresh server:
   wire   `wire.sync.Client(limiter=wire.Limiter(), max_retries=2)`: the limiter
@@ -58,8 +61,8 @@ WORDS = ("the", "quick", "brown", "fox", "jumps", "over", "a", "lazy", "dog", "w
 # --- the load: what each worker thread sends --------------------------------------------
 
 
-def requests(seed: int) -> Iterator[tuple[str, str, int]]:
-    """(model, user text, max_tokens) for ever: half Opus, half Haiku, sizes spread wide.
+def requests(seed: int, model: str) -> Iterator[tuple[str, str, int]]:
+    """(model, user text, max_tokens) for ever, sizes spread wide.
 
     The emulator counts about four characters an input token.
     """
@@ -72,7 +75,7 @@ def requests(seed: int) -> Iterator[tuple[str, str, int]]:
             word = rng.choice(WORDS)
             words.append(word)
             length += len(word) + 1
-        yield rng.choice(MODELS), " ".join(words), rng.randint(16, 400)
+        yield model, " ".join(words), rng.randint(16, 400)
 
 
 @dataclass
@@ -129,8 +132,8 @@ def worker(kind: str, base_url: str, seed: int, threads: int) -> None:
     start, end = map(float, sys.stdin.readline().split())
     counts = Counts()
 
-    def loop(thread_seed: int) -> None:
-        load = requests(thread_seed)
+    def loop(thread_seed: int, model: str) -> None:
+        load = requests(thread_seed, model)
         time.sleep(max(0.0, start - time.time()))
         while time.time() < end:
             model, text, max_tokens = next(load)
@@ -142,7 +145,13 @@ def worker(kind: str, base_url: str, seed: int, threads: int) -> None:
             else:
                 counts.add(None, time.time() - began)
 
-    pool = [threading.Thread(target=loop, args=(seed * 100 + i,)) for i in range(threads)]
+    # Half the threads send Opus, half Haiku: a thread waiting for one class' budget
+    # leaves the other's demand to the others, so every class stays asked for more
+    # than its budget (what "budget used" needs to measure the limiter, not the load).
+    pool = [
+        threading.Thread(target=loop, args=(seed * 100 + i, MODELS[i % len(MODELS)]))
+        for i in range(threads)
+    ]
     for thread in pool:
         thread.start()
     for thread in pool:
