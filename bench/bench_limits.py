@@ -235,7 +235,7 @@ class Report:
     minute_seconds: float
     classes: dict[str, ClassReport]
     workers: list[dict[str, Any]]
-    refusal_times: list[float]  # seconds into the run of each 429
+    refusals: list[tuple[float, str]]  # each 429: seconds into the run, model class
 
     @property
     def sent(self) -> int:
@@ -285,7 +285,7 @@ class Report:
                 for name, c in self.classes.items()
             },
             "workers": self.workers,
-            "refusal_times": self.refusal_times,
+            "refusals": self.refusals,
         }
 
 
@@ -314,7 +314,7 @@ def report(
             axes[axis] = Axis(used[axis], limit, budget)
         refused = sum(1 for a in mine if a.status == 429)
         classes[name] = ClassReport(len(mine), len(done), refused, axes)
-    refusals = sorted(round(a.at - start, 3) for a in answers if a.status == 429)
+    refusals = sorted((round(a.at - start, 3), a.model_class) for a in answers if a.status == 429)
     return Report(kind, seconds, minute, classes, workers, refusals)
 
 
@@ -449,10 +449,13 @@ def details(r: Report) -> list[str]:
         f"  longest call {longest:.1f} s; the last worker ended {overrun:.1f} s late"
         + (f" ({killed} stopped, still waiting)" if killed else "")
     )
-    if r.refusal_times:
-        per_window = Counter(int(t // r.minute_seconds) for t in r.refusal_times)
+    if r.refusals:
+        per_window = Counter(int(t // r.minute_seconds) for t, _ in r.refusals)
         spread = ", ".join(f"window {w + 1}: {n}" for w, n in sorted(per_window.items()))
         lines.append(f"  429s by window: {spread}")
+        if len(r.refusals) <= 40:
+            times = ", ".join(f"{t:.2f} {name}" for t, name in r.refusals)
+            lines.append(f"  429s at (seconds into the run): {times}")
     return lines
 
 
