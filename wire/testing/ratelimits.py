@@ -77,9 +77,11 @@ DEFAULT_LIMITS = ClassLimits(1_000, 80_000, 16_000)
 # classes whose buckets are full again are forgotten (a full bucket is a fresh one), then
 # the least recently used.
 MAX_CLASSES = 256
-# Float slack in "the bucket holds enough" (in tokens), so a request sent exactly when
-# `retry-after` or `reset` says is admitted despite rounding.
-_SLACK = 1e-6
+# Float slack. A request up to `_EARLY` seconds early is admitted, so one sent exactly when
+# `retry-after` or `reset` says passes despite rounding (an epoch time's float step is 0.24 µs);
+# a level within `_SLACK` tokens below a whole number is reported as that number.
+_EARLY = 1e-6
+_SLACK = 1e-3
 _AXES = ("requests", "input-tokens", "output-tokens")
 _NAMES = {"requests": "requests", "input-tokens": "input tokens", "output-tokens": "output tokens"}
 Headers = list[tuple[str, str]]
@@ -118,9 +120,9 @@ class _Bucket:
         return self.level
 
     def wait(self, need: float) -> float:
-        """Seconds until the level reaches `need`; 0 if it has (within `_SLACK`)."""
-        short = need - self.level
-        return short * self.minute / self.capacity if short > _SLACK else 0.0
+        """Seconds until the level reaches `need`; 0 if it has (within `_EARLY`)."""
+        wait = (need - self.level) * self.minute / self.capacity
+        return wait if wait > _EARLY else 0.0
 
     def full_at(self) -> float:
         return self.at + max(0.0, self.capacity - self.level) * self.minute / self.capacity
