@@ -423,3 +423,35 @@ def test_the_official_sdk_retries_the_429_and_succeeds_once_refilled() -> None:
                 reply: Any = client.messages.create(model=OPUS, max_tokens=5, messages=HELLO)
                 assert reply.content
         assert server.emulator.requests_seen > 3  # at least one 429 was answered and retried
+
+
+def test_wire_serve_passes_tier_and_minute_seconds(monkeypatch: pytest.MonkeyPatch) -> None:
+    pytest.importorskip("trio")
+    import wire.testing.server
+    from wire.cli import main
+
+    seen: dict[str, Any] = {}
+    monkeypatch.setattr(wire.testing.server, "run", lambda *args, **options: seen.update(options))
+    argv = ["serve", "--port", "0", "--enforce-limits", "--tier", "1", "--minute-seconds", "5"]
+    assert main(argv) == 0
+    assert (seen["enforce_limits"], seen["tier"], seen["minute_seconds"]) == (True, 1, 5.0)
+    limiter = Emulator(**{k: seen[k] for k in ("enforce_limits", "tier", "minute_seconds")})
+    assert limiter.rate_limits.limits_for("opus-4") == TIERS[1]["opus-4"]
+    assert main(["serve"]) == 0
+    assert (seen["tier"], seen["minute_seconds"]) == (None, 60.0)
+
+
+@pytest.mark.parametrize(
+    ("option", "error"),
+    [
+        (["--tier", "5"], "argument --tier: invalid choice: 5"),
+        (["--minute-seconds", "0"], "argument --minute-seconds: '0' is not a number of seconds"),
+    ],
+)
+def test_wire_serve_refuses_bad_limit_options(
+    option: list[str], error: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from wire.cli import main
+
+    assert main(["serve", *option]) == 2
+    assert error in capsys.readouterr().err
