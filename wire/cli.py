@@ -223,6 +223,8 @@ def _serve(args: argparse.Namespace) -> int:
             batch_seconds=args.batch_seconds,
             pace=args.pace,
             enforce_limits=args.enforce_limits,
+            tier=args.tier,
+            minute_seconds=args.minute_seconds,
             lenient=args.lenient,
             on_ready=ready,
         )
@@ -690,6 +692,21 @@ def _parser() -> argparse.ArgumentParser:
         "--enforce-limits",
         action="store_true",
         help="answer 429 past the per-minute limits (they are only reported by default)",
+    )
+    serve.add_argument(
+        "--tier",
+        type=int,
+        choices=(1, 2, 3, 4),
+        default=None,
+        help="per-model-class limits of this usage tier (docs/emulator.md; default: 1,000 "
+        "requests, 80,000 input and 16,000 output tokens a minute for every class)",
+    )
+    serve.add_argument(
+        "--minute-seconds",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="how long a rate-limit minute lasts (default: 60), to test whole windows fast",
     )
     serve.add_argument(
         "--lenient",

@@ -18,6 +18,7 @@ from __future__ import annotations
 import gzip as _gzip
 import itertools
 import json
+import math
 import random
 import zlib
 from collections.abc import Iterable, Iterator
@@ -32,6 +33,7 @@ import wire.testing.replies as replies
 import wire.testing.validation as validation
 from wire._sse import encode_sse
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
+from wire.testing.ratelimits import RateLimited, RateLimiter
 
 __all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send", "Sleep"]
 
@@ -184,9 +186,12 @@ class Emulator:
     `Authorization: Bearer`); a string accepts only that key. Replies are a
     function of `seed` and the request; `batch_seconds` is how long a batch
     takes to end; `pace` (tokens per second) slows streams down to mimic real
-    latency (0: as fast as possible). The per-minute limits are reported in
-    `anthropic-ratelimit-*` headers; with `enforce_limits` a message beyond
-    one gets the API's 429 with `retry-after` (the seconds to the next minute).
+    latency (0: as fast as possible). Messages are counted per model class
+    against requests, input and output tokens per minute (`wire.testing.ratelimits`:
+    `tier` 1-4 presets, the `*_per_minute` overrides for every class, `limits` per
+    class, `minute_seconds` to shorten the minute) and answered with that class'
+    `anthropic-ratelimit-*` headers; with `enforce_limits` a message a bucket cannot
+    admit gets the API's 429 with a truthful `retry-after`.
     `scheme` is the one the server speaks ("https" under TLS), for absolute URLs.
     Requests are validated as the API validates them (`wire.testing.validation`);
     `lenient=True` accepts anything well-formed instead (any `claude-*` model, unknown
@@ -200,10 +205,13 @@ class Emulator:
         seed: int = 0,
         batch_seconds: float = 1.0,
         pace: float = 0.0,
-        requests_per_minute: int = 1000,
-        input_tokens_per_minute: int = 80_000,
-        output_tokens_per_minute: int = 16_000,
+        requests_per_minute: int | None = None,
+        input_tokens_per_minute: int | None = None,
+        output_tokens_per_minute: int | None = None,
         enforce_limits: bool = False,
+        tier: int | None = None,
+        limits: dict[str, tuple[int, int, int]] | None = None,
+        minute_seconds: float = 60.0,
         scheme: str = "http",
         lenient: bool = False,
     ) -> None:
@@ -213,14 +221,15 @@ class Emulator:
         self.seed = seed
         self.batch_seconds = batch_seconds
         self.pace = pace
-        self.limits = {
-            "requests": requests_per_minute,
-            "input-tokens": input_tokens_per_minute,
-            "output-tokens": output_tokens_per_minute,
-        }
-        self.enforce_limits = enforce_limits
-        self._used = dict.fromkeys(self.limits, 0)
-        self._window = -1
+        self.rate_limits = RateLimiter(
+            tier=tier,
+            requests_per_minute=requests_per_minute,
+            input_tokens_per_minute=input_tokens_per_minute,
+            output_tokens_per_minute=output_tokens_per_minute,
+            limits=limits,
+            minute_seconds=minute_seconds,
+            enforce=enforce_limits,
+        )
         self._ids = random.Random(f"ids-{seed}")
         self._fault_uses: dict[str, int] = {}
         self._batches: dict[str, _Batch] = {}
@@ -454,7 +463,7 @@ class Emulator:
         else:
             reply = self._reply(body)
             usage = reply.message["usage"]
-        headers = self._count(now, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+        headers = self._count(model, now, usage)
         if not stream:
             message = reply.message() if isinstance(reply, replies.LongReply) else reply.message
             return _Response(200, _dumps(message), headers=headers)
@@ -472,39 +481,26 @@ class Emulator:
             headers=[*headers, ("cache-control", "no-cache")],
         )
 
-    def _count(self, now: float, input_tokens: int, output_tokens: int) -> list[tuple[str, str]]:
-        """Book a request in the current minute; the rate-limit headers that then apply."""
-        window = int(now // 60)
-        if window != self._window:
-            self._window = window
-            self._used = dict.fromkeys(self.limits, 0)
-        reset = _rfc3339((window + 1) * 60).replace(".000000Z", "Z")
-        asked = {"requests": 1, "input-tokens": input_tokens, "output-tokens": output_tokens}
-        if self.enforce_limits:
-            for name, amount in asked.items():
-                if self._used[name] + amount > self.limits[name]:
-                    wait = max(1, int((window + 1) * 60 - now + 0.999))
-                    raise _APIFailure(
-                        429, f"rate limit exceeded: {name} per minute", [("retry-after", str(wait))]
-                    )
-        for name, amount in asked.items():
-            self._used[name] += amount
-        headers = []
-        for name, limit in self.limits.items():
-            remaining = max(0, limit - self._used[name])
-            headers += [
-                (f"anthropic-ratelimit-{name}-limit", str(limit)),
-                (f"anthropic-ratelimit-{name}-remaining", str(remaining)),
-                (f"anthropic-ratelimit-{name}-reset", reset),
-            ]
-        tokens = self.limits["input-tokens"] + self.limits["output-tokens"]
-        used = self._used["input-tokens"] + self._used["output-tokens"]
-        headers += [
-            ("anthropic-ratelimit-tokens-limit", str(tokens)),
-            ("anthropic-ratelimit-tokens-remaining", str(max(0, tokens - used))),
-            ("anthropic-ratelimit-tokens-reset", reset),
-        ]
-        return headers
+    def _count(self, model: str, now: float, usage: dict[str, Any]) -> list[tuple[str, str]]:
+        """Book a message against its model class' limits; the rate-limit headers that apply.
+
+        ITPM counts `input_tokens + cache_creation_input_tokens`, OTPM the output tokens.
+        A refusal is the API's 429 with `retry-after` in whole seconds, rounded up (and
+        `retry-after-ms` too when the minute is shortened).
+        """
+        try:
+            return self.rate_limits.admit(
+                model,
+                now,
+                input_tokens=usage.get("input_tokens", 0)
+                + usage.get("cache_creation_input_tokens", 0),
+                output_tokens=usage.get("output_tokens", 0),
+            )
+        except RateLimited as refused:
+            headers = [("retry-after", str(max(1, math.ceil(refused.wait))))]
+            if self.rate_limits.minute_seconds != 60.0:
+                headers.append(("retry-after-ms", str(math.ceil(refused.wait * 1000))))
+            raise _APIFailure(429, str(refused), headers + refused.headers) from None
 
     # -- pages --------------------------------------------------------------------------------
 
