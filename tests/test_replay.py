@@ -581,3 +581,33 @@ def test_wire_serve_replay_errors_are_one_line(args: list[str], says: str) -> No
     assert done.returncode in (1, 2)
     assert says in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_pipelined_requests_are_answered_in_order_each_paced_from_its_turn() -> None:
+    from wire.testing.replay import Exchange, Read
+
+    head = (("content-type", "text/event-stream"),)
+    reads = (Read(0.5, b"x"), Read(1.0, b"y"))
+    exchange = Exchange(1, "GET", "/a", b"", 200, "OK", head, 0.0, reads, 1.2, True)
+    replay = Replay([exchange], speed=2)
+    connection = replay.connection()
+    actions = connection.receive_data(b"GET /a HTTP/1.1\r\nhost: h\r\n\r\n" * 2, 0.0)
+    now, sends = 0.0, []
+    while True:
+        for action in actions:
+            now += action.seconds if isinstance(action, Sleep) else 0.0
+            if isinstance(action, Send):
+                sends.append((round(now, 6), action.data))
+        if not connection.pending:
+            break
+        actions = connection.next_actions(now)
+    pieces = [(at, data) for at, data in sends if data.startswith((b"1\r\n", b"0\r\n"))]
+    assert pieces == [
+        (0.25, b"1\r\nx\r\n"),
+        (0.5, b"1\r\ny\r\n"),
+        (0.6, b"0\r\n\r\n"),
+        (0.85, b"1\r\nx\r\n"),
+        (1.1, b"1\r\ny\r\n"),
+        (1.2, b"0\r\n\r\n"),
+    ]
+    assert replay.requests_seen == 2
