@@ -196,8 +196,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as exc:  # trio is an extra
         return _needs_trio("serve", exc)
 
+    replay = _replay(args)
+    name = "wire emulator" if replay is None else f"wire replay of {replay[1]}"
+
     def ready(server: object) -> None:
-        print(f"wire emulator listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
+        print(f"{name} listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
 
     context = None
     if args.tls_cert or args.tls_key:
@@ -214,6 +217,9 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
 
     with _listening(args.host, args.port):
+        if replay is not None:
+            run(args.host, args.port, ssl_context=context, on_ready=ready, replay=replay[0])
+            return 0
         run(
             args.host,
             args.port,
@@ -229,6 +235,22 @@ def _serve(args: argparse.Namespace) -> int:
             on_ready=ready,
         )
     return 0
+
+
+def _replay(args: argparse.Namespace) -> tuple[Any, str] | None:
+    """`--replay FILE` loaded (a `Replay`, and how to name it), or None to emulate."""
+    if args.replay is None:
+        return None
+    from .testing.replay import CaptureError, Replay
+
+    try:
+        replay = Replay.load(args.replay, speed=args.speed)
+    except OSError as exc:
+        raise _Fail(f"cannot read {args.replay}: {exc.strerror or exc}") from None
+    except CaptureError as exc:
+        raise _Fail(f"{args.replay}: {exc}") from None
+    count = len(replay.exchanges)
+    return replay, f"{os.path.basename(args.replay)} ({count} exchange{'s' * (count != 1)})"
 
 
 # --- talking to the API ----------------------------------------------------------------
@@ -561,6 +583,7 @@ _port = _number(int, 0, 65535, "a port number (0 to 65535; 0: any free port)")
 _count = _number(int, 0, 1_000_000, "a whole number >= 0")
 _tokens = _number(int, 1, 10_000_000, "a number of tokens >= 1")
 _seconds = _number(float, 0.001, 1e6, "a number of seconds > 0")
+_speed = _number(float, 0, 1e6, "a speed (1: the recorded pace, 10: ten times faster, 0: at once)")
 
 
 def _api_options() -> argparse.ArgumentParser:
@@ -718,6 +741,15 @@ def _parser() -> argparse.ArgumentParser:
         "--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)"
     )
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key for --tls-cert")
+    serve.add_argument(
+        "--replay", metavar="FILE", help="answer from this capture instead of emulating"
+    )
+    serve.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="with --replay: 1 the recorded pace, 10 ten times faster, 0 at once",
+    )
     serve.set_defaults(run=_serve)
     _api_commands(commands)
     return parser

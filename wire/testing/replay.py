@@ -1,0 +1,623 @@
+"""Replay a capture, sans-IO: request bytes in, the recorded answer out as actions.
+
+`Replay` holds what every connection shares: the recorded exchanges, indexed by
+their matching key, and how often each key was answered. `Replay.connection()`
+is one HTTP/1.1 server connection over h11 whose `receive_data(data, now)` and
+`next_actions(now)` return the emulator's own actions (`Send`, `Sleep`,
+`Close`), so `wire.testing.server` runs either one unchanged.
+
+The matching rule (docs/replay.md): a request matches a recording with the same
+method, the same path, the same query parameters in any order, and the same
+body: compared as parsed JSON when both parse (key order and whitespace do not
+matter), byte for byte otherwise. Headers take no part. A request recorded
+several times gets the recordings in their recorded order, then the last one
+again and again. An unmatched request gets a 404 `not_found_error` naming the
+closest recording and what differs.
+
+An answer is the recorded status, reason and headers, then one `Send` per
+recorded read, each due at the request's arrival plus its recorded time divided
+by `speed` (0: all at once). Every `Sleep` is computed from the `now` of the
+call that returns it, so a slow runtime never accumulates drift. A complete
+JSON body goes out with `content-length`; an event stream, and any body the
+upstream cut short, goes out chunked, and a cut-off closes the connection after
+the recorded bytes, as the client saw it.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+import os
+import random
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import h11
+
+from wire.testing.emulator import (
+    ACTIONS_PER_STEP,
+    MAX_BATCH_BYTES,
+    MAX_REQUEST_BYTES,
+    Action,
+    Close,
+    Send,
+    Sleep,
+)
+
+__all__ = [
+    "CaptureError",
+    "Exchange",
+    "Read",
+    "Replay",
+    "ReplayConnection",
+    "read_exchanges",
+]
+
+FORMAT = "wire-capture"
+VERSION = 1
+# The longest capture line read: bounds what one line can make the reader hold. A
+# 256 MB batch request, escaped as JSON, fits.
+MAX_LINE_BYTES = 1 << 30
+# The framing headers a capture omits (and a replay ignores if one is there): the
+# replay frames the recorded body itself.
+_FRAMING = frozenset(
+    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
+)
+# Unmatched requests kept in `Replay.misses` (the first ones: each is a test to look at).
+_MAX_MISSES = 100
+_MAX_FAILURES = 100
+# How deep the 404's "what differs" walks into two JSON bodies.
+_DIFF_DEPTH = 32
+
+
+class CaptureError(ValueError):
+    """The capture file is not one this reader understands (names the line and why)."""
+
+
+@dataclass(frozen=True)
+class Read:
+    """One recorded read of the response body: `t` seconds after the request, its bytes."""
+
+    t: float
+    data: bytes
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One recorded exchange: the request, and the response as it arrived.
+
+    `status` is None when the upstream never answered; `end` is None when the
+    capture holds no end line for it (it is then replayed as cut off).
+    """
+
+    id: int
+    method: str
+    target: str
+    body: bytes
+    status: int | None = None
+    reason: str = ""
+    headers: tuple[tuple[str, str], ...] = ()
+    t: float = 0.0
+    reads: tuple[Read, ...] = ()
+    end: float | None = None
+    complete: bool = False
+
+
+# -- the capture reader ----------------------------------------------------------------------
+# A minimal reader of the pinned format (v1). At merge, `read_exchanges` can turn the
+# recorder's `wire.testing.capture.read_capture` into `Exchange`s: the one place to swap.
+
+
+def read_exchanges(path: str | os.PathLike[str]) -> list[Exchange]:
+    """The exchanges of a capture file, in the order of their request lines.
+
+    Raises `CaptureError` (naming the line) for a file that is not a capture, a
+    newer version, or a line that breaks the format; `OSError` if it cannot be read.
+    """
+    builder = _Builder()
+    with open(path, "rb") as file:
+        number = 0
+        while line := file.readline(MAX_LINE_BYTES + 1):
+            number += 1
+            if len(line) > MAX_LINE_BYTES:
+                raise CaptureError(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
+            if line.strip():
+                builder.line(number, line)
+    if not builder.started:
+        raise CaptureError("an empty file, not a capture (no header line)")
+    return builder.exchanges()
+
+
+class _Builder:
+    """Collects the lines of each exchange (they may interleave) and checks them."""
+
+    def __init__(self) -> None:
+        self.started = False
+        self._fields: dict[int, dict[str, Any]] = {}
+        self._reads: dict[int, list[Read]] = {}
+
+    def line(self, number: int, raw: bytes) -> None:
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+            raise CaptureError(f"line {number}: not a JSON line ({exc})") from None
+        if not isinstance(record, dict):
+            raise CaptureError(f"line {number}: not a JSON object")
+        try:
+            self._record(record)
+        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
+            raise CaptureError(f"line {number}: {_reason(exc)}") from None
+
+    def _record(self, record: dict[str, Any]) -> None:
+        kind = record.get("type")
+        if not self.started:
+            if kind != FORMAT:
+                raise ValueError(f"the first line is not a {FORMAT} header")
+            version = record.get("version")
+            if type(version) is not int or version > VERSION:
+                raise ValueError(f"capture version {version!r}: this reader knows {VERSION}")
+            self.started = True
+            return
+        if kind not in ("request", "response", "data", "end"):
+            return  # a line of a later format version: skipped
+        ident = record["id"]
+        if type(ident) is not int:
+            raise TypeError(f"id {ident!r} is not an integer")
+        if kind == "request":
+            if ident in self._fields:
+                raise ValueError(f"exchange {ident} has a second request line")
+            self._fields[ident] = {
+                "id": ident,
+                "method": _text(record, "method"),
+                "target": _text(record, "target"),
+                "body": _bytes(record, "body"),
+            }
+            self._reads[ident] = []
+            return
+        fields = self._fields.get(ident)
+        if fields is None:
+            raise ValueError(f"exchange {ident} has no request line before this one")
+        if "end" in fields:
+            raise ValueError(f"exchange {ident} goes on after its end line")
+        self._later(kind, record, fields, self._reads[ident])
+
+    @staticmethod
+    def _later(
+        kind: str, record: dict[str, Any], fields: dict[str, Any], reads: list[Read]
+    ) -> None:
+        t = _seconds(record)
+        if kind == "response":
+            status = record["status"]
+            if type(status) is not int or not 200 <= status <= 599:
+                raise ValueError(f"status {status!r} is not a final HTTP status")
+            headers = record.get("headers", [])
+            if not all(_is_header(pair) for pair in headers):
+                raise TypeError("headers are not [name, value] pairs of strings")
+            fields.update(
+                status=status,
+                reason=str(record.get("reason", "")),
+                headers=tuple((name, value) for name, value in headers),
+                t=t,
+            )
+        elif kind == "data":
+            if "status" not in fields:
+                raise ValueError("a data line before the response line")
+            reads.append(Read(t, _bytes(record, "data")))
+        else:
+            complete = record.get("complete")
+            if type(complete) is not bool:
+                raise TypeError("complete is not true or false")
+            fields.update(end=t, complete=complete)
+
+    def exchanges(self) -> list[Exchange]:
+        return [
+            Exchange(**fields, reads=tuple(self._reads[ident]))
+            for ident, fields in self._fields.items()
+        ]
+
+
+def _reason(exc: Exception) -> str:
+    if isinstance(exc, KeyError):
+        return f"no {exc.args[0]!r}"
+    return str(exc)
+
+
+def _text(record: dict[str, Any], key: str) -> str:
+    value = record[key]
+    if not isinstance(value, str):
+        raise TypeError(f"{key} is not a string")
+    return value
+
+
+def _bytes(record: dict[str, Any], key: str) -> bytes:
+    """A body or read: `key` as UTF-8 text, or `key_base64`."""
+    if f"{key}_base64" in record:
+        return base64.b64decode(_text(record, f"{key}_base64"), validate=True)
+    return _text(record, key).encode("utf-8", "surrogatepass")
+
+
+def _seconds(record: dict[str, Any]) -> float:
+    t = record["t"]
+    if type(t) not in (int, float) or not math.isfinite(t) or t < 0:
+        raise ValueError(f"t {t!r} is not a number of seconds")
+    return float(t)
+
+
+def _is_header(pair: Any) -> bool:
+    return (
+        isinstance(pair, list)
+        and len(pair) == 2
+        and isinstance(pair[0], str)
+        and isinstance(pair[1], str)
+    )
+
+
+# -- matching --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Key:
+    """What a request is matched on; `body` is canonical JSON (b"J...") or the raw bytes."""
+
+    method: str
+    path: str
+    query: tuple[str, ...]
+    body: bytes
+
+    @classmethod
+    def of(cls, method: str, target: str, body: bytes) -> _Key:
+        path, _, query = target.partition("?")
+        params = tuple(sorted(p for p in query.split("&") if p))
+        return cls(method, path, params, _canonical(body))
+
+    def differences(self, other: _Key) -> list[str]:
+        return [
+            name
+            for name in ("method", "path", "query", "body")
+            if getattr(self, name) != getattr(other, name)
+        ]
+
+
+def _canonical(body: bytes) -> bytes:
+    """A JSON body written with sorted keys and no spaces, so equal JSON gives equal bytes."""
+    if body.lstrip()[:1] in (b"{", b"["):
+        try:
+            value = json.loads(body)
+            text = json.dumps(value, sort_keys=True, separators=(",", ":"))
+            return b"J" + text.encode("ascii")
+        except (ValueError, RecursionError):
+            pass
+    return b"B" + body
+
+
+def _json_difference(recorded: Any, received: Any, where: str = "$", depth: int = 0) -> str:
+    """Where two JSON values first differ, as a JSONPath-like place and the two values."""
+    if depth < _DIFF_DEPTH:
+        if isinstance(recorded, dict) and isinstance(received, dict):
+            for key in sorted(recorded.keys() | received.keys()):
+                if recorded.get(key, ...) != received.get(key, ...):
+                    if key not in received:
+                        return f"{where}.{key} is missing here"
+                    if key not in recorded:
+                        return f"{where}.{key} was not recorded"
+                    return _json_difference(
+                        recorded[key], received[key], f"{where}.{key}", depth + 1
+                    )
+        if isinstance(recorded, list) and isinstance(received, list):
+            if len(recorded) != len(received):
+                return f"{where} has {len(received)} items, {len(recorded)} recorded"
+            for index, (old, new) in enumerate(zip(recorded, received, strict=True)):
+                if old != new:
+                    return _json_difference(old, new, f"{where}[{index}]", depth + 1)
+    return f"{where} is {_short(received)}, {_short(recorded)} recorded"
+
+
+def _short(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _body_difference(recorded: bytes, received: bytes) -> str:
+    if recorded.startswith(b"J") and received.startswith(b"J"):
+        return "its body differs: " + _json_difference(
+            json.loads(recorded[1:]), json.loads(received[1:])
+        )
+    return f"its body differs ({len(received) - 1} bytes here, {len(recorded) - 1} recorded)"
+
+
+# -- the replay ------------------------------------------------------------------------------
+
+
+class Replay:
+    """The recorded exchanges a replay server answers from (shared by its connections).
+
+    `speed`: 1.0 replays at the recorded pace, 10 ten times faster, 0 as fast as
+    possible. `requests_seen` counts the requests answered; `misses` keeps the
+    404 messages of unmatched requests (the first hundred); a failure inside the
+    replay is kept in `failures` and never escapes a connection.
+    """
+
+    def __init__(self, exchanges: Iterable[Exchange], *, speed: float = 1.0) -> None:
+        if not (isinstance(speed, int | float) and math.isfinite(speed) and speed >= 0):
+            raise ValueError(f"speed must be a finite number >= 0, not {speed!r}")
+        self.speed = float(speed)
+        self.exchanges = list(exchanges)
+        self._keys = [_Key.of(e.method, e.target, e.body) for e in self.exchanges]
+        self._index: dict[_Key, list[Exchange]] = {}
+        for key, exchange in zip(self._keys, self.exchanges, strict=True):
+            self._index.setdefault(key, []).append(exchange)
+        self._served: dict[_Key, int] = {}
+        self._ids = random.Random("replay")
+        self.requests_seen = 0
+        self.misses: list[str] = []
+        self.failures: list[Exception] = []
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], *, speed: float = 1.0) -> Replay:
+        """A replay of the capture file at `path` (see `read_exchanges` for its errors)."""
+        return cls(read_exchanges(path), speed=speed)
+
+    def connection(self) -> ReplayConnection:
+        return ReplayConnection(self)
+
+    def failed(self, exc: Exception) -> None:
+        """Keep an internal failure a connection contained."""
+        if len(self.failures) < _MAX_FAILURES:
+            self.failures.append(exc)
+
+    def new_id(self) -> str:
+        """A request id in the API's style for the replay's own answers (404, errors)."""
+        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+        return "req_01" + "".join(self._ids.choice(alphabet) for _ in range(22))
+
+    def match(self, method: str, target: str, body: bytes) -> Exchange | str:
+        """The recording to answer with (in recorded order, then the last again), or the
+        404 message naming the closest recording."""
+        self.requests_seen += 1
+        key = _Key.of(method, target, body)
+        found = self._index.get(key)
+        if found is not None:
+            served = self._served.get(key, 0)
+            self._served[key] = served + 1
+            return found[min(served, len(found) - 1)]
+        message = self._miss(key, f"{method} {target}")
+        if len(self.misses) < _MAX_MISSES:
+            self.misses.append(message)
+        return message
+
+    def _miss(self, key: _Key, request: str) -> str:
+        """The 404 text: the closest recording (fewest differing parts, the first of
+        equals) and what differs."""
+        if not self.exchanges:
+            return f"no recording matches {request}: the capture holds none"
+        _, index = min((len(key.differences(other)), i) for i, other in enumerate(self._keys))
+        closest, recorded = self.exchanges[index], self._keys[index]
+        parts = []
+        for name in key.differences(recorded):
+            if name == "body":
+                parts.append(_body_difference(recorded.body, key.body))
+            else:
+                parts.append(f"its {name} differs")
+        return (
+            f"no recording matches {request}; the closest is exchange {closest.id} "
+            f"({closest.method} {closest.target}): {'; '.join(parts)}"
+        )
+
+
+class ReplayConnection:
+    """One server-side HTTP/1.1 connection of a replay: bytes in, actions out.
+
+    As `EmulatorConnection`: `receive_data(data, now)` (b"" at EOF) returns the
+    first actions, and while `pending` the runtime asks `next_actions(now)` for
+    the rest. A `Sleep` is only ever returned alone, computed from that call's
+    `now`, so each piece goes out at its due time however long the sends took.
+    """
+
+    def __init__(self, replay: Replay) -> None:
+        self.replay = replay
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._request: h11.Request | None = None
+        self._body = bytearray()
+        self._limit = MAX_REQUEST_BYTES
+        self._plan: Iterator[tuple[float, Action]] | None = None  # the answer being sent
+        self._next: tuple[float, Action] | None = None  # its next (due, action)
+        self._again = False  # a step stopped at its bound: buffered requests may wait
+        self._head_sent = False
+        self.closed = False
+
+    @property
+    def pending(self) -> bool:
+        """Whether more actions are ready or due without more bytes (call `next_actions`)."""
+        return not self.closed and (self._plan is not None or self._again)
+
+    def receive_data(self, data: bytes, now: float) -> list[Action]:
+        """Take bytes from the client (b"" at EOF); return the first actions to carry out."""
+        if self.closed:
+            return []
+        try:
+            self._h11.receive_data(data)
+        except RuntimeError:  # bytes after the client's EOF
+            self.closed = True
+            return [Close()]
+        return self._step(now)
+
+    def next_actions(self, now: float) -> list[Action]:
+        """The next actions while `pending`: a batch of sends, or one `Sleep` until the next."""
+        if self.closed:
+            return []
+        return self._step(now)
+
+    def _step(self, now: float) -> list[Action]:
+        actions: list[Action] = []
+        try:
+            while not self.closed and len(actions) < ACTIONS_PER_STEP:
+                if self._plan is None:
+                    if not self._next_event(now, actions):
+                        break
+                    continue
+                if self._next is None:
+                    self._next = next(self._plan, None)
+                    if self._next is None:
+                        self._finish()
+                        continue
+                due, action = self._next
+                if due > now:
+                    if not actions:
+                        actions.append(Sleep(due - now))
+                    break
+                self._next = None
+                actions.append(action)
+                self.closed = isinstance(action, Close)
+        except Exception as exc:  # a bug, or a capture h11 refuses to send: this connection
+            actions += self._internal_error(exc)
+        self._again = len(actions) >= ACTIONS_PER_STEP
+        return actions
+
+    def _finish(self) -> None:
+        self._plan = None
+        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
+            self._h11.start_next_cycle()
+
+    def _next_event(self, now: float, actions: list[Action]) -> bool:
+        """Handle one h11 event; False when more bytes are needed."""
+        try:
+            event = self._h11.next_event()
+        except h11.RemoteProtocolError as exc:
+            status = exc.error_status_hint if 400 <= exc.error_status_hint < 500 else 400
+            actions += self._refuse(status, "invalid_request_error", "malformed HTTP request")
+            return False
+        if event is h11.NEED_DATA or event is h11.PAUSED:
+            return False
+        if isinstance(event, h11.Request):
+            self._request, self._body, self._head_sent = event, bytearray(), False
+            self._limit = _body_limit(event)
+            actions += self._head_received(event)
+        elif isinstance(event, h11.Data):
+            self._body += event.data
+            if len(self._body) > self._limit:
+                actions += self._too_large()
+        elif isinstance(event, h11.EndOfMessage):
+            self._plan = self._answer(bytes(self._body), now)
+            self._body = bytearray()
+        elif isinstance(event, h11.ConnectionClosed):
+            actions.append(Close())
+            self.closed = True
+        return True
+
+    def _head_received(self, event: h11.Request) -> list[Action]:
+        """Refuse a body declared too large; answer `Expect: 100-continue` at once."""
+        length = next((v for k, v in event.headers if k == b"content-length"), None)
+        if length is not None and int(length) > self._limit:
+            return self._too_large()
+        if not self._h11.they_are_waiting_for_100_continue:
+            return []
+        continuing = h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
+        return [Send(self._h11.send(continuing) or b"")]
+
+    def _too_large(self) -> list[Action]:
+        megabytes = self._limit // 1_000_000
+        return self._refuse(413, "request_too_large", f"request body is larger than {megabytes} MB")
+
+    def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
+        """An error envelope, then close (the request cannot be read on)."""
+        self.closed = True
+        self._plan = self._next = None
+        body = self._envelope(error_type, message)
+        head = (
+            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
+            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
+        ).encode()
+        return [Send(head + body), Close()]
+
+    def _envelope(self, error_type: str, message: str) -> bytes:
+        error = {"type": error_type, "message": message}
+        envelope = {"type": "error", "error": error, "request_id": self.replay.new_id()}
+        return json.dumps(envelope).encode()
+
+    def _internal_error(self, exc: Exception) -> list[Action]:
+        self.replay.failed(exc)
+        if self._head_sent:
+            self._plan = self._next = None
+            self.closed = True
+            return [Close()]
+        return self._refuse(500, "api_error", "internal error in the replay")
+
+    def _answer(self, body: bytes, now: float) -> Iterator[tuple[float, Action]]:
+        """The (due time, action) pairs that answer the request just read."""
+        request = self._request
+        assert request is not None
+        method = bytes(request.method).decode("ascii", "replace")
+        target = bytes(request.target).decode("latin-1")
+        found = self.replay.match(method, target, body)
+        if isinstance(found, str):
+            return self._not_found(found, now, head_only=method == "HEAD")
+        return self._recorded(found, now, head_only=method == "HEAD")
+
+    def _not_found(
+        self, message: str, now: float, head_only: bool
+    ) -> Iterator[tuple[float, Action]]:
+        body = self._envelope("not_found_error", message)
+        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        yield now, self._send(h11.Response(status_code=404, headers=headers, reason=b"Not Found"))
+        if not head_only:
+            yield now, self._send(h11.Data(data=body))
+        yield now, self._send(h11.EndOfMessage())
+        yield from self._close_if_needed(now)
+
+    def _recorded(
+        self, exchange: Exchange, now: float, head_only: bool
+    ) -> Iterator[tuple[float, Action]]:
+        """The recorded answer: head, one send per read, then the end (or the cut-off)."""
+        speed = self.replay.speed
+
+        def due(t: float) -> float:
+            return now + t / speed if speed else now
+
+        if exchange.status is None:  # the upstream never answered: neither do we
+            yield due(exchange.end or 0.0), Close()
+            return
+        bodiless = head_only or exchange.status in (204, 304)
+        reads = () if bodiless else exchange.reads
+        headers = [(k, v) for k, v in exchange.headers if k.lower() not in _FRAMING]
+        if not bodiless:
+            headers.append(_framing(exchange))
+        reason = exchange.reason.encode("latin-1", "replace")
+        head = h11.Response(status_code=exchange.status, headers=headers, reason=reason)
+        yield due(exchange.t), self._send(head)
+        self._head_sent = True
+        for read in reads:
+            if read.data:  # an empty read would end a chunked body early
+                yield due(read.t), self._send(h11.Data(data=read.data))
+        last = max([exchange.t, *(read.t for read in reads)])
+        end = due(exchange.end if exchange.end is not None else last)
+        if not (exchange.complete or bodiless):
+            yield end, Close()  # the recorded cut-off: the body ends unfinished
+            return
+        yield end, self._send(h11.EndOfMessage())
+        yield from self._close_if_needed(end)
+
+    def _send(self, event: h11.Event) -> Send:
+        return Send(self._h11.send(event) or b"")
+
+    def _close_if_needed(self, due: float) -> Iterator[tuple[float, Action]]:
+        if self._h11.our_state is h11.MUST_CLOSE:
+            yield due, Close()
+
+
+def _framing(exchange: Exchange) -> tuple[str, str]:
+    """content-length for a complete body that is not an event stream; chunked otherwise."""
+    content_type = next((v for k, v in exchange.headers if k.lower() == "content-type"), "")
+    if exchange.complete and not content_type.lower().startswith("text/event-stream"):
+        return ("content-length", str(sum(len(read.data) for read in exchange.reads)))
+    return ("transfer-encoding", "chunked")
+
+
+def _body_limit(event: h11.Request) -> int:
+    """How large a body this request may send: 256 MB to create a batch, else 32 MB."""
+    path = bytes(event.target).split(b"?", 1)[0].rstrip(b"/")
+    if event.method == b"POST" and path.endswith(b"/v1/messages/batches"):
+        return MAX_BATCH_BYTES
+    return MAX_REQUEST_BYTES
