@@ -9,6 +9,7 @@ import subprocess
 import sys
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -288,3 +289,18 @@ def test_wire_serve_chaos_logs_each_fault_to_stderr() -> None:
     line = err.splitlines()[0]
     assert re.fullmatch(r"wire serve: chaos #1: GET /v1/models req_01\w{22}: .+", line), err
     assert line.split(": ")[-1] == Chaos(3, 1.0).fault(1, streams=False)
+
+
+def test_the_emulator_doc_example_runs(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pytest.importorskip("anthropic")
+    for name in ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "https_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    doc = Path(__file__).resolve().parent.parent / "docs" / "emulator.md"
+    blocks = re.findall(r"```python\n(.*?)```", doc.read_text(), re.S)
+    (code,) = [block for block in blocks if 'serve(chaos="7:0.5")' in block]
+    exec(compile(code, str(doc), "exec"), {})
+    lines = capsys.readouterr().out.splitlines()
+    assert lines
+    assert all(re.fullmatch(r"chaos #\d+: POST /v1/messages req_01\w{22}: .+", x) for x in lines)
