@@ -197,6 +197,8 @@ def test_set_faults_applies_to_the_following_requests() -> None:
     assert status(emulator, own) == [413]
     emulator.set_faults(None)
     assert status(emulator, message()) == [200]
+    emulator.set_faults("status=500;times=0")
+    assert status(emulator, message()) == [200]
     with pytest.raises(FaultError, match="unknown fault"):
         emulator.set_faults("explode=1")
     assert not emulator.chaos_log  # set faults are not chaos's

@@ -164,8 +164,8 @@ class FaultControls:
         With `times=N` only the next N requests get them. `FaultError` if it is not valid.
         """
         times = parse_faults(header).times if header else None
-        with self._lock:
-            self._set, self._set_left = header or None, times
+        with self._lock:  # `times=0`: none of them
+            self._set, self._set_left = (header or None) if times != 0 else None, times
 
     def set_chaos(self, chaos: Chaos | str | int | None) -> None:
         """Start chaos afresh (n counts from 1 again, the log is emptied), or stop it (None)."""
