@@ -232,6 +232,8 @@ def _serve(args: argparse.Namespace) -> int:
             tier=args.tier,
             minute_seconds=args.minute_seconds,
             lenient=args.lenient,
+            chaos=args.chaos,
+            on_chaos=lambda record: print(f"wire serve: {record}", file=sys.stderr, flush=True),
             on_ready=ready,
         )
     return 0
@@ -586,6 +588,16 @@ _seconds = _number(float, 0.001, 1e6, "a number of seconds > 0")
 _speed = _number(float, 0, 1e6, "a speed (1: the recorded pace, 10: ten times faster, 0: at once)")
 
 
+def _chaos(text: str) -> object:
+    """`--chaos SEED[:RATE]`, checked here (the emulator module needs nothing else)."""
+    from .testing.chaos import Chaos
+
+    try:
+        return Chaos.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _api_options() -> argparse.ArgumentParser:
     """The options of every command that calls the API."""
     options = argparse.ArgumentParser(add_help=False)
@@ -736,6 +748,13 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="accept any well-formed request (unknown fields, models and betas) instead of "
         "validating as the API does",
+    )
+    serve.add_argument(
+        "--chaos",
+        type=_chaos,
+        metavar="SEED[:RATE]",
+        help="inject faults into a seeded share RATE (default 0.1) of requests; "
+        "each one is logged to stderr",
     )
     serve.add_argument(
         "--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)"

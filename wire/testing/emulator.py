@@ -21,7 +21,7 @@ import json
 import math
 import random
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeAlias
@@ -32,6 +32,7 @@ import h11
 import wire.testing.replies as replies
 import wire.testing.validation as validation
 from wire._sse import encode_sse
+from wire.testing.chaos import Chaos, ChaosRecord, FaultControls, Hit
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
 from wire.testing.ratelimits import RateLimited, RateLimiter
 
@@ -105,6 +106,7 @@ class _Request:
     path: str = ""
     query: dict[str, list[str]] = field(default_factory=dict)
     reply: str | None = None  # the kind of reply `x-wire-fault` asks for ("long")
+    chaos: Hit | None = None  # the fault chaos chose for it, logged once it has an id
 
 
 @dataclass
@@ -179,7 +181,7 @@ def _frame(event: dict[str, Any]) -> bytes:
     )
 
 
-class Emulator:
+class Emulator(FaultControls):
     """The emulated API: state shared by every connection of one server.
 
     `api_key=None` accepts any non-empty key (as `x-api-key` or
@@ -196,6 +198,9 @@ class Emulator:
     Requests are validated as the API validates them (`wire.testing.validation`);
     `lenient=True` accepts anything well-formed instead (any `claude-*` model, unknown
     fields and betas), for forward-compatibility tests.
+    `chaos` (`Chaos`, or `"SEED[:RATE]"`) injects faults into a seeded share of requests,
+    calling `on_chaos` with each `ChaosRecord`; `set_faults`/`set_chaos` change them live
+    (`wire.testing.chaos`).
     """
 
     def __init__(
@@ -214,7 +219,10 @@ class Emulator:
         minute_seconds: float = 60.0,
         scheme: str = "http",
         lenient: bool = False,
+        chaos: Chaos | str | int | None = None,
+        on_chaos: Callable[[ChaosRecord], None] | None = None,
     ) -> None:
+        super().__init__(chaos, on_chaos)
         self.api_key = api_key
         self.lenient = lenient
         self.scheme = scheme
@@ -265,7 +273,7 @@ class Emulator:
         self.requests_seen += 1
         try:
             self._authenticate(request.headers)
-            faults = self._faults(request.headers)
+            faults = self._faults(request)
             target = urlsplit(request.target)
             request.path, request.query = target.path, parse_qs(target.query)
             request.reply = faults.reply
@@ -312,15 +320,16 @@ class Emulator:
         if version not in VERSIONS:
             raise _APIFailure(400, f"anthropic-version: {version!r} is not a valid version")
 
-    def _faults(self, headers: dict[str, str]) -> Faults:
-        raw = headers.get("x-wire-fault")
+    def _faults(self, request: _Request) -> Faults:
+        own = request.headers.get("x-wire-fault")
+        raw, request.chaos = self.fault_for(own, request.method, request.target, request.body)
         try:
             faults = parse_faults(raw)
         except FaultError as exc:
             raise _APIFailure(400, f"x-wire-fault: {exc}") from None
-        if raw is not None and faults.times is not None:
-            used = self._fault_uses.get(raw, 0)
-            self._fault_uses[raw] = used + 1
+        if own is not None and faults.times is not None:
+            used = self._fault_uses.get(own, 0)
+            self._fault_uses[own] = used + 1
             if used >= faults.times:
                 return Faults()
         return faults
@@ -847,6 +856,8 @@ class EmulatorConnection:
             response, faults = refused, Faults()
             response.headers.append(("connection", "close"))
         request_id = self.emulator.new_id("req_")
+        if request.chaos is not None:
+            self.emulator.log_hit(request.chaos, request.method, request.target, request_id)
         if response.content_type == "application/json" and response.status >= 400:
             envelope = json.loads(response.body)
             envelope["request_id"] = request_id
