@@ -354,7 +354,7 @@ def test_update_from_headers() -> None:
     assert limiter.available(NOW) == pytest.approx(
         {"requests": 999.0, "input_tokens": 80000.0, "output_tokens": 16000.0}, abs=1e-3
     )
-    assert "requests_per_minute=1000.0" in repr(limiter)
+    assert "default: (requests=1000.0, " in repr(limiter)
 
 
 def test_update_resizes_but_never_above_the_configured_limit() -> None:
@@ -371,8 +371,8 @@ def test_update_resizes_but_never_above_the_configured_limit() -> None:
 
 def test_an_unlimited_bucket_adopts_the_servers_limit() -> None:
     limiter = Limiter()
-    limiter.update(0.0, limits(output_tokens=Limit(600, 0)))
-    assert limiter.reserve(0.0, output_tokens=100) == 10.0
+    limiter.update(0.0, limits(output_tokens=Limit(600, 1)))
+    assert limiter.reserve(0.0, output_tokens=100) == pytest.approx(9.9)
     # A remaining without any limit gives no rate: it is ignored.
     limiter.update(0.0, limits(input_tokens=Limit(None, 0)))
     assert "input_tokens_per_minute=None" in repr(limiter)
@@ -386,13 +386,20 @@ def test_update_ignores_none_and_non_positive_limits() -> None:
     assert limiter.available(0.0) == {"requests": 59.0}
 
 
-def test_update_keeps_bookings_the_server_has_not_seen() -> None:
+def test_update_keeps_bookings_no_response_has_answered() -> None:
+    # The server cannot have counted a request still in flight, nor one not yet sent:
+    # each response answers the oldest booking, the others stay charged.
     limiter = Limiter(requests_per_minute=60)
     for _ in range(62):
         limiter.reserve(0.0)  # the last two go at 1 s and 2 s
     limiter.update(0.5, limits(Limit(60, 60)))
+    assert limiter.available(0.5) == {"requests": -1.0}  # 61 of ours in flight or booked
+    for _ in range(59):
+        limiter.update(0.5, limits(Limit(60, 60)))
+    assert limiter.available(0.5) == {"requests": 58.0}  # the two not sent yet
+    limiter.update(0.5, limits(Limit(60, 60)))  # a response cannot answer a request not sent
     assert limiter.available(0.5) == {"requests": 58.0}
-    limiter.update(1.5, limits(Limit(60, 60)))  # the one at 1 s is sent by now
+    limiter.update(1.5, limits(Limit(60, 60)))  # the one at 1 s is sent and answered
     assert limiter.available(1.5) == {"requests": 59.0}
 
 
@@ -440,14 +447,15 @@ def test_record_usage_charges_more_than_booked() -> None:
 
 def test_record_usage_before_sending_cancels() -> None:
     limiter = Limiter(requests_per_minute=60, input_tokens_per_minute=6000)
-    for _ in range(60):
-        limiter.reserve(0.0)
+    sent = [limiter.book(0.0) for _ in range(60)]
     reservation = limiter.book(0.0, input_tokens=1000)
     assert reservation.wait == 1.0
     limiter.record_usage(0.5, reservation, input_tokens=999)  # usage is moot: never sent
     # The input bucket was full: booked at 1 s, it counts its refill from then on,
     # so the cancellation gives back all but the half second before (conservative).
     assert limiter.available(0.5) == {"requests": 0.5, "input_tokens": 5950.0}
+    for booked in sent:
+        limiter.record_usage(0.5, booked)  # settled: no longer awaiting an answer
     limiter.update(0.5, limits(Limit(60, 0)))  # the cancelled one is not pending any more
     assert limiter.available(0.5) == {"requests": 0.0, "input_tokens": 5950.0}
 
@@ -456,9 +464,10 @@ def test_record_usage_after_update_charges_output_only() -> None:
     limiter = Limiter(input_tokens_per_minute=6000, output_tokens_per_minute=600)
     reservation = limiter.book(0.0, input_tokens=1000, output_tokens=600)
     # The response head: the server counted the input, not yet the output.
-    limiter.update(0.5, limits(input_tokens=Limit(6000, 5000), output_tokens=Limit(600, 600)))
+    limiter.update(0.5, limits(input_tokens=Limit(6000, 5001), output_tokens=Limit(600, 600)))
     limiter.record_usage(0.5, reservation, input_tokens=900, output_tokens=50)
-    assert limiter.available(0.5) == {"input_tokens": 5000.0, "output_tokens": 550.0}
+    # Output: 600 left less the unsettled 600 booked, then the 550 not used given back.
+    assert limiter.available(0.5) == {"input_tokens": 5001.0, "output_tokens": 550.0}
 
 
 def test_a_reservation_is_settled_once() -> None:
