@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import wire
 from wire._ratelimit import Limit, Limiter, RateLimits, Reservation, parse_rfc3339
+from wire.testing.replies import count_tokens
 
 CAPTURED = """\
 anthropic-ratelimit-requests-limit: 1000
@@ -630,3 +632,62 @@ TestLimiterMachine = LimiterMachine.TestCase
 )
 def test_model_class(model: str, expected: str) -> None:
     assert wire.model_class(model) == expected
+
+
+# --- estimate_input_tokens ---------------------------------------------------------------
+
+_words = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=400)
+_block = st.one_of(
+    st.builds(lambda t: {"type": "text", "text": t}, _words),
+    st.builds(
+        lambda d: {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": d},
+        },
+        st.text(alphabet="abcdef0123456789", max_size=200),
+    ),
+    st.builds(
+        lambda n, a: {"type": "tool_use", "id": "toolu_01", "name": n, "input": {"q": a, "n": 3}},
+        st.text(alphabet="abcdefgh_", min_size=1, max_size=20),
+        _words,
+    ),
+    st.builds(lambda t: {"type": "tool_result", "tool_use_id": "toolu_01", "content": t}, _words),
+)
+_message = st.builds(
+    lambda role, content: {"role": role, "content": content},
+    st.sampled_from(["user", "assistant"]),
+    st.one_of(_words, st.lists(_block, min_size=1, max_size=4)),
+)
+_tool = st.builds(
+    lambda n, d: {"name": n, "description": d, "input_schema": {"type": "object"}},
+    st.text(alphabet="abcdefgh_", min_size=1, max_size=20),
+    _words,
+)
+_request = st.fixed_dictionaries(
+    {"model": st.just("claude-opus-4-6"), "max_tokens": st.integers(1, 4096)},
+    optional={
+        "system": _words,
+        "messages": st.lists(_message, min_size=1, max_size=6),
+        "tools": st.lists(_tool, max_size=3),
+    },
+)
+
+
+@given(_request)
+def test_the_input_estimate_is_within_its_bound_of_the_emulators_count(
+    request: dict[str, object],
+) -> None:
+    """docs/http.md: on ASCII text, never under the emulator's count and at most
+    15% + 40 tokens over it (the API's own tokenizer is not public)."""
+    counted = count_tokens(request)
+    estimate = wire.estimate_input_tokens(request)
+    assert counted <= estimate <= 1.15 * counted + 40
+    assert wire.estimate_input_tokens(json.dumps(request).encode()) == estimate
+
+
+def test_the_input_estimate_counts_other_scripts_a_token_a_character() -> None:
+    text = "日本語のテキスト" * 10
+    request = {"messages": [{"role": "user", "content": text}]}
+    assert wire.estimate_input_tokens(request) == len(text) + 4 + 4  # "roleusercontent", a turn
+    assert wire.estimate_input_tokens(b"not json at all!") == 4
+    assert wire.estimate_input_tokens(b"[1, 2]") == 1

@@ -10,6 +10,7 @@ bucket (PROTOCOL.md §7); `Limiter` keeps the same buckets on the client.
 from __future__ import annotations
 
 import contextlib
+import json
 import math
 import re
 from collections import deque
@@ -17,11 +18,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from ._errors import InvalidParameterError, LocalProtocolError
 from ._retry import HeadersLike, header_map, retry_after_seconds
 
-__all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "model_class", "parse_rfc3339"]
+__all__ = [
+    "Limit",
+    "Limiter",
+    "RateLimits",
+    "Reservation",
+    "estimate_input_tokens",
+    "model_class",
+    "parse_rfc3339",
+]
 
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
@@ -160,6 +170,59 @@ class RateLimits:
             retry_after=retry_after_seconds(names, now),
             extra=MappingProxyType(extra) if extra else _NO_EXTRA,
         )
+
+
+# --- input tokens, estimated -----------------------------------------------------------
+
+_COUNTED = ("system", "messages", "tools", "tool_choice")
+_NOT_TEXT = frozenset({"type", "cache_control"})
+_PER_TURN = 4  # a message's framing (role, turn markers)
+_PER_SOURCE = 1600  # an image or document: the API's image cap is about 1,600 tokens
+
+
+def estimate_input_tokens(request: Mapping[str, Any] | bytes) -> int:
+    """An estimate, with no network call, of the input tokens a Messages request counts.
+
+    `request` is the request's parameters (`model=`, `messages=` ...) or its JSON body.
+    Text in `system`, `messages`, `tools` and `tool_choice` (every string, key
+    and number but `type` and `cache_control`) counts a token per 4 ASCII
+    characters and one per other character; each message adds 4 and each
+    image or document `source` 1,600. See docs/http.md for its error bound
+    (the API's tokenizer is not public). A body that is not JSON: a token per
+    4 bytes. Linear in the request's size.
+    """
+    if isinstance(request, bytes | bytearray):
+        try:
+            parsed = json.loads(request)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            return max(1, len(request) // 4)
+        request = parsed
+    messages = request.get("messages")
+    turns = len(messages) if isinstance(messages, list) else 0
+    ascii_chars = other = sources = 0
+    stack = [request.get(key) for key in _COUNTED]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if value.isascii():
+                ascii_chars += len(value)
+            else:
+                wide = len(value.encode("ascii", "ignore"))
+                ascii_chars, other = ascii_chars + wide, other + len(value) - wide
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "source" and isinstance(item, dict):
+                    sources += 1
+                elif key not in _NOT_TEXT:
+                    ascii_chars += len(key)
+                    stack.append(item)
+        elif value is not None:
+            ascii_chars += len(str(value))
+    return max(1, -(-ascii_chars // 4) + other + _PER_TURN * turns + _PER_SOURCE * sources)
 
 
 # --- the client-side limiter ------------------------------------------------------------
