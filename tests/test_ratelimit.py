@@ -691,3 +691,30 @@ def test_the_input_estimate_counts_other_scripts_a_token_a_character() -> None:
     assert wire.estimate_input_tokens(request) == len(text) + 4 + 4  # "roleusercontent", a turn
     assert wire.estimate_input_tokens(b"not json at all!") == 4
     assert wire.estimate_input_tokens(b"[1, 2]") == 1
+
+
+@given(
+    st.integers(1, 100),
+    st.integers(1_000, 100_000),
+    st.integers(0, 200_000),
+    st.lists(st.tuples(st.floats(0, 2), st.integers(0, 500)), min_size=1, max_size=80),
+    st.booleans(),
+)
+def test_a_large_request_is_never_overtaken_by_later_small_ones(
+    rpm: int, itpm: int, big: int, smalls: list[tuple[float, int]], synced: bool
+) -> None:
+    """Tasks sharing a limiter are served first come, first served within a class: a
+    large request booked before a stream of small ones goes no later than any of them,
+    and waits at most until its buckets are full again."""
+    limiter = Limiter(requests_per_minute=rpm, input_tokens_per_minute=itpm)
+    model = "claude-opus-4-6"
+    if synced:  # the server's count says the key is half used
+        limiter.update(0.0, limits(Limit(rpm, rpm // 2), Limit(itpm, itpm // 2)), model=model)
+    large = limiter.book(0.0, model=model, input_tokens=big)
+    assert large.wait <= 60.0 + 1e-9  # a full refill of either bucket, at most
+    assert limiter.book(0.0, model="claude-haiku-4-5").wait == 0.0  # its own queue
+    now = 0.0
+    for dt, size in smalls:
+        now += dt
+        small = limiter.book(now, model=model, input_tokens=size)
+        assert small.send_at >= large.send_at
