@@ -6,8 +6,9 @@ API does (PROTOCOL.md §7): a request is admitted when the requests bucket holds
 input is charged on admission, output when the response ends (as produced).
 Its headers: exact request counts, token `remaining` rounded to the nearest
 thousand, `reset` when a bucket is full again; they reach the client a latency
-later. Each limiter has its own tasks and sees only its own responses: no
-coordinator. Nothing here reads a real clock.
+later. Each limiter has its own tasks (half on Opus, half on Haiku: a task waiting
+on one class would otherwise starve the other of demand, which is no fault of
+the limiter) and sees only its own responses: no coordinator. Nothing here reads a real clock.
 """
 
 from __future__ import annotations
@@ -109,9 +110,8 @@ def simulate(clients: int, tasks: int, seconds: float, seed: int) -> Outcome:
     def at(when: float, then: Callable[[float], None]) -> None:
         heapq.heappush(queue, (when, next(order), then))
 
-    def task(limiter: Limiter) -> Callable[[float], None]:
+    def task(limiter: Limiter, model: str) -> Callable[[float], None]:
         def start(now: float) -> None:
-            model = rng.choice(list(TIER))
             (lo_in, hi_in), (lo_out, hi_out) = SIZES[model]
             input_tokens = rng.randint(lo_in, hi_in)
             max_tokens = rng.randint(lo_out, hi_out)
@@ -153,9 +153,10 @@ def simulate(clients: int, tasks: int, seconds: float, seed: int) -> Outcome:
 
         return start
 
-    for limiter in limiters:
+    models = itertools.cycle(TIER)  # each limiter's tasks alternate classes: every class
+    for limiter in limiters:  # always has a task waiting, and none waits behind the other
         for _ in range(tasks):
-            at(rng.uniform(0, 0.05), task(limiter))
+            at(rng.uniform(0, 0.05), task(limiter, next(models)))
     while queue and queue[0][0] < seconds:
         now, _, then = heapq.heappop(queue)
         then(now)

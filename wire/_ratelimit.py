@@ -229,7 +229,7 @@ def estimate_input_tokens(request: Mapping[str, Any] | bytes) -> int:
 
 _KINDS = ("requests", "input_tokens", "output_tokens")
 _ROUNDING = 500  # a token `remaining` that is a multiple of 1000 may be rounded by this much
-_MARGIN = 0.1  # of a bucket, kept free when others share the key (scaled by 1 - share)
+_MARGIN = 0.2  # of a bucket, kept free when others share the key (scaled by 1 - share)
 _MIN_SHARE = 1 / 64
 _MINUTE = 60.0  # the window until `reset` teaches another (a shortened minute)
 _SAMPLE = 0.05  # of a bucket: the use counted before a share is measured
