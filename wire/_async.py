@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 from ._batches import BatchResult, DeletedMessageBatch, MessageBatch, Model
-from ._call import Action, Call, Deliver, Pages, Raise, Return, Session
+from ._call import Action, Budgets, Call, Deliver, Pages, Raise, Return, Session
 from ._connection import ResponseHead
 from ._message import Message
 from ._proxy import ProxySetting
@@ -31,7 +31,7 @@ __all__ = ["AsyncClient", "AsyncMessageStream"]
 _V = TypeVar("_V")
 
 
-class AsyncClient:
+class AsyncClient(Budgets):
     """An async client for the Messages API (DESIGN.md "Drivers"); drivers subclass it.
 
     The arguments are DESIGN.md's, the same for every driver. A driver supplies

@@ -48,6 +48,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
@@ -82,7 +83,7 @@ from ._proxy import (
     refusal,
     select_proxy,
 )
-from ._ratelimit import Limiter, Reservation
+from ._ratelimit import Limiter, RateLimits, Reservation, estimate_input_tokens, model_class
 from ._retry import RetryPolicy
 from ._timeouts import Timeout
 from .builders import APIConfig, Request
@@ -91,6 +92,7 @@ __all__ = [
     "DEFAULT_KEEPALIVE",
     "DEFAULT_MAX_IDLE",
     "Action",
+    "Budgets",
     "Call",
     "Close",
     "Connect",
@@ -324,6 +326,8 @@ class Session:
         self.epoch_offset = epoch_offset
         self.pool = Pool() if pool is None else pool
         self.route = (self.scheme, self.host, self.port, self.proxy)
+        self._rate_limits: dict[str, RateLimits] = {}
+        self.rate_limits: Mapping[str, RateLimits] = MappingProxyType(self._rate_limits)
 
     def __repr__(self) -> str:
         via = f", proxy={self.proxy!r}" if self.proxy else ""
@@ -338,11 +342,12 @@ class Session:
 
     def create_message(self, **params: Any) -> Call[Message]:
         request = builders.create_message(self.config, stream=False, **params)
-        return Call[Message](self, request, "json", Message.from_dict, params.get("max_tokens"))
+        call = Call[Message](self, request, "json", Message.from_dict, params.get("max_tokens"))
+        return call.budget(params)
 
     def stream_message(self, **params: Any) -> Call[Message]:
         request = builders.create_message(self.config, stream=True, **params)
-        return Call[Message](self, request, "stream", None, params.get("max_tokens"))
+        return Call[Message](self, request, "stream", None, params.get("max_tokens")).budget(params)
 
     def count_tokens(self, **params: Any) -> Call[int]:
         return Call[int](self, builders.count_tokens(self.config, **params), "json", _input_tokens)
@@ -452,6 +457,18 @@ class Pages(Generic[_V]):
         return page.data
 
 
+class Budgets:
+    """What a driver's client shows of its `Session`'s rate limits (every driver's base)."""
+
+    _session: Session
+
+    @property
+    def rate_limits(self) -> Mapping[str, RateLimits]:
+        """The last `RateLimits` seen per model class (`model_class(model)`), read-only:
+        kept from each messages response that carried `anthropic-ratelimit-*` headers."""
+        return self._session.rate_limits
+
+
 # --- one call -----------------------------------------------------------------------
 
 
@@ -487,6 +504,7 @@ class Call(Generic[_V]):
         self._parse = parse
         self._limited = max_tokens is not None and session.limiter is not None
         self._estimate = (len(request.body) // 4, max_tokens if type(max_tokens) is int else 0)
+        self._model: str | None = None  # a messages call's model: its rate-limit class
         self.attempts = 0
         self.result: _V  # set when the call returns (also carried by `Return`)
         self.response: ResponseHead | None = None
@@ -506,6 +524,15 @@ class Call(Generic[_V]):
 
     def __repr__(self) -> str:
         return f"Call({self.request.method} {self.request.target}, attempts={self.attempts})"
+
+    def budget(self, params: Mapping[str, Any]) -> Call[_V]:
+        """A messages call: its model's class gets the rate limits of its responses, and
+        the limiter books the input `estimate_input_tokens` gives (only when limited)."""
+        model = params.get("model")
+        self._model = model if isinstance(model, str) else None
+        if self._limited:
+            self._estimate = (estimate_input_tokens(params), self._estimate[1])
+        return self
 
     @property
     def message(self) -> Message | None:
@@ -590,7 +617,10 @@ class Call(Generic[_V]):
         if self._limited and session.limiter is not None:
             with session.lock:
                 self._reservation = session.limiter.book(
-                    self._now, input_tokens=self._estimate[0], output_tokens=self._estimate[1]
+                    self._now,
+                    model=self._model,
+                    input_tokens=self._estimate[0],
+                    output_tokens=self._estimate[1],
                 )
             wake = self._reservation.send_at
             if self._total is not None and wake > self._total:
@@ -894,10 +924,16 @@ class _Reader:
         call = self.call
         call.response = head
         self.last_event = self.last_content = call._now
-        limiter = call.session.limiter
-        if limiter is not None:
-            with call.session.lock:
-                limiter.update(call._now, head.rate_limits)
+        session, model, limits = call.session, call._model, head.rate_limits
+        if model is None:
+            return
+        limiter = session.limiter
+        with session.lock:
+            if limits.requests.limit or limits.input_tokens.limit or limits.output_tokens.limit:
+                session._rate_limits[model_class(model)] = limits
+            if limiter is not None and call._limited:
+                wall = call._now + session.epoch_offset
+                limiter.update(call._now, limits, model=model, wall=wall)
 
     def _stream_event(self, event: Any) -> None:
         self.items.append(event)
