@@ -426,3 +426,30 @@ def test_wire_record_runs_until_interrupted(tmp_path: Path) -> None:
     assert exchange.end.complete
     assert KEY.encode() not in path.read_bytes()
     assert isinstance(load_capture(io.BytesIO(path.read_bytes())).upstream, str)
+
+
+def test_one_client_connection_carries_several_requests_head_included(tmp_path: Path) -> None:
+    path = tmp_path / "c.wirecap"
+    with serve() as server, recording(server.base_url, path) as recorder:
+        host, port = recorder.base_url.removeprefix("http://").rsplit(":", 1)
+        connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        try:
+            answers = []
+            for method in ("HEAD", "GET"):
+                connection.request(method, "/v1/models", headers=HEADERS)
+                response = connection.getresponse()
+                answers.append((response.status, response.read()))
+            connection.request("GET", "/v1/models", headers={**HEADERS, "x-odd": "caf\xe9"})
+            refused = connection.getresponse()
+            assert refused.status == 502  # wire's client sends ASCII headers only
+            refused.read()
+        finally:
+            connection.close()
+    assert answers[0] == (200, b"")
+    assert answers[1][0] == 200
+    assert json.loads(answers[1][1])["data"]
+    head, get, odd = read_capture(path)
+    assert (head.request.method, head.body, get.body) == ("HEAD", b"", answers[1][1])
+    assert odd.response is None
+    assert odd.end is not None
+    assert "must be ASCII" in (odd.end.error or "")

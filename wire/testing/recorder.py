@@ -122,6 +122,7 @@ class Recorder:
             "ssl_context": ssl_context,
         }
         self._client: Client | None = None
+        self.failures: list[Exception] = []  # bugs met (each ended one connection)
         self._cancel: trio.CancelScope | None = None
         self._token: trio.lowlevel.TrioToken | None = None
         self._ready = threading.Event()
@@ -156,10 +157,15 @@ class Recorder:
 
     async def _handle(self, stream: trio.SocketStream) -> None:
         connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEAD_BYTES)
-        with contextlib.suppress(*_GONE, _ClientGone):
+        try:
             async with stream:
                 while await self._one(connection, stream):
                     connection.start_next_cycle()
+        except (*_GONE, _ClientGone):
+            pass
+        except Exception as exc:  # a bug: this connection ends, the others go on
+            if len(self.failures) < 100:
+                self.failures.append(exc)
 
     async def _one(self, connection: h11.Connection, stream: trio.SocketStream) -> bool:
         """Read one request and answer it; True when the connection may carry another."""
@@ -239,7 +245,11 @@ class Recorder:
         kept = [(k, v) for k, v in head.headers if k not in FRAMING_HEADERS]
         self.writer.response(id, t, head.status, head.reason, kept)
         summary.status = head.status
-        response = h11.Response(status_code=head.status, headers=kept, reason=head.reason)
+        response = h11.Response(
+            status_code=head.status,
+            headers=[(k.encode("latin-1"), v.encode("latin-1")) for k, v in kept],
+            reason=head.reason.encode("latin-1"),
+        )
         await _send(stream, connection.send(response))
 
 
@@ -335,7 +345,11 @@ async def _refuse(
 
 @contextlib.contextmanager
 def record(upstream: str, writer: CaptureWriter, **options: Any) -> Iterator[Recorder]:
-    """Run a `Recorder` in a background thread for the `with` block (tests): `.base_url`."""
+    """Run a `Recorder` in a background thread for the `with` block (tests): `.base_url`.
+
+    A failure inside it ends only the connection it met, and is raised when the
+    block exits (the first of `recorder.failures`).
+    """
     recorder = Recorder(upstream, writer, **options)
 
     def main() -> None:
@@ -356,6 +370,8 @@ def record(upstream: str, writer: CaptureWriter, **options: Any) -> Iterator[Rec
     finally:
         recorder.stop()
         thread.join(timeout=30)
+    if recorder.failures:
+        raise recorder.failures[0]
 
 
 def run(
