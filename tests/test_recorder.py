@@ -453,3 +453,37 @@ def test_one_client_connection_carries_several_requests_head_included(tmp_path: 
     assert odd.response is None
     assert odd.end is not None
     assert "must be ASCII" in (odd.end.error or "")
+
+
+def test_session_forward_on_a_fake_clock_sends_only_the_callers_headers() -> None:
+    """The sans-IO call: the session's own key is never sent; a 500 is delivered raw,
+    piece by piece with each read's time; a body cut off raises after its pieces."""
+    from wire._call import Connect, Deliver, Raise, Receive, Send, Session
+
+    session = Session(api_key="session-key-never-sent", base_url="http://up.test/pfx")
+    call = session.forward("POST", "/v1/messages", [("x-api-key", "callers")], b"{}")
+    assert isinstance(call.start(0.0), Connect)
+    sent = call.connected("handle", 0.0)
+    assert isinstance(sent, Send)
+    assert sent.data.startswith(b"POST /pfx/v1/messages HTTP/1.1\r\n")
+    assert b"x-api-key: callers\r\n" in sent.data
+    assert b"session-key-never-sent" not in sent.data
+    assert isinstance(call.next(0.1), Receive)
+    head = b"HTTP/1.1 500 Oops\r\ntransfer-encoding: chunked\r\ncontent-type: text/plain\r\n\r\n"
+    delivered = call.received(head + b"3\r\nabc\r\n", 0.5)
+    assert isinstance(delivered, Deliver)
+    first = list(delivered.items)
+    assert [a.at for a in first] == [0.5, 0.5]
+    assert isinstance(first[0].value, ResponseHead)
+    assert first[0].value.status == 500
+    assert first[1].value == b"abc"
+    assert isinstance(call.next(0.5), Receive)
+    more = call.received(b"2\r\nde\r\n", 0.75)
+    assert isinstance(more, Deliver)
+    assert list(more.items) == [Arrived(0.75, b"de")]
+    assert isinstance(call.next(0.75), Receive)
+    action = call.received(b"", 1.0)  # cut off mid-body: closed, then raised, not retried
+    while not isinstance(action, Raise):
+        action = call.next(1.0)
+    assert isinstance(action.error, wire.IncompleteBodyError)
+    assert call.attempts == 1
