@@ -92,6 +92,7 @@ __all__ = [
     "DEFAULT_KEEPALIVE",
     "DEFAULT_MAX_IDLE",
     "Action",
+    "Arrived",
     "Budgets",
     "Call",
     "Close",
@@ -192,6 +193,16 @@ class Raise:
     """The call failed with `error`."""
 
     error: WireError
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """What a forwarded call (`Session.forward`) delivers: the `ResponseHead`, then each
+    body piece (de-chunked, decoded) as one read brought it; `at` is the clock time of
+    that read."""
+
+    at: float
+    value: ResponseHead | bytes
 
 
 Action: TypeAlias = Connect | StartTLS | Send | Receive | Sleep | Deliver | Close | Return | Raise
@@ -388,6 +399,21 @@ class Session:
     def batch_results(self, batch_id: str) -> Call[None]:
         return Call[None](self, builders.batch_results(self.config, batch_id), "jsonl")
 
+    def forward(
+        self, method: str, target: str, headers: builders.HeaderPairs, body: bytes = b""
+    ) -> Call[None]:
+        """A request sent as given, its answer delivered raw: for proxies and recorders.
+
+        `target` goes after the base URL's path; `headers` are sent as they are
+        (the caller's own key and version: the session adds none of its own).
+        The call delivers `Arrived` items (the head, then the body pieces as read,
+        whatever the status) and returns None when the body is complete. It is
+        never retried (the caller forwards faithfully); a body cut off raises
+        after the pieces that came.
+        """
+        request = Request(method, self.config.base_path + target, tuple(_pairs(headers)), body)
+        return Call[None](self, request, "raw")
+
 
 def _pairs(headers: builders.HeaderPairs) -> list[tuple[str, str]]:
     return list(headers.items()) if isinstance(headers, Mapping) else list(headers)
@@ -489,7 +515,7 @@ class Call(Generic[_V]):
         self,
         session: Session,
         request: Request,
-        kind: Literal["json", "stream", "jsonl"],
+        kind: Literal["json", "stream", "jsonl", "raw"],
         parse: Callable[[Any], Any] | None = None,
         max_tokens: int | None = None,
     ) -> None:
@@ -601,6 +627,7 @@ class Call(Generic[_V]):
                 return
             delay = None
             final = self.delivered or getattr(outcome, "timeout", None) == "total"
+            final = final or self.kind == "raw"  # forwarded: the caller's to retry, not ours
             if not final:
                 wall = self._now + self.session.epoch_offset
                 delay = retry.delay(self.attempts - 1, error=outcome, now=wall)
@@ -652,6 +679,7 @@ class Call(Generic[_V]):
                 return error
         reused = idle is not None
         assert self._connection is not None
+        self._connection.raw = self.kind == "raw"
         try:
             data = self._connection.send_request(self.request)
         except WireError as exc:
@@ -866,6 +894,7 @@ class _Reader:
     def __init__(self, call: Call[Any]) -> None:
         self.call = call
         self.stream = call.kind == "stream"
+        self.raw = call.kind == "raw"
         self.jsonl = JSONLDecoder() if call.kind == "jsonl" else None
         self.last_event = self.last_content = call._now
         self.value: Any = None
@@ -905,6 +934,8 @@ class _Reader:
                 self.last_event = self.last_content = now
             elif isinstance(event, ResponseHead):
                 self._head(event)
+                if self.raw:
+                    items.append(Arrived(now, event))
             elif isinstance(event, ResponseComplete):
                 self.complete = event
             elif isinstance(event, ErrorResponse | StreamIncomplete):
@@ -914,6 +945,8 @@ class _Reader:
             elif isinstance(event, BodyData):
                 if self.jsonl is not None:
                     items.extend(self.jsonl.feed(event.data))
+                elif self.raw:
+                    items.append(Arrived(now, event.data))
             elif self.error is None:
                 self._stream_event(event)
         if self.jsonl is not None:
