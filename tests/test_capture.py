@@ -26,8 +26,8 @@ from wire.testing.capture import (
     Read,
     load_capture,
     read_capture,
-    to_har,
 )
+from wire.testing.har import to_har
 
 KEY = "sk-ant-api03-Zx9Qm2TestKey7Lp"
 

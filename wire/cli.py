@@ -347,7 +347,8 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _to_har(args: argparse.Namespace) -> int:
-    from .testing.capture import load_capture, to_har
+    from .testing.capture import load_capture
+    from .testing.har import to_har
 
     text = _dump(to_har(load_capture(args.to_har)), indent=2) + "\n"
     if args.out in (None, "-"):
