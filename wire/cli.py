@@ -302,7 +302,8 @@ def _replay(args: argparse.Namespace) -> tuple[Any, str] | None:
     """`--replay FILE` loaded (a `Replay`, and how to name it), or None to emulate."""
     if args.replay is None:
         return None
-    from .testing.replay import CaptureError, Replay
+    from .testing.capture import CaptureError
+    from .testing.replay import Replay
 
     try:
         replay = Replay.load(args.replay, speed=args.speed)

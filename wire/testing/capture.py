@@ -480,16 +480,19 @@ class _Reader:
         id = _field(value, "id", int)
         exchange = self.exchanges.get(id)
         if exchange is None:
-            raise CaptureError(f"a {kind} line for exchange {id}, before its request")
+            raise CaptureError(f"{_a(kind)} line for exchange {id}, before its request")
         if exchange.end is not None:
-            raise CaptureError(f"a {kind} line for exchange {id}, after its end")
+            raise CaptureError(f"{_a(kind)} line for exchange {id}, after its end")
         t = _time(value, "t")
         if kind == "response":
             if exchange.response is not None:
                 raise CaptureError(f"a second response line for exchange {id}")
+            status = _field(value, "status", int)
+            if not 200 <= status <= 999:  # what HTTP/1.1 (and a replay) can answer with
+                raise CaptureError(f"'status' {status} is not a final HTTP status (200 to 999)")
             exchange.response = CapturedResponse(
                 t=t,
-                status=_field(value, "status", int),
+                status=status,
                 reason=_field(value, "reason", str, ""),
                 headers=_headers(value),
             )
@@ -503,6 +506,11 @@ class _Reader:
             exchange.end = End(t=t, complete=complete, error=error)
 
 
+def _a(kind: str) -> str:
+    """'a data', 'an end'."""
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
 def _field(value: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
     """`value[key]`, which must be exactly of `kind` (no bool for int)."""
     item = value.get(key, default)
@@ -514,13 +522,14 @@ def _field(value: dict[str, Any], key: str, kind: type, default: Any = None) -> 
 
 
 def _time(value: dict[str, Any], key: str) -> float:
+    """`at` (epoch seconds): any finite number; `t` (seconds after `at`): also >= 0."""
     item: Any = value.get(key)
     try:
         number = float(item) if type(item) in (int, float) else math.nan
     except OverflowError:  # an int past a double's range
         number = math.nan
-    if not math.isfinite(number):
-        raise CaptureError(f"{key!r} is not a finite number")
+    if not math.isfinite(number) or (key == "t" and number < 0):
+        raise CaptureError(f"{key!r} is not a finite number" + " >= 0" * (key == "t"))
     return number
 
 

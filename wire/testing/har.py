@@ -13,7 +13,7 @@ import base64
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 from wire._version import __version__
 from wire.testing.capture import Capture, Exchange, Headers
@@ -49,8 +49,8 @@ def _har_date(at: float) -> str:
 
 def _har_entry(exchange: Exchange, upstream: str) -> dict[str, Any]:
     request, response, end = exchange.request, exchange.response, exchange.end
-    query = urlsplit(request.target).query
-    pairs = parse_qsl(query, keep_blank_values=True)
+    # The query is what follows "?": urlsplit would read a target like "//[" as a host.
+    pairs = parse_qsl(request.target.partition("?")[2], keep_blank_values=True)
     har_request: dict[str, Any] = {
         "method": request.method,
         "url": upstream.rstrip("/") + request.target,
