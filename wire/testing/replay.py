@@ -35,6 +35,14 @@ from typing import Any
 
 import h11
 
+from wire.testing._http import (
+    MAX_HEAD_BYTES,
+    MAX_REQUEST_BYTES,
+    api_id,
+    body_limit,
+    error_envelope,
+    refusal,
+)
 from wire.testing.capture import (
     DEFAULT_MAX_CAPTURE_BYTES,
     DEFAULT_MAX_LINE_BYTES,
@@ -42,15 +50,7 @@ from wire.testing.capture import (
     Exchange,
     read_capture,
 )
-from wire.testing.emulator import (
-    ACTIONS_PER_STEP,
-    MAX_BATCH_BYTES,
-    MAX_REQUEST_BYTES,
-    Action,
-    Close,
-    Send,
-    Sleep,
-)
+from wire.testing.emulator import ACTIONS_PER_STEP, Action, Close, Send, Sleep
 
 __all__ = ["Replay", "ReplayConnection"]
 
@@ -186,8 +186,7 @@ class Replay:
 
     def new_id(self) -> str:
         """A request id in the API's style for the replay's own answers (404, errors)."""
-        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-        return "req_01" + "".join(self._ids.choice(alphabet) for _ in range(22))
+        return api_id(self._ids, "req_")
 
     def match(self, method: str, target: str, body: bytes) -> Exchange | str:
         """The recording to answer with (in recorded order, then the last again), or the
@@ -234,7 +233,7 @@ class ReplayConnection:
 
     def __init__(self, replay: Replay) -> None:
         self.replay = replay
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._request: h11.Request | None = None
         self._body = bytearray()
         self._limit = MAX_REQUEST_BYTES
@@ -309,7 +308,7 @@ class ReplayConnection:
             return False
         if isinstance(event, h11.Request):
             self._request, self._body, self._head_sent = event, bytearray(), False
-            self._limit = _body_limit(event)
+            self._limit = body_limit(event)
             actions += self._head_received(event)
         elif isinstance(event, h11.Data):
             self._body += event.data
@@ -341,17 +340,8 @@ class ReplayConnection:
         """An error envelope, then close (the request cannot be read on)."""
         self.closed = True
         self._plan = self._next = None
-        body = self._envelope(error_type, message)
-        head = (
-            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
-            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
-        ).encode()
-        return [Send(head + body), Close()]
-
-    def _envelope(self, error_type: str, message: str) -> bytes:
-        error = {"type": error_type, "message": message}
-        envelope = {"type": "error", "error": error, "request_id": self.replay.new_id()}
-        return json.dumps(envelope).encode()
+        request_id = self.replay.new_id()
+        return [Send(refusal(status, error_type, message, request_id, "wire-replay")), Close()]
 
     def _internal_error(self, exc: Exception) -> list[Action]:
         self.replay.failed(exc)
@@ -375,8 +365,13 @@ class ReplayConnection:
     def _not_found(
         self, message: str, now: float, head_only: bool
     ) -> Iterator[tuple[float, Action]]:
-        body = self._envelope("not_found_error", message)
-        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        request_id = self.replay.new_id()
+        body = error_envelope("not_found_error", message, request_id)
+        headers = [
+            ("content-type", "application/json"),
+            ("content-length", str(len(body))),
+            ("request-id", request_id),
+        ]
         yield now, self._send(h11.Response(status_code=404, headers=headers, reason=b"Not Found"))
         if not head_only:
             yield now, self._send(h11.Data(data=body))
@@ -435,11 +430,3 @@ def _framing(exchange: Exchange, headers: Iterable[tuple[str, str]]) -> tuple[st
     if _complete(exchange) and not content_type.lower().startswith("text/event-stream"):
         return ("content-length", str(sum(len(read.data) for read in exchange.reads)))
     return ("transfer-encoding", "chunked")
-
-
-def _body_limit(event: h11.Request) -> int:
-    """How large a body this request may send: 256 MB to create a batch, else 32 MB."""
-    path = bytes(event.target).split(b"?", 1)[0].rstrip(b"/")
-    if event.method == b"POST" and path.endswith(b"/v1/messages/batches"):
-        return MAX_BATCH_BYTES
-    return MAX_REQUEST_BYTES
