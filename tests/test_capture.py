@@ -26,8 +26,8 @@ from wire.testing.capture import (
     Read,
     load_capture,
     read_capture,
-    to_har,
 )
+from wire.testing.har import to_har
 
 KEY = "sk-ant-api03-Zx9Qm2TestKey7Lp"
 
@@ -37,7 +37,8 @@ names = st.from_regex(r"[a-z][a-z0-9-]{0,15}", fullmatch=True).filter(
     lambda n: n not in SECRET_HEADERS
 )
 headers = st.lists(st.tuples(names, st.text(max_size=20)), max_size=4).map(tuple)
-times = st.floats(allow_nan=False, allow_infinity=False)
+times = st.floats(min_value=0, allow_nan=False, allow_infinity=False)
+epochs = st.floats(allow_nan=False, allow_infinity=False)
 bodies = st.one_of(st.binary(max_size=40), st.text(max_size=40).map(str.encode))
 
 
@@ -53,7 +54,7 @@ def exchanges(draw: st.DrawFn, id: int) -> Exchange:
     if draw(st.booleans()):
         response = CapturedResponse(
             t=draw(times),
-            status=draw(st.integers(100, 599)),
+            status=draw(st.integers(200, 999)),
             reason=draw(st.text(max_size=10)),
             headers=draw(headers),
         )
@@ -64,7 +65,7 @@ def exchanges(draw: st.DrawFn, id: int) -> Exchange:
         error = error or (None if complete else "cut")
         end = End(t=draw(times), complete=complete, error=error)
     return Exchange(
-        id=id, at=draw(times), request=request, response=response, reads=reads or (), end=end
+        id=id, at=draw(epochs), request=request, response=response, reads=reads or (), end=end
     )
 
 
@@ -187,6 +188,7 @@ def test_blank_lines_unknown_keys_and_unknown_types_are_skipped() -> None:
 
 HEADER = '{"type": "wire-capture", "version": 1}\n'
 REQUEST = '{"type": "request", "id": 1, "at": 1, "method": "GET", "target": "/", "body": ""}\n'
+RESPONSE = '{"type": "response", "id": 1, "t": 0, "status": 200}\n'
 
 
 @pytest.mark.parametrize(
@@ -206,6 +208,9 @@ REQUEST = '{"type": "request", "id": 1, "at": 1, "method": "GET", "target": "/",
         (HEADER + REQUEST.replace('"body": ""', '"body_base64": "!!"'), 2, "not base64"),
         (HEADER + REQUEST.replace('"body": ""', '"x": 1'), 2, "needs one of"),
         (HEADER + HEADER, 2, "a second header"),
+        (HEADER + REQUEST + RESPONSE.replace("200", "99"), 3, "not a final HTTP status"),
+        (HEADER + REQUEST + RESPONSE.replace("200", "1000"), 3, "not a final HTTP status"),
+        (HEADER + REQUEST + RESPONSE.replace('"t": 0', '"t": -0.5'), 3, "'t' is not a finite"),
         (HEADER + REQUEST.replace('"body": ""', '"headers": [["a"]], "body": ""'), 2, "headers"),
         (
             HEADER + REQUEST + '{"type": "end", "id": 1, "t": 0, "complete": true}\n'
@@ -443,3 +448,11 @@ def test_har_entries_carry_urls_query_bodies_and_incompleteness() -> None:
     assert entry["startedDateTime"] == "2026-11-26T15:00:00.250+00:00"
     assert entry["_complete"] is False
     assert "cut off" in entry["comment"]
+
+
+@pytest.mark.parametrize("target", ["//[?a=1", "//host:x/p?a=1", "?a=1"])
+def test_har_reads_the_query_of_any_target_never_a_host(target: str) -> None:
+    exchange = Exchange(id=1, at=0.0, request=CapturedRequest(method="GET", target=target))
+    (entry,) = to_har([exchange], upstream="http://u")["log"]["entries"]
+    assert entry["request"]["url"] == "http://u" + target
+    assert entry["request"]["queryString"] == [{"name": "a", "value": "1"}]

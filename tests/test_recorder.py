@@ -35,8 +35,8 @@ from wire.testing.capture import (
     Exchange,
     load_capture,
     read_capture,
-    to_har,
 )
+from wire.testing.har import to_har
 from wire.testing.recorder import Recorder, record
 
 KEY = "sk-ant-api03-RecorderTestKey-9f8e7d"

@@ -23,8 +23,16 @@ from hypothesis import strategies as st
 import wire
 import wire.sync
 from wire import builders as build
+from wire.testing.capture import (
+    CapturedRequest,
+    CapturedResponse,
+    CaptureError,
+    End,
+    Exchange,
+    Read,
+)
 from wire.testing.emulator import Action, Emulator, Send, Sleep
-from wire.testing.replay import CaptureError, Replay, read_exchanges
+from wire.testing.replay import Replay
 
 pytest.importorskip("trio")
 
@@ -197,27 +205,30 @@ def test_the_reader_takes_the_pinned_format(tmp_path: Path) -> None:
     lines[2]["unknown"] = "ignored"
     path = tmp_path / "c.wirecap"
     path.write_text("\n".join(json.dumps(line) for line in lines) + "\n\n")
-    (exchange,) = read_exchanges(path)
-    assert (exchange.id, exchange.method, exchange.target) == (1, "POST", "/v1/messages")
-    assert exchange.body == b'{"a": 1}'
+    (exchange,) = Replay.load(path).exchanges
+    request = exchange.request
+    assert (exchange.id, request.method, request.target) == (1, "POST", "/v1/messages")
+    assert request.body == b'{"a": 1}'
     assert [(r.t, r.data) for r in exchange.reads] == [(0.1, b"\xff\x00"), (0.2, b"ok")]
-    assert (exchange.status, exchange.end, exchange.complete) == (200, 0.3, True)
+    assert exchange.response is not None
+    assert exchange.response.status == 200
+    assert exchange.end == End(t=0.3, complete=True)
 
 
 @pytest.mark.parametrize(
     ("lines", "says"),
     [
-        ([], "empty file"),
-        (['{"type": "request", "id": 1}'], "line 1: the first line is not a wire-capture"),
-        (['{"type": "wire-capture", "version": 2}'], "version 2"),
-        (['{"type": "wire-capture", "version": 1}', "not json"], "line 2: not a JSON line"),
+        ([], "empty: no wire capture header"),
+        (['{"type": "request", "id": 1}'], "line 1: the first line is not a wire capture"),
+        (['{"type": "wire-capture", "version": 2}'], "line 1: version 2"),
+        (['{"type": "wire-capture", "version": 1}', "not json"], "line 2: not a JSON object"),
         (
             ['{"type": "wire-capture", "version": 1}', '{"type": "request", "id": 1}'],
             "line 2: no 'method'",
         ),
         (
             ['{"type": "wire-capture", "version": 1}', '{"type": "end", "id": 3, "t": 0}'],
-            "exchange 3 has no request line",
+            "line 2: an end line for exchange 3, before its request",
         ),
     ],
 )
@@ -227,7 +238,7 @@ def test_a_broken_capture_is_a_typed_error_naming_the_line(
     path = tmp_path / "bad.wirecap"
     path.write_text("".join(line + "\n" for line in lines))
     with pytest.raises(CaptureError, match=says):
-        read_exchanges(path)
+        Replay.load(path)  # the capture module's reader: one error class, naming the line
 
 
 # -- bytes and pace --------------------------------------------------------------------------
@@ -482,20 +493,19 @@ def test_one_send_per_recorded_read_each_at_its_time(rec: Rec, speed: float) -> 
         assert at == pytest.approx(t / speed)
 
 
-def _exchanges(rec: Rec) -> list[Any]:
-    from wire.testing.replay import Exchange, Read
-
+def _exchanges(rec: Rec) -> list[Exchange]:
+    request = CapturedRequest(method=rec.method, target=rec.target, body=rec.body)
+    response = None
+    if rec.status is not None:
+        response = CapturedResponse(t=rec.t, status=rec.status, headers=tuple(rec.headers))
     return [
         Exchange(
             id=1,
-            method=rec.method,
-            target=rec.target,
-            body=rec.body,
-            status=rec.status,
-            headers=tuple(rec.headers),
-            reads=tuple(Read(t, data) for t, data in rec.reads),
-            end=rec.end,
-            complete=rec.complete,
+            at=0.0,
+            request=request,
+            response=response,
+            reads=tuple(Read(t=t, data=data) for t, data in rec.reads),
+            end=None if rec.end is None else End(t=rec.end, complete=rec.complete),
         )
     ]
 
@@ -566,7 +576,10 @@ def test_wire_serve_replay_prints_its_url_and_replays(
     ("args", "says"),
     [
         (["--replay", "missing.wirecap"], "wire: error: cannot read missing.wirecap: No such file"),
-        (["--replay", "pyproject.toml"], "wire: error: pyproject.toml: line 1: not a JSON line"),
+        (
+            ["--replay", "pyproject.toml"],
+            "wire: error: pyproject.toml: capture line 1: not a JSON object",
+        ),
         (["--speed", "-2"], "not a speed"),
     ],
 )
@@ -584,11 +597,15 @@ def test_wire_serve_replay_errors_are_one_line(args: list[str], says: str) -> No
 
 
 def test_pipelined_requests_are_answered_in_order_each_paced_from_its_turn() -> None:
-    from wire.testing.replay import Exchange, Read
-
     head = (("content-type", "text/event-stream"),)
-    reads = (Read(0.5, b"x"), Read(1.0, b"y"))
-    exchange = Exchange(1, "GET", "/a", b"", 200, "OK", head, 0.0, reads, 1.2, True)
+    exchange = Exchange(
+        id=1,
+        at=0.0,
+        request=CapturedRequest(method="GET", target="/a"),
+        response=CapturedResponse(t=0.0, status=200, reason="OK", headers=head),
+        reads=(Read(t=0.5, data=b"x"), Read(t=1.0, data=b"y")),
+        end=End(t=1.2, complete=True),
+    )
     replay = Replay([exchange], speed=2)
     connection = replay.connection()
     actions = connection.receive_data(b"GET /a HTTP/1.1\r\nhost: h\r\n\r\n" * 2, 0.0)

@@ -302,7 +302,8 @@ def _replay(args: argparse.Namespace) -> tuple[Any, str] | None:
     """`--replay FILE` loaded (a `Replay`, and how to name it), or None to emulate."""
     if args.replay is None:
         return None
-    from .testing.replay import CaptureError, Replay
+    from .testing.capture import CaptureError
+    from .testing.replay import Replay
 
     try:
         replay = Replay.load(args.replay, speed=args.speed)
@@ -347,7 +348,8 @@ def _record(args: argparse.Namespace) -> int:
 
 
 def _to_har(args: argparse.Namespace) -> int:
-    from .testing.capture import load_capture, to_har
+    from .testing.capture import load_capture
+    from .testing.har import to_har
 
     text = _dump(to_har(load_capture(args.to_har)), indent=2) + "\n"
     if args.out in (None, "-"):

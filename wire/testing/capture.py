@@ -11,7 +11,7 @@ interleave; the lines of one are in order). docs/capture.md pins the format.
   also gives the header). Bad input raises `CaptureError` naming the line,
   never another exception; `max_line_bytes` and `max_capture_bytes` bound
   what a file can make it hold (`CaptureLimitError`).
-- `to_har(capture)` turns it into an HTTP Archive 1.2 log (a dict, for `json.dump`).
+- `wire.testing.har.to_har(capture)` turns one into an HTTP Archive 1.2 log.
 
 Layer: testing kit; standard library only (no socket, no event loop).
 """
@@ -27,10 +27,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import IO, Any
-from urllib.parse import parse_qsl, urlsplit
 
 from wire._errors import WireError
-from wire._version import __version__
 
 __all__ = [
     "DEFAULT_MAX_CAPTURE_BYTES",
@@ -50,7 +48,6 @@ __all__ = [
     "Read",
     "load_capture",
     "read_capture",
-    "to_har",
 ]
 
 #: The format version this module writes and the newest it reads.
@@ -483,16 +480,19 @@ class _Reader:
         id = _field(value, "id", int)
         exchange = self.exchanges.get(id)
         if exchange is None:
-            raise CaptureError(f"a {kind} line for exchange {id}, before its request")
+            raise CaptureError(f"{_a(kind)} line for exchange {id}, before its request")
         if exchange.end is not None:
-            raise CaptureError(f"a {kind} line for exchange {id}, after its end")
+            raise CaptureError(f"{_a(kind)} line for exchange {id}, after its end")
         t = _time(value, "t")
         if kind == "response":
             if exchange.response is not None:
                 raise CaptureError(f"a second response line for exchange {id}")
+            status = _field(value, "status", int)
+            if not 200 <= status <= 999:  # what HTTP/1.1 (and a replay) can answer with
+                raise CaptureError(f"'status' {status} is not a final HTTP status (200 to 999)")
             exchange.response = CapturedResponse(
                 t=t,
-                status=_field(value, "status", int),
+                status=status,
                 reason=_field(value, "reason", str, ""),
                 headers=_headers(value),
             )
@@ -506,6 +506,11 @@ class _Reader:
             exchange.end = End(t=t, complete=complete, error=error)
 
 
+def _a(kind: str) -> str:
+    """'a data', 'an end'."""
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
 def _field(value: dict[str, Any], key: str, kind: type, default: Any = None) -> Any:
     """`value[key]`, which must be exactly of `kind` (no bool for int)."""
     item = value.get(key, default)
@@ -517,13 +522,14 @@ def _field(value: dict[str, Any], key: str, kind: type, default: Any = None) -> 
 
 
 def _time(value: dict[str, Any], key: str) -> float:
+    """`at` (epoch seconds): any finite number; `t` (seconds after `at`): also >= 0."""
     item: Any = value.get(key)
     try:
         number = float(item) if type(item) in (int, float) else math.nan
     except OverflowError:  # an int past a double's range
         number = math.nan
-    if not math.isfinite(number):
-        raise CaptureError(f"{key!r} is not a finite number")
+    if not math.isfinite(number) or (key == "t" and number < 0):
+        raise CaptureError(f"{key!r} is not a finite number" + " >= 0" * (key == "t"))
     return number
 
 
@@ -598,101 +604,3 @@ def read_capture(
         source, max_line_bytes=max_line_bytes, max_capture_bytes=max_capture_bytes
     )
     return list(capture.exchanges)
-
-
-# --- HTTP Archive 1.2 -----------------------------------------------------------------------
-
-
-def _har_headers(headers: Headers) -> list[dict[str, str]]:
-    return [{"name": name, "value": value} for name, value in headers]
-
-
-def _har_header(headers: Headers, name: str, default: str = "") -> str:
-    return next((v for k, v in headers if k.lower() == name), default)
-
-
-def _har_content(body: bytes, mime: str) -> dict[str, Any]:
-    content: dict[str, Any] = {"size": len(body), "mimeType": mime}
-    try:
-        content["text"] = body.decode("utf-8")
-    except UnicodeDecodeError:
-        content["text"] = base64.b64encode(body).decode("ascii")
-        content["encoding"] = "base64"
-    return content
-
-
-def _har_date(at: float) -> str:
-    try:
-        when = datetime.fromtimestamp(at, UTC)
-    except (OverflowError, OSError, ValueError):  # past what a date can say: the epoch
-        when = datetime.fromtimestamp(0, UTC)
-    return when.isoformat(timespec="milliseconds")
-
-
-def _har_entry(exchange: Exchange, upstream: str) -> dict[str, Any]:
-    request, response, end = exchange.request, exchange.response, exchange.end
-    query = urlsplit(request.target).query
-    pairs = parse_qsl(query, keep_blank_values=True)
-    har_request: dict[str, Any] = {
-        "method": request.method,
-        "url": upstream.rstrip("/") + request.target,
-        "httpVersion": "HTTP/1.1",
-        "cookies": [],
-        "headers": _har_headers(request.headers),
-        "queryString": [{"name": name, "value": value} for name, value in pairs],
-        "headersSize": -1,
-        "bodySize": len(request.body),
-    }
-    if request.body or request.method in ("POST", "PUT", "PATCH"):
-        mime = _har_header(request.headers, "content-type", "application/octet-stream")
-        text = _har_content(request.body, mime)
-        har_request["postData"] = {"mimeType": mime, "text": text["text"]}
-    wait = 0.0 if response is None else max(0.0, response.t * 1000)
-    finished = wait if end is None else max(wait, end.t * 1000)
-    headers = () if response is None else response.headers
-    body = exchange.body
-    entry: dict[str, Any] = {
-        "startedDateTime": _har_date(exchange.at),
-        "time": finished,
-        "request": har_request,
-        "response": {
-            "status": 0 if response is None else response.status,
-            "statusText": "" if response is None else response.reason,
-            "httpVersion": "HTTP/1.1",
-            "cookies": [],
-            "headers": _har_headers(headers),
-            "content": _har_content(body, _har_header(headers, "content-type")),
-            "redirectURL": "",
-            "headersSize": -1,
-            "bodySize": len(body),
-        },
-        "cache": {},
-        "timings": {"send": 0, "wait": wait, "receive": finished - wait},
-        "_wireExchange": exchange.id,
-    }
-    if end is None or not end.complete:
-        entry["_complete"] = False
-        entry["comment"] = "incomplete: " + ("no end recorded" if end is None else end.error or "")
-    return entry
-
-
-def to_har(capture: Capture | Iterable[Exchange], *, upstream: str | None = None) -> dict[str, Any]:
-    """An HTTP Archive 1.2 log of the exchanges, for `json.dump` (browser devtools open it).
-
-    URLs are the capture's `upstream` (or `upstream=`) plus each target. Bodies are
-    the decoded text (`encoding: "base64"` when not UTF-8). Timings: `wait` until the
-    response head, `receive` until the end. An exchange cut off carries `"_complete":
-    false` and a `comment` naming the error (HAR's custom fields start with `_`).
-    """
-    if isinstance(capture, Capture):
-        base = capture.upstream if upstream is None else upstream
-        exchanges: Iterable[Exchange] = capture.exchanges
-    else:
-        base, exchanges = upstream or "http://localhost", capture
-    return {
-        "log": {
-            "version": "1.2",
-            "creator": {"name": "wire", "version": __version__},
-            "entries": [_har_entry(exchange, base) for exchange in exchanges],
-        }
-    }

@@ -32,6 +32,13 @@ import h11
 import wire.testing.replies as replies
 import wire.testing.validation as validation
 from wire._sse import encode_sse
+from wire.testing._http import (  # what every kit server shares
+    MAX_HEAD_BYTES,
+    MAX_REQUEST_BYTES,
+    api_id,
+    body_limit,
+    refusal,
+)
 from wire.testing.chaos import Chaos, ChaosRecord, FaultControls, Hit
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
 from wire.testing.ratelimits import RateLimited, RateLimiter
@@ -39,11 +46,6 @@ from wire.testing.ratelimits import RateLimited, RateLimiter
 __all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send", "Sleep"]
 
 VERSIONS = ("2023-06-01", "2026-10-21")
-# The API refuses larger Messages requests (413, PROTOCOL.md §5); so does the emulator,
-# which also bounds what a hostile client can make it hold. Batch creation takes up to
-# 256 MB, as the API's does.
-MAX_REQUEST_BYTES = 32 * 1000 * 1000
-MAX_BATCH_BYTES = 256 * 1000 * 1000
 # Request JSON nested deeper than this is a 400: it bounds the recursion any code
 # walking a body needs (the API refuses absurd nesting too).
 MAX_JSON_DEPTH = 128
@@ -254,8 +256,7 @@ class Emulator(FaultControls):
 
     def new_id(self, prefix: str) -> str:
         """A fresh id in the API's style (prefix, "01", 22 characters), from the seed."""
-        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-        return prefix + "01" + "".join(self._ids.choice(alphabet) for _ in range(22))
+        return api_id(self._ids, prefix)
 
     # -- one request -------------------------------------------------------------------------
 
@@ -690,7 +691,7 @@ class EmulatorConnection:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._request: h11.Request | None = None
         self._body = bytearray()
         self._limit = MAX_REQUEST_BYTES  # the body size this request may have
@@ -766,7 +767,7 @@ class EmulatorConnection:
             return False
         if isinstance(event, h11.Request):
             self._request, self._body, self._head_sent = event, bytearray(), False
-            self._limit = _body_limit(event)
+            self._limit = body_limit(event)
             actions += self._head_received(event, now)
         elif isinstance(event, h11.Data):
             self._body += event.data
@@ -824,19 +825,7 @@ class EmulatorConnection:
         self.closed = True
         self._output = self._peeked = None
         request_id = self.emulator.new_id("req_")
-        body = _dumps(
-            {
-                "type": "error",
-                "error": {"type": error_type, "message": message},
-                "request_id": request_id,
-            }
-        )
-        head = (
-            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
-            f"request-id: {request_id}\r\nserver: wire-emulator\r\n"
-            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
-        ).encode()
-        return [Send(head + body), Close()]
+        return [Send(refusal(status, error_type, message, request_id, "wire-emulator")), Close()]
 
     def _internal_error(self, exc: Exception) -> list[Action]:
         self.emulator.failed(exc)
@@ -933,14 +922,6 @@ class EmulatorConnection:
     def _data(self, parts: list[bytes], faults: Faults, rng: random.Random) -> Iterator[Action]:
         for piece in faults.pieces(parts, rng):
             yield Send(self._h11.send(h11.Data(data=piece)) or b"")
-
-
-def _body_limit(event: h11.Request) -> int:
-    """How large a body this request may send: 256 MB to create a batch, else 32 MB."""
-    path = bytes(event.target).split(b"?", 1)[0].rstrip(b"/")
-    if event.method == b"POST" and path.endswith(b"/v1/messages/batches"):
-        return MAX_BATCH_BYTES
-    return MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)

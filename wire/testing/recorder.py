@@ -23,7 +23,6 @@ Layer: testing kit, on the trio driver.
 from __future__ import annotations
 
 import contextlib
-import json
 import ssl
 import threading
 import time
@@ -36,6 +35,7 @@ import trio
 from wire._connection import ResponseHead
 from wire._errors import WireError
 from wire._timeouts import Timeout
+from wire.testing._http import MAX_BATCH_BYTES, MAX_HEAD_BYTES, error_envelope
 from wire.testing.capture import FRAMING_HEADERS, CaptureWriter
 from wire.trio import Client
 
@@ -43,8 +43,7 @@ __all__ = ["MAX_REQUEST_BYTES", "Recorder", "record", "run"]
 
 # The largest request body taken (the API's own largest, a batch, is 256 MB); a
 # request head is bounded by h11 at 64 KiB, as in the emulator.
-MAX_REQUEST_BYTES = 256 * 1000 * 1000
-_MAX_HEAD_BYTES = 64 * 1024
+MAX_REQUEST_BYTES = MAX_BATCH_BYTES
 _READ_SIZE = 64 * 1024
 _HOP_BY_HOP = frozenset(
     {
@@ -79,11 +78,6 @@ def _forwarded(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         for token in value.split(",")
     }
     return [(k, v) for k, v in headers if k not in _HOP_BY_HOP and k not in named]
-
-
-def _envelope(status: int, message: str) -> bytes:
-    error = {"type": "api_error", "message": message}
-    return json.dumps({"type": "error", "error": error}).encode()
 
 
 class Recorder:
@@ -156,7 +150,7 @@ class Recorder:
     # -- one client connection ---------------------------------------------------------
 
     async def _handle(self, stream: trio.SocketStream) -> None:
-        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=_MAX_HEAD_BYTES)
+        connection = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         try:
             async with stream:
                 while await self._one(connection, stream):
@@ -327,7 +321,7 @@ async def _refuse(
     """Answer an error envelope and close (when a response can still be sent)."""
     if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    body = _envelope(status, message)
+    body = error_envelope("api_error", message)
     headers = [
         ("content-type", "application/json"),
         ("content-length", str(len(body))),

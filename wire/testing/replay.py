@@ -25,8 +25,6 @@ the recorded bytes, as the client saw it.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import math
 import os
@@ -37,222 +35,30 @@ from typing import Any
 
 import h11
 
-from wire.testing.emulator import (
-    ACTIONS_PER_STEP,
-    MAX_BATCH_BYTES,
+from wire.testing._http import (
+    MAX_HEAD_BYTES,
     MAX_REQUEST_BYTES,
-    Action,
-    Close,
-    Send,
-    Sleep,
+    api_id,
+    body_limit,
+    error_envelope,
+    refusal,
 )
-
-__all__ = [
-    "CaptureError",
-    "Exchange",
-    "Read",
-    "Replay",
-    "ReplayConnection",
-    "read_exchanges",
-]
-
-FORMAT = "wire-capture"
-VERSION = 1
-# The longest capture line read: bounds what one line can make the reader hold. A
-# 256 MB batch request, escaped as JSON, fits.
-MAX_LINE_BYTES = 1 << 30
-# The framing headers a capture omits (and a replay ignores if one is there): the
-# replay frames the recorded body itself.
-_FRAMING = frozenset(
-    {"content-length", "transfer-encoding", "content-encoding", "connection", "keep-alive"}
+from wire.testing.capture import (
+    DEFAULT_MAX_CAPTURE_BYTES,
+    DEFAULT_MAX_LINE_BYTES,
+    FRAMING_HEADERS,
+    Exchange,
+    read_capture,
 )
+from wire.testing.emulator import ACTIONS_PER_STEP, Action, Close, Send, Sleep
+
+__all__ = ["Replay", "ReplayConnection"]
+
 # Unmatched requests kept in `Replay.misses` (the first ones: each is a test to look at).
 _MAX_MISSES = 100
 _MAX_FAILURES = 100
 # How deep the 404's "what differs" walks into two JSON bodies.
 _DIFF_DEPTH = 32
-
-
-class CaptureError(ValueError):
-    """The capture file is not one this reader understands (names the line and why)."""
-
-
-@dataclass(frozen=True)
-class Read:
-    """One recorded read of the response body: `t` seconds after the request, its bytes."""
-
-    t: float
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Exchange:
-    """One recorded exchange: the request, and the response as it arrived.
-
-    `status` is None when the upstream never answered; `end` is None when the
-    capture holds no end line for it (it is then replayed as cut off).
-    """
-
-    id: int
-    method: str
-    target: str
-    body: bytes
-    status: int | None = None
-    reason: str = ""
-    headers: tuple[tuple[str, str], ...] = ()
-    t: float = 0.0
-    reads: tuple[Read, ...] = ()
-    end: float | None = None
-    complete: bool = False
-
-
-# -- the capture reader ----------------------------------------------------------------------
-# A minimal reader of the pinned format (v1). At merge, `read_exchanges` can turn the
-# recorder's `wire.testing.capture.read_capture` into `Exchange`s: the one place to swap.
-
-
-def read_exchanges(path: str | os.PathLike[str]) -> list[Exchange]:
-    """The exchanges of a capture file, in the order of their request lines.
-
-    Raises `CaptureError` (naming the line) for a file that is not a capture, a
-    newer version, or a line that breaks the format; `OSError` if it cannot be read.
-    """
-    builder = _Builder()
-    with open(path, "rb") as file:
-        number = 0
-        while line := file.readline(MAX_LINE_BYTES + 1):
-            number += 1
-            if len(line) > MAX_LINE_BYTES:
-                raise CaptureError(f"line {number}: longer than {MAX_LINE_BYTES} bytes")
-            if line.strip():
-                builder.line(number, line)
-    if not builder.started:
-        raise CaptureError("an empty file, not a capture (no header line)")
-    return builder.exchanges()
-
-
-class _Builder:
-    """Collects the lines of each exchange (they may interleave) and checks them."""
-
-    def __init__(self) -> None:
-        self.started = False
-        self._fields: dict[int, dict[str, Any]] = {}
-        self._reads: dict[int, list[Read]] = {}
-
-    def line(self, number: int, raw: bytes) -> None:
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, ValueError, RecursionError) as exc:
-            raise CaptureError(f"line {number}: not a JSON line ({exc})") from None
-        if not isinstance(record, dict):
-            raise CaptureError(f"line {number}: not a JSON object")
-        try:
-            self._record(record)
-        except (KeyError, TypeError, ValueError, binascii.Error) as exc:
-            raise CaptureError(f"line {number}: {_reason(exc)}") from None
-
-    def _record(self, record: dict[str, Any]) -> None:
-        kind = record.get("type")
-        if not self.started:
-            if kind != FORMAT:
-                raise ValueError(f"the first line is not a {FORMAT} header")
-            version = record.get("version")
-            if type(version) is not int or version > VERSION:
-                raise ValueError(f"capture version {version!r}: this reader knows {VERSION}")
-            self.started = True
-            return
-        if kind not in ("request", "response", "data", "end"):
-            return  # a line of a later format version: skipped
-        ident = record["id"]
-        if type(ident) is not int:
-            raise TypeError(f"id {ident!r} is not an integer")
-        if kind == "request":
-            if ident in self._fields:
-                raise ValueError(f"exchange {ident} has a second request line")
-            self._fields[ident] = {
-                "id": ident,
-                "method": _text(record, "method"),
-                "target": _text(record, "target"),
-                "body": _bytes(record, "body"),
-            }
-            self._reads[ident] = []
-            return
-        fields = self._fields.get(ident)
-        if fields is None:
-            raise ValueError(f"exchange {ident} has no request line before this one")
-        if "end" in fields:
-            raise ValueError(f"exchange {ident} goes on after its end line")
-        self._later(kind, record, fields, self._reads[ident])
-
-    @staticmethod
-    def _later(
-        kind: str, record: dict[str, Any], fields: dict[str, Any], reads: list[Read]
-    ) -> None:
-        t = _seconds(record)
-        if kind == "response":
-            status = record["status"]
-            if type(status) is not int or not 200 <= status <= 599:
-                raise ValueError(f"status {status!r} is not a final HTTP status")
-            headers = record.get("headers", [])
-            if not all(_is_header(pair) for pair in headers):
-                raise TypeError("headers are not [name, value] pairs of strings")
-            fields.update(
-                status=status,
-                reason=str(record.get("reason", "")),
-                headers=tuple((name, value) for name, value in headers),
-                t=t,
-            )
-        elif kind == "data":
-            if "status" not in fields:
-                raise ValueError("a data line before the response line")
-            reads.append(Read(t, _bytes(record, "data")))
-        else:
-            complete = record.get("complete")
-            if type(complete) is not bool:
-                raise TypeError("complete is not true or false")
-            fields.update(end=t, complete=complete)
-
-    def exchanges(self) -> list[Exchange]:
-        return [
-            Exchange(**fields, reads=tuple(self._reads[ident]))
-            for ident, fields in self._fields.items()
-        ]
-
-
-def _reason(exc: Exception) -> str:
-    if isinstance(exc, KeyError):
-        return f"no {exc.args[0]!r}"
-    return str(exc)
-
-
-def _text(record: dict[str, Any], key: str) -> str:
-    value = record[key]
-    if not isinstance(value, str):
-        raise TypeError(f"{key} is not a string")
-    return value
-
-
-def _bytes(record: dict[str, Any], key: str) -> bytes:
-    """A body or read: `key` as UTF-8 text, or `key_base64`."""
-    if f"{key}_base64" in record:
-        return base64.b64decode(_text(record, f"{key}_base64"), validate=True)
-    return _text(record, key).encode("utf-8", "surrogatepass")
-
-
-def _seconds(record: dict[str, Any]) -> float:
-    t = record["t"]
-    if type(t) not in (int, float) or not math.isfinite(t) or t < 0:
-        raise ValueError(f"t {t!r} is not a number of seconds")
-    return float(t)
-
-
-def _is_header(pair: Any) -> bool:
-    return (
-        isinstance(pair, list)
-        and len(pair) == 2
-        and isinstance(pair[0], str)
-        and isinstance(pair[1], str)
-    )
 
 
 # -- matching --------------------------------------------------------------------------------
@@ -345,7 +151,8 @@ class Replay:
             raise ValueError(f"speed must be a finite number >= 0, not {speed!r}")
         self.speed = float(speed)
         self.exchanges = list(exchanges)
-        self._keys = [_Key.of(e.method, e.target, e.body) for e in self.exchanges]
+        requests = [exchange.request for exchange in self.exchanges]
+        self._keys = [_Key.of(r.method, r.target, r.body) for r in requests]
         self._index: dict[_Key, list[Exchange]] = {}
         for key, exchange in zip(self._keys, self.exchanges, strict=True):
             self._index.setdefault(key, []).append(exchange)
@@ -356,9 +163,18 @@ class Replay:
         self.failures: list[Exception] = []
 
     @classmethod
-    def load(cls, path: str | os.PathLike[str], *, speed: float = 1.0) -> Replay:
-        """A replay of the capture file at `path` (see `read_exchanges` for its errors)."""
-        return cls(read_exchanges(path), speed=speed)
+    def load(
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        speed: float = 1.0,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_capture_bytes: int = DEFAULT_MAX_CAPTURE_BYTES,
+    ) -> Replay:
+        """A replay of the capture file at `path`, read by `wire.testing.capture.read_capture`
+        (a bad file is its `CaptureError`, naming the line; the limits are its own)."""
+        limits = {"max_line_bytes": max_line_bytes, "max_capture_bytes": max_capture_bytes}
+        return cls(read_capture(path, **limits), speed=speed)
 
     def connection(self) -> ReplayConnection:
         return ReplayConnection(self)
@@ -370,8 +186,7 @@ class Replay:
 
     def new_id(self) -> str:
         """A request id in the API's style for the replay's own answers (404, errors)."""
-        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-        return "req_01" + "".join(self._ids.choice(alphabet) for _ in range(22))
+        return api_id(self._ids, "req_")
 
     def match(self, method: str, target: str, body: bytes) -> Exchange | str:
         """The recording to answer with (in recorded order, then the last again), or the
@@ -403,7 +218,7 @@ class Replay:
                 parts.append(f"its {name} differs")
         return (
             f"no recording matches {request}; the closest is exchange {closest.id} "
-            f"({closest.method} {closest.target}): {'; '.join(parts)}"
+            f"({closest.request.method} {closest.request.target}): {'; '.join(parts)}"
         )
 
 
@@ -418,7 +233,7 @@ class ReplayConnection:
 
     def __init__(self, replay: Replay) -> None:
         self.replay = replay
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._request: h11.Request | None = None
         self._body = bytearray()
         self._limit = MAX_REQUEST_BYTES
@@ -493,7 +308,7 @@ class ReplayConnection:
             return False
         if isinstance(event, h11.Request):
             self._request, self._body, self._head_sent = event, bytearray(), False
-            self._limit = _body_limit(event)
+            self._limit = body_limit(event)
             actions += self._head_received(event)
         elif isinstance(event, h11.Data):
             self._body += event.data
@@ -525,17 +340,8 @@ class ReplayConnection:
         """An error envelope, then close (the request cannot be read on)."""
         self.closed = True
         self._plan = self._next = None
-        body = self._envelope(error_type, message)
-        head = (
-            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
-            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
-        ).encode()
-        return [Send(head + body), Close()]
-
-    def _envelope(self, error_type: str, message: str) -> bytes:
-        error = {"type": error_type, "message": message}
-        envelope = {"type": "error", "error": error, "request_id": self.replay.new_id()}
-        return json.dumps(envelope).encode()
+        request_id = self.replay.new_id()
+        return [Send(refusal(status, error_type, message, request_id, "wire-replay")), Close()]
 
     def _internal_error(self, exc: Exception) -> list[Action]:
         self.replay.failed(exc)
@@ -559,8 +365,13 @@ class ReplayConnection:
     def _not_found(
         self, message: str, now: float, head_only: bool
     ) -> Iterator[tuple[float, Action]]:
-        body = self._envelope("not_found_error", message)
-        headers = [("content-type", "application/json"), ("content-length", str(len(body)))]
+        request_id = self.replay.new_id()
+        body = error_envelope("not_found_error", message, request_id)
+        headers = [
+            ("content-type", "application/json"),
+            ("content-length", str(len(body))),
+            ("request-id", request_id),
+        ]
         yield now, self._send(h11.Response(status_code=404, headers=headers, reason=b"Not Found"))
         if not head_only:
             yield now, self._send(h11.Data(data=body))
@@ -576,28 +387,29 @@ class ReplayConnection:
         def due(t: float) -> float:
             return now + t / speed if speed else now
 
-        if exchange.status is None:  # the upstream never answered: neither do we
-            yield due(exchange.end or 0.0), Close()
+        response, end = exchange.response, exchange.end
+        if response is None:  # the upstream never answered: neither do we
+            yield due(0.0 if end is None else end.t), Close()
             return
-        bodiless = head_only or exchange.status in (204, 304)
+        bodiless = head_only or response.status in (204, 304)
         reads = () if bodiless else exchange.reads
-        headers = [(k, v) for k, v in exchange.headers if k.lower() not in _FRAMING]
+        headers = [(k, v) for k, v in response.headers if k.lower() not in FRAMING_HEADERS]
         if not bodiless:
-            headers.append(_framing(exchange))
-        reason = exchange.reason.encode("latin-1", "replace")
-        head = h11.Response(status_code=exchange.status, headers=headers, reason=reason)
-        yield due(exchange.t), self._send(head)
+            headers.append(_framing(exchange, response.headers))
+        reason = response.reason.encode("latin-1", "replace")
+        head = h11.Response(status_code=response.status, headers=headers, reason=reason)
+        yield due(response.t), self._send(head)
         self._head_sent = True
         for read in reads:
             if read.data:  # an empty read would end a chunked body early
                 yield due(read.t), self._send(h11.Data(data=read.data))
-        last = max([exchange.t, *(read.t for read in reads)])
-        end = due(exchange.end if exchange.end is not None else last)
-        if not (exchange.complete or bodiless):
-            yield end, Close()  # the recorded cut-off: the body ends unfinished
+        last = max([response.t, *(read.t for read in reads)])
+        finish = due(last if end is None else end.t)
+        if not (_complete(exchange) or bodiless):
+            yield finish, Close()  # the recorded cut-off: the body ends unfinished
             return
-        yield end, self._send(h11.EndOfMessage())
-        yield from self._close_if_needed(end)
+        yield finish, self._send(h11.EndOfMessage())
+        yield from self._close_if_needed(finish)
 
     def _send(self, event: h11.Event) -> Send:
         return Send(self._h11.send(event) or b"")
@@ -607,17 +419,14 @@ class ReplayConnection:
             yield due, Close()
 
 
-def _framing(exchange: Exchange) -> tuple[str, str]:
+def _complete(exchange: Exchange) -> bool:
+    """Whether the recorded body ended normally (an exchange without an end line did not)."""
+    return exchange.end is not None and exchange.end.complete
+
+
+def _framing(exchange: Exchange, headers: Iterable[tuple[str, str]]) -> tuple[str, str]:
     """content-length for a complete body that is not an event stream; chunked otherwise."""
-    content_type = next((v for k, v in exchange.headers if k.lower() == "content-type"), "")
-    if exchange.complete and not content_type.lower().startswith("text/event-stream"):
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), "")
+    if _complete(exchange) and not content_type.lower().startswith("text/event-stream"):
         return ("content-length", str(sum(len(read.data) for read in exchange.reads)))
     return ("transfer-encoding", "chunked")
-
-
-def _body_limit(event: h11.Request) -> int:
-    """How large a body this request may send: 256 MB to create a batch, else 32 MB."""
-    path = bytes(event.target).split(b"?", 1)[0].rstrip(b"/")
-    if event.method == b"POST" and path.endswith(b"/v1/messages/batches"):
-        return MAX_BATCH_BYTES
-    return MAX_REQUEST_BYTES
