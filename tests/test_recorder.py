@@ -260,6 +260,13 @@ def test_an_upstream_that_does_not_answer_gets_a_502_and_an_end_without_response
     assert exchange.end is not None
     assert not exchange.end.complete
     assert "APIConnectionError" in (exchange.end.error or "")
+    # the client read the recorded error, so a replay can answer the same words
+    message = json.loads(got)["error"]["message"]
+    assert message == f"wire record: upstream failed: {exchange.end.error}"
+    with serve(replay=path, speed=0) as replay:
+        status, again = post(replay.base_url, "/v1/messages", stream_body(), HEADERS)
+    assert status == 502
+    assert json.loads(again)["error"] == json.loads(got)["error"]
 
 
 def test_hop_by_hop_headers_stay_and_the_clients_own_go(tmp_path: Path) -> None:

@@ -387,14 +387,17 @@ def test_a_recorded_cut_off_is_an_incomplete_stream_with_its_partial_message(
     assert partial.content[0].to_dict()["text"]  # the text of the two deltas
 
 
-def test_a_request_the_upstream_never_answered_is_closed_unanswered(tmp_path: Path) -> None:
+def test_a_request_the_upstream_never_answered_gets_the_recorders_502(tmp_path: Path) -> None:
+    """What the recorder's client saw: a 502 envelope naming the recorded error, then a close."""
     rec = Rec(method="GET", target="/v1/models/claude-opus-4-6", status=None, complete=False)
     with (
         serve(replay=write_capture(tmp_path / "c", [rec])) as server,
         wire.sync.Client(api_key="k", base_url=server.base_url, max_retries=0, proxy=None) as c,
-        pytest.raises(wire.APIConnectionError),
+        pytest.raises(wire.APIError) as raised,
     ):
         c.get_model("claude-opus-4-6")
+    assert raised.value.status == 502
+    assert raised.value.message.startswith("wire record: upstream failed: ")
 
 
 def test_the_official_sdk_streams_the_recorded_events(tmp_path: Path) -> None:

@@ -216,7 +216,7 @@ class Recorder:
             writer.end(id, trio.current_time() - start, complete=False, error=text)
             summary.finish(text, trio.current_time() - start)
             if summary.status is None and not isinstance(exc, _ClientGone):
-                await _refuse(connection, stream, 502, f"wire record: upstream failed: {exc}")
+                await _refuse(connection, stream, 502, f"wire record: upstream failed: {text}")
             raise _ClientGone from None  # cut off: the client sees what the recorder saw
         finally:
             if not summary.done:  # cancelled: the recorder is stopping

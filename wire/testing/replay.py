@@ -388,7 +388,11 @@ class ReplayConnection:
             return now + t / speed if speed else now
 
         response, end = exchange.response, exchange.end
-        if response is None:  # the upstream never answered: neither do we
+        if response is None:  # the upstream never answered: the recorder's own 502, as sent
+            error = "no answer was recorded" if end is None else end.error or "no answer"
+            message = f"wire record: upstream failed: {error}"
+            refused = refusal(502, "api_error", message, self.replay.new_id(), "wire-replay")
+            yield due(0.0 if end is None else end.t), Send(refused)
             yield due(0.0 if end is None else end.t), Close()
             return
         bodiless = head_only or response.status in (204, 304)
