@@ -83,7 +83,15 @@ from ._proxy import (
     refusal,
     select_proxy,
 )
-from ._ratelimit import Limiter, RateLimits, Reservation, estimate_input_tokens, model_class
+from ._ratelimit import (
+    _MAX_CLASSES,
+    _MAX_NAME,
+    Limiter,
+    RateLimits,
+    Reservation,
+    estimate_input_tokens,
+    model_class,
+)
 from ._retry import RetryPolicy
 from ._timeouts import Timeout
 from .builders import APIConfig, Request
@@ -963,7 +971,11 @@ class _Reader:
         limiter = session.limiter
         with session.lock:
             if limits.requests.limit or limits.input_tokens.limit or limits.output_tokens.limit:
-                session._rate_limits[model_class(model)] = limits
+                seen, name = session._rate_limits, model_class(model)[:_MAX_NAME]
+                seen.pop(name, None)  # most recent last; the oldest goes past _MAX_CLASSES
+                if len(seen) >= _MAX_CLASSES:
+                    del seen[next(iter(seen))]
+                seen[name] = limits
             if limiter is not None and call._limited:
                 wall = call._now + session.epoch_offset
                 limiter.update(call._now, limits, model=model, wall=wall)

@@ -235,6 +235,60 @@ _MINUTE = 60.0  # the window until `reset` teaches another (a shortened minute)
 _SAMPLE = 0.05  # of a bucket: the use counted before a share is measured
 _HISTORY = 64  # syncs kept for the share estimate (bounded, whatever the traffic)
 _UNANSWERED = 4096  # bookings awaiting a response kept per class (more: the oldest go)
+_MAX_CLASSES = 256  # classes kept at once (more: the least recently used is forgotten)
+_MAX_NAME = 256  # characters of a class name kept (model ids are far shorter)
+_MAX_COUNT = 10**18  # the largest count, token number or limit taken (as `_COUNT` reads)
+_REPR_CLASSES = 8  # classes a repr shows
+
+
+def _shown(value: object) -> str:
+    """`value` for an error text: its repr, cut short (an int too long to print, named)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finite(value: object) -> float | None:
+    """`value` as a finite float, or None if it is not a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int past float's range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _time(name: str, value: float) -> float:
+    """A caller's clock reading: a finite number, else `InvalidParameterError` naming it."""
+    seconds = _finite(value)
+    if seconds is None:
+        raise InvalidParameterError(
+            name, f"must be a finite number of seconds, got {_shown(value)}"
+        )
+    return seconds
+
+
+def _bounded(value: object, low: int) -> int | None:
+    """An int from `low` to `_MAX_COUNT` (larger ones clamped), else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return None if value < low else min(value, _MAX_COUNT)
+
+
+def _clean(part: Limit) -> Limit:
+    """A `Limit` as `update` trusts it: counts in range, a finite reset (else None).
+
+    `from_headers` makes only such values; a `RateLimits` built by hand may hold any."""
+    return Limit(_bounded(part.limit, 1), _bounded(part.remaining, 0), _finite(part.reset))
+
+
+def _hold(retry_after: object) -> float | None:
+    """A `retry_after` to hold for: a positive finite number, else None."""
+    seconds = _finite(retry_after)
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 class _Bucket:
@@ -288,11 +342,14 @@ class _Bucket:
 
 
 class _Booking:
-    __slots__ = ("costs", "counted", "model_class", "send_at", "settled")
+    __slots__ = ("cls", "costs", "counted", "owner", "send_at", "settled")
 
-    def __init__(self, send_at: float, costs: tuple[int, int, int], model_class: str) -> None:
+    def __init__(
+        self, send_at: float, costs: tuple[int, int, int], cls: _Class, owner: Limiter
+    ) -> None:
         self.send_at, self.costs, self.settled, self.counted = send_at, costs, False, False
-        self.model_class = model_class
+        self.cls = cls  # its class's state (settling one forgotten since changes nothing kept)
+        self.owner = owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,8 +364,10 @@ class Reservation:
 
 
 def _tokens(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidParameterError(name, f"must be an integer >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
+        raise InvalidParameterError(
+            name, f"must be an integer from 0 to 10**18, got {_shown(value)}"
+        )
     return value
 
 
@@ -465,21 +524,35 @@ class Limiter:
     def __repr__(self) -> str:
         kinds = list(zip(_KINDS, self._ceilings, strict=True))
         parts = [f"{kind}_per_minute={value!r}" for kind, value in kinds]
-        for name, c in self._classes.items():
+        shown = list(self._classes.items())[-_REPR_CLASSES:]  # the most recently used
+        for name, c in shown:
             sizes = ", ".join(f"{k}={b.capacity!r}" for k, b in zip(_KINDS, c.buckets, strict=True))
-            parts.append(f"{name or 'default'}: ({sizes}, window={c.window:.3g}s)")
+            label = name if len(name) <= 40 else name[:40] + "..."
+            parts.append(f"{label or 'default'}: ({sizes}, window={c.window:.3g}s)")
+        if len(self._classes) > len(shown):
+            parts.append(f"{len(self._classes) - len(shown)} more classes")
         return f"Limiter({', '.join(parts)})"
 
     def _class(self, model: str | None) -> _Class:
-        name = "" if model is None else model_class(model)
-        found = self._classes.get(name)
+        """`model`'s class, most recently used now; past `_MAX_CLASSES` the least
+        recently used is forgotten (its bookings settle harmlessly)."""
+        if model is not None and not isinstance(model, str):
+            raise InvalidParameterError(
+                "model", f"must be a str or None, not {type(model).__name__}"
+            )
+        name = "" if model is None else model_class(model[: 4 * _MAX_NAME])[:_MAX_NAME]
+        found = self._classes.pop(name, None)
         if found is None:
-            found = self._classes[name] = _Class(self._ceilings)
+            found = _Class(self._ceilings)
+            if len(self._classes) >= _MAX_CLASSES:
+                del self._classes[next(iter(self._classes))]
+        self._classes[name] = found
         return found
 
     def available(self, now: float, *, model: str | None = None) -> dict[str, float]:
         """What each limited bucket of `model`'s class holds at `now`, net of every
         booking (may be negative)."""
+        now = _time("now", now)
         buckets = zip(_KINDS, self._class(model).buckets, strict=True)
         return {k: b.level(now) for k, b in buckets if b.capacity is not None}
 
@@ -495,6 +568,7 @@ class Limiter:
         self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
     ) -> Reservation:
         """`reserve()`, returning the `Reservation` that `record_usage()` settles."""
+        now = _time("now", now)
         costs = (1, _tokens("input_tokens", input_tokens), _tokens("output_tokens", output_tokens))
         cls = self._class(model)
         send_at = float(max(now, cls.last_send, cls.not_before))
@@ -507,7 +581,7 @@ class Limiter:
                 bucket.tat = max(bucket.tat, send_at) + cost / bucket.rate
         cls.last_send = send_at
         cls.unsettled_output += costs[2]
-        booking = _Booking(send_at, costs, "" if model is None else model_class(model))
+        booking = _Booking(send_at, costs, cls, self)
         if len(cls.unanswered) >= _UNANSWERED:  # never answered nor settled: forget it
             cls.unanswered.popleft()
         cls.unanswered.append(booking)
@@ -528,12 +602,15 @@ class Limiter:
         `update()` since the send already took the server's count, which holds
         the input. A reservation is settled once; again raises `LocalProtocolError`.
         """
-        booking = reservation._booking
+        now = _time("now", now)
+        booking = getattr(reservation, "_booking", None)
+        if not isinstance(booking, _Booking) or booking.owner is not self:
+            raise InvalidParameterError("reservation", "must be a Reservation from this book()")
         if booking.settled:
             raise LocalProtocolError("this reservation was already settled")
         used = (_tokens("input_tokens", input_tokens), _tokens("output_tokens", output_tokens))
         booking.settled = True
-        cls = self._classes[booking.model_class]
+        cls = booking.cls
         cls.unsettled_output -= booking.costs[2]
         inputs, outputs = cls.buckets[1:]
         if now < booking.send_at:
@@ -569,9 +646,17 @@ class Limiter:
         nothing; the `tokens` and priority limits are not used. A `retry_after`
         (a 429's) holds the class until `now + min(retry_after, max_hold)`.
         """
+        now = _time("now", now)
+        wall = None if wall is None else _time("wall", wall)
+        if not isinstance(rate_limits, RateLimits):
+            raise InvalidParameterError("rate_limits", "must be a RateLimits")
         cls = self._class(model)
+        hold = _hold(rate_limits.retry_after)
         cls.answered(now, refused=rate_limits.retry_after is not None)
-        limits = (rate_limits.requests, rate_limits.input_tokens, rate_limits.output_tokens)
+        limits = tuple(
+            _clean(part)
+            for part in (rate_limits.requests, rate_limits.input_tokens, rate_limits.output_tokens)
+        )
         if wall is not None:
             cls.learn_window(limits[0], wall)
         for bucket, limit in zip(cls.buckets, limits, strict=True):
@@ -582,9 +667,8 @@ class Limiter:
             bucket.reshape(now, cls.share[index], cls.window)
             if limit.remaining is not None and bucket.capacity is not None:
                 self._sync(now, cls, index, limit.remaining)
-        if rate_limits.retry_after:
-            hold = min(rate_limits.retry_after, self.max_hold)
-            cls.not_before = max(cls.not_before, now + hold)
+        if hold is not None:
+            cls.not_before = max(cls.not_before, now + min(hold, self.max_hold))
 
     @staticmethod
     def _sync(now: float, cls: _Class, index: int, remaining: int) -> None:

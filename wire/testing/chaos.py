@@ -21,13 +21,34 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from wire.testing.faults import parse_faults
+from wire.testing.faults import FaultError, parse_faults
 
-__all__ = ["DEFAULT_RATE", "MENU", "Chaos", "ChaosRecord", "FaultControls", "MenuItem"]
+__all__ = [
+    "DEFAULT_RATE",
+    "MAX_FAULT_HEADER",
+    "MENU",
+    "Chaos",
+    "ChaosRecord",
+    "FaultControls",
+    "MenuItem",
+]
 
 DEFAULT_RATE = 0.1  # one request in ten
 # The chaos log keeps the most recent records only: a long `wire serve` stays bounded.
 MAX_LOG = 10_000
+# A seed is a 64-bit integer (signed or not); a fault header set by `set_faults` at most
+# this long (the emulator reads a whole request head of 64 KiB).
+_SEEDS = range(-(2**63), 2**64)
+MAX_FAULT_HEADER = 8192
+
+
+def _shown(value: object) -> str:
+    """`value` for an error text: its repr, cut short (an int too long to print, named)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return "an int too large to show"
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -65,12 +86,12 @@ class Chaos:
     menu: tuple[MenuItem, ...] = MENU
 
     def __post_init__(self) -> None:
-        if type(self.seed) is not int:
-            raise ValueError(f"chaos seed {self.seed!r}: must be an integer")
+        if type(self.seed) is not int or self.seed not in _SEEDS:
+            raise ValueError(f"chaos seed {_shown(self.seed)}: must be a 64-bit integer")
         if isinstance(self.rate, bool) or not (
             isinstance(self.rate, int | float) and 0 <= self.rate <= 1
         ):
-            raise ValueError(f"chaos rate {self.rate!r}: must be a number from 0 to 1")
+            raise ValueError(f"chaos rate {_shown(self.rate)}: must be a number from 0 to 1")
         if not self.menu or any(type(i.weight) is not int or i.weight < 1 for i in self.menu):
             raise ValueError("chaos menu: at least one item, each weight an integer >= 1")
         for item in self.menu:
@@ -83,14 +104,17 @@ class Chaos:
             return spec
         if isinstance(spec, int) and not isinstance(spec, bool):
             return cls(spec)
-        seed, sep, rate = str(spec).partition(":")
+        wrong = ValueError(
+            f"chaos {_shown(spec)}: expected SEED[:RATE], an integer seed and a rate from 0 to 1"
+        )
+        if not isinstance(spec, str) or len(spec) > 100:
+            raise wrong
+        seed, sep, rate = spec.partition(":")
         try:
             number = float(rate) if sep else DEFAULT_RATE
             return cls(int(seed), number if math.isfinite(number) else -1.0)
         except ValueError:
-            raise ValueError(
-                f"chaos {spec!r}: expected SEED[:RATE], an integer seed and a rate from 0 to 1"
-            ) from None
+            raise wrong from None
 
     def fault(self, n: int, streams: bool) -> str | None:
         """The fault for the n-th request (None: none); a stream may get stream-only faults."""
@@ -161,8 +185,13 @@ class FaultControls:
     def set_faults(self, header: str | None) -> None:
         """Apply these faults (an `x-wire-fault` value) to the following requests; None clears.
 
-        With `times=N` only the next N requests get them. `FaultError` if it is not valid.
+        With `times=N` only the next N requests get them. `FaultError` if it is not valid
+        (or not a str of at most `MAX_FAULT_HEADER` characters).
         """
+        if header is not None and not isinstance(header, str):
+            raise FaultError(f"set_faults: the header must be a str or None, not {type(header)}")
+        if header is not None and len(header) > MAX_FAULT_HEADER:
+            raise FaultError(f"set_faults: the header must be at most {MAX_FAULT_HEADER} long")
         times = parse_faults(header).times if header else None
         with self._lock:  # `times=0`: none of them
             self._set, self._set_left = (header or None) if times != 0 else None, times

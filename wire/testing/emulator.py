@@ -50,8 +50,10 @@ VERSIONS = ("2023-06-01", "2026-10-21")
 # walking a body needs (the API refuses absurd nesting too).
 MAX_JSON_DEPTH = 128
 # `reply=long` without streaming builds the whole message: bounded as the API bounds
-# a model's output. Streamed, it is made as it is sent, so any `max_tokens` goes.
+# a model's output. Streamed, it is made as it is sent, so any `max_tokens` up to 10**18
+# goes (more would never end, and leave the range of the counts a stream keeps).
 MAX_LONG_JSON_TOKENS = 128_000
+MAX_LONG_STREAM_TOKENS = 10**18
 # How many actions one `receive_data`/`next_actions` call returns at most: a big
 # reply goes out in bounded batches, never built whole.
 ACTIONS_PER_STEP = 64
@@ -461,6 +463,8 @@ class Emulator(FaultControls):
         body = {**body, "model": model}
         stream = body.get("stream") is True
         reply: replies.Reply | replies.LongReply
+        if request.reply == "long" and body["max_tokens"] > MAX_LONG_STREAM_TOKENS:
+            raise _APIFailure(400, f"max_tokens: reply=long takes at most {MAX_LONG_STREAM_TOKENS}")
         if request.reply == "long" and body["max_tokens"] > 0:
             if not stream and body["max_tokens"] > MAX_LONG_JSON_TOKENS:
                 raise _APIFailure(

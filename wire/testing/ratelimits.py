@@ -30,7 +30,15 @@ from typing import NamedTuple
 
 from wire._ratelimit import model_class
 
-__all__ = ["DEFAULT_LIMITS", "MAX_CLASSES", "TIERS", "ClassLimits", "RateLimited", "RateLimiter"]
+__all__ = [
+    "DEFAULT_LIMITS",
+    "MAX_CLASSES",
+    "MAX_MINUTE_SECONDS",
+    "TIERS",
+    "ClassLimits",
+    "RateLimited",
+    "RateLimiter",
+]
 
 
 class ClassLimits(NamedTuple):
@@ -82,6 +90,10 @@ MAX_CLASSES = 256
 # a level within `_SLACK` tokens below a whole number is reported as that number.
 _EARLY = 1e-6
 _SLACK = 1e-3
+# The longest minute (as `wire serve --minute-seconds` takes it): past it a far-off reset or
+# wait would leave float's range. A reset past the year 9999 is written as its last second.
+MAX_MINUTE_SECONDS = 1e6
+_LAST_SECOND = 253_402_300_799.0  # 9999-12-31T23:59:59Z
 _AXES = ("requests", "input-tokens", "output-tokens")
 _NAMES = {"requests": "requests", "input-tokens": "input tokens", "output-tokens": "output tokens"}
 Headers = list[tuple[str, str]]
@@ -152,8 +164,8 @@ class RateLimiter:
             raise ValueError(f"tier: must be one of {sorted(TIERS)}, not {tier!r}")
         if isinstance(minute_seconds, bool) or not isinstance(minute_seconds, int | float):
             raise ValueError("minute_seconds: must be a number of seconds")
-        if not 0 < minute_seconds < math.inf:
-            raise ValueError("minute_seconds: must be positive and finite")
+        if not 0 < minute_seconds <= MAX_MINUTE_SECONDS:
+            raise ValueError(f"minute_seconds: must be positive, at most {MAX_MINUTE_SECONDS:g}")
         self.tier = tier
         self.minute_seconds = float(minute_seconds)
         self.enforce = enforce
@@ -248,8 +260,10 @@ class RateLimiter:
         return headers
 
     def _time(self, t: float) -> str:
-        """RFC 3339, rounded up: whole seconds for a 60 s minute, else milliseconds."""
-        micros = round(t * 1_000_000)
+        """RFC 3339, rounded up: whole seconds for a 60 s minute, else milliseconds.
+
+        Clamped to the years 1970-9999 (a bucket deep in debt may be full only later)."""
+        micros = round(min(max(t, 0.0), _LAST_SECOND) * 1_000_000)
         if self.minute_seconds == 60.0:
             seconds = -(-micros // 1_000_000)
             return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

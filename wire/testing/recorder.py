@@ -39,11 +39,15 @@ from wire.testing._http import MAX_BATCH_BYTES, MAX_HEAD_BYTES, error_envelope
 from wire.testing.capture import FRAMING_HEADERS, CaptureWriter
 from wire.trio import Client
 
-__all__ = ["MAX_REQUEST_BYTES", "Recorder", "record", "run"]
+__all__ = ["MAX_REQUEST_BYTES", "MAX_RESPONSE_BYTES", "Recorder", "record", "run"]
 
 # The largest request body taken (the API's own largest, a batch, is 256 MB); a
 # request head is bounded by h11 at 64 KiB, as in the emulator.
 MAX_REQUEST_BYTES = MAX_BATCH_BYTES
+# The most of one response body recorded and passed on (`max_response_bytes`): an upstream
+# that never stops would otherwise fill the disk, and a capture past 256 MiB cannot be read
+# with the reader's default limits. A Messages stream is far smaller.
+MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 _READ_SIZE = 64 * 1024
 _HOP_BY_HOP = frozenset(
     {
@@ -69,6 +73,10 @@ class _ClientGone(Exception):
     """The client closed its connection mid-answer."""
 
 
+class _TooLong(Exception):
+    """The response body passed `max_response_bytes`: recorded and passed on that far."""
+
+
 def _forwarded(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The client's headers minus the hop-by-hop ones (and those `connection` names)."""
     named = {
@@ -85,7 +93,9 @@ class Recorder:
 
     `on_exchange(line)` is told one line per finished exchange (`wire record`
     prints it). `ssl_context` verifies the upstream (default: the system's CAs);
-    `timeout` and `proxy` are `wire.trio.Client`'s.
+    `timeout` and `proxy` are `wire.trio.Client`'s. A response body is recorded
+    and passed on up to `max_response_bytes`; there the exchange is cut off
+    (recorded `complete: false`, the client's connection closed mid-body).
     """
 
     def __init__(
@@ -99,7 +109,11 @@ class Recorder:
         proxy: str | None = "env",
         ssl_context: ssl.SSLContext | None = None,
         on_exchange: Callable[[str], None] | None = None,
+        max_response_bytes: int = MAX_RESPONSE_BYTES,
     ) -> None:
+        if type(max_response_bytes) is not int or max_response_bytes < 0:
+            raise ValueError("max_response_bytes: must be an integer >= 0")
+        self.max_response_bytes = max_response_bytes
         self.upstream = upstream
         self.writer = writer
         self.host = host
@@ -203,15 +217,14 @@ class Recorder:
                     if isinstance(arrived.value, ResponseHead):
                         await self._head(connection, stream, id, t, arrived.value, summary)
                     else:
-                        writer.data(id, t, arrived.value)
-                        summary.data(arrived.value)
-                        if arrived.value:
-                            await _send(stream, connection.send(h11.Data(data=arrived.value)))
+                        await self._data(connection, stream, id, t, arrived.value, summary)
             writer.end(id, trio.current_time() - start, complete=True)
             summary.finish(None, trio.current_time() - start)
             await _send(stream, connection.send(h11.EndOfMessage()))
-        except (WireError, _ClientGone) as exc:
+        except (WireError, _ClientGone, _TooLong) as exc:
             reason = "the client closed the connection" if isinstance(exc, _ClientGone) else exc
+            if isinstance(exc, _TooLong):
+                reason = f"the response body passed max_response_bytes ({self.max_response_bytes})"
             text = f"{type(exc).__name__}: {reason}"
             writer.end(id, trio.current_time() - start, complete=False, error=text)
             summary.finish(text, trio.current_time() - start)
@@ -226,6 +239,26 @@ class Recorder:
                 summary.finish("the recorder stopped", trio.current_time() - start)
             if self.on_exchange is not None:
                 self.on_exchange(summary.line())
+
+    async def _data(
+        self,
+        connection: h11.Connection,
+        stream: trio.SocketStream,
+        id: int,
+        t: float,
+        data: bytes,
+        summary: _Summary,
+    ) -> None:
+        """One read: recorded and passed on, as far as `max_response_bytes` allows."""
+        room = self.max_response_bytes - summary.size
+        piece = data[:room]
+        if piece or not data:
+            self.writer.data(id, t, piece)
+            summary.data(piece)
+        if piece:
+            await _send(stream, connection.send(h11.Data(data=piece)))
+        if len(data) > room:
+            raise _TooLong
 
     async def _head(
         self,
