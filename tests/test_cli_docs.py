@@ -49,7 +49,7 @@ def pattern(expected: str) -> re.Pattern[str]:
 
 @pytest.fixture(scope="module")
 def env() -> Iterator[dict[str, str]]:
-    with serve(batch_seconds=0.3) as server:
+    with serve(batch_seconds=3.0) as server:  # status must still see it in progress under load
         base = {
             k: v
             for k, v in os.environ.items()

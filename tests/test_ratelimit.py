@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import json
 import math
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -14,6 +15,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 import wire
 from wire._ratelimit import Limit, Limiter, RateLimits, Reservation, parse_rfc3339
+from wire.testing.replies import count_tokens
 
 CAPTURED = """\
 anthropic-ratelimit-requests-limit: 1000
@@ -354,7 +356,7 @@ def test_update_from_headers() -> None:
     assert limiter.available(NOW) == pytest.approx(
         {"requests": 999.0, "input_tokens": 80000.0, "output_tokens": 16000.0}, abs=1e-3
     )
-    assert "requests_per_minute=1000.0" in repr(limiter)
+    assert "default: (requests=1000.0, " in repr(limiter)
 
 
 def test_update_resizes_but_never_above_the_configured_limit() -> None:
@@ -371,8 +373,8 @@ def test_update_resizes_but_never_above_the_configured_limit() -> None:
 
 def test_an_unlimited_bucket_adopts_the_servers_limit() -> None:
     limiter = Limiter()
-    limiter.update(0.0, limits(output_tokens=Limit(600, 0)))
-    assert limiter.reserve(0.0, output_tokens=100) == 10.0
+    limiter.update(0.0, limits(output_tokens=Limit(600, 1)))
+    assert limiter.reserve(0.0, output_tokens=100) == pytest.approx(9.9)
     # A remaining without any limit gives no rate: it is ignored.
     limiter.update(0.0, limits(input_tokens=Limit(None, 0)))
     assert "input_tokens_per_minute=None" in repr(limiter)
@@ -386,13 +388,20 @@ def test_update_ignores_none_and_non_positive_limits() -> None:
     assert limiter.available(0.0) == {"requests": 59.0}
 
 
-def test_update_keeps_bookings_the_server_has_not_seen() -> None:
+def test_update_keeps_bookings_no_response_has_answered() -> None:
+    # The server cannot have counted a request still in flight, nor one not yet sent:
+    # each response answers the oldest booking, the others stay charged.
     limiter = Limiter(requests_per_minute=60)
     for _ in range(62):
         limiter.reserve(0.0)  # the last two go at 1 s and 2 s
     limiter.update(0.5, limits(Limit(60, 60)))
+    assert limiter.available(0.5) == {"requests": -1.0}  # 61 of ours in flight or booked
+    for _ in range(59):
+        limiter.update(0.5, limits(Limit(60, 60)))
+    assert limiter.available(0.5) == {"requests": 58.0}  # the two not sent yet
+    limiter.update(0.5, limits(Limit(60, 60)))  # a response cannot answer a request not sent
     assert limiter.available(0.5) == {"requests": 58.0}
-    limiter.update(1.5, limits(Limit(60, 60)))  # the one at 1 s is sent by now
+    limiter.update(1.5, limits(Limit(60, 60)))  # the one at 1 s is sent and answered
     assert limiter.available(1.5) == {"requests": 59.0}
 
 
@@ -440,14 +449,15 @@ def test_record_usage_charges_more_than_booked() -> None:
 
 def test_record_usage_before_sending_cancels() -> None:
     limiter = Limiter(requests_per_minute=60, input_tokens_per_minute=6000)
-    for _ in range(60):
-        limiter.reserve(0.0)
+    sent = [limiter.book(0.0) for _ in range(60)]
     reservation = limiter.book(0.0, input_tokens=1000)
     assert reservation.wait == 1.0
     limiter.record_usage(0.5, reservation, input_tokens=999)  # usage is moot: never sent
     # The input bucket was full: booked at 1 s, it counts its refill from then on,
     # so the cancellation gives back all but the half second before (conservative).
     assert limiter.available(0.5) == {"requests": 0.5, "input_tokens": 5950.0}
+    for booked in sent:
+        limiter.record_usage(0.5, booked)  # settled: no longer awaiting an answer
     limiter.update(0.5, limits(Limit(60, 0)))  # the cancelled one is not pending any more
     assert limiter.available(0.5) == {"requests": 0.0, "input_tokens": 5950.0}
 
@@ -456,9 +466,10 @@ def test_record_usage_after_update_charges_output_only() -> None:
     limiter = Limiter(input_tokens_per_minute=6000, output_tokens_per_minute=600)
     reservation = limiter.book(0.0, input_tokens=1000, output_tokens=600)
     # The response head: the server counted the input, not yet the output.
-    limiter.update(0.5, limits(input_tokens=Limit(6000, 5000), output_tokens=Limit(600, 600)))
+    limiter.update(0.5, limits(input_tokens=Limit(6000, 5001), output_tokens=Limit(600, 600)))
     limiter.record_usage(0.5, reservation, input_tokens=900, output_tokens=50)
-    assert limiter.available(0.5) == {"input_tokens": 5000.0, "output_tokens": 550.0}
+    # Output: 600 left less the unsettled 600 booked, then the 550 not used given back.
+    assert limiter.available(0.5) == {"input_tokens": 5001.0, "output_tokens": 550.0}
 
 
 def test_a_reservation_is_settled_once() -> None:
@@ -621,3 +632,89 @@ TestLimiterMachine = LimiterMachine.TestCase
 )
 def test_model_class(model: str, expected: str) -> None:
     assert wire.model_class(model) == expected
+
+
+# --- estimate_input_tokens ---------------------------------------------------------------
+
+_words = st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126), max_size=400)
+_block = st.one_of(
+    st.builds(lambda t: {"type": "text", "text": t}, _words),
+    st.builds(
+        lambda d: {
+            "type": "image",
+            "source": {"type": "base64", "media_type": "image/png", "data": d},
+        },
+        st.text(alphabet="abcdef0123456789", max_size=200),
+    ),
+    st.builds(
+        lambda n, a: {"type": "tool_use", "id": "toolu_01", "name": n, "input": {"q": a, "n": 3}},
+        st.text(alphabet="abcdefgh_", min_size=1, max_size=20),
+        _words,
+    ),
+    st.builds(lambda t: {"type": "tool_result", "tool_use_id": "toolu_01", "content": t}, _words),
+)
+_message = st.builds(
+    lambda role, content: {"role": role, "content": content},
+    st.sampled_from(["user", "assistant"]),
+    st.one_of(_words, st.lists(_block, min_size=1, max_size=4)),
+)
+_tool = st.builds(
+    lambda n, d: {"name": n, "description": d, "input_schema": {"type": "object"}},
+    st.text(alphabet="abcdefgh_", min_size=1, max_size=20),
+    _words,
+)
+_request = st.fixed_dictionaries(
+    {"model": st.just("claude-opus-4-6"), "max_tokens": st.integers(1, 4096)},
+    optional={
+        "system": _words,
+        "messages": st.lists(_message, min_size=1, max_size=6),
+        "tools": st.lists(_tool, max_size=3),
+    },
+)
+
+
+@given(_request)
+def test_the_input_estimate_is_within_its_bound_of_the_emulators_count(
+    request: dict[str, object],
+) -> None:
+    """docs/http.md: on ASCII text, never under the emulator's count and at most
+    15% + 40 tokens over it (the API's own tokenizer is not public)."""
+    counted = count_tokens(request)
+    estimate = wire.estimate_input_tokens(request)
+    assert counted <= estimate <= 1.15 * counted + 40
+    assert wire.estimate_input_tokens(json.dumps(request).encode()) == estimate
+
+
+def test_the_input_estimate_counts_other_scripts_a_token_a_character() -> None:
+    text = "日本語のテキスト" * 10
+    request = {"messages": [{"role": "user", "content": text}]}
+    assert wire.estimate_input_tokens(request) == len(text) + 4 + 4  # "roleusercontent", a turn
+    assert wire.estimate_input_tokens(b"not json at all!") == 4
+    assert wire.estimate_input_tokens(b"[1, 2]") == 1
+
+
+@given(
+    st.integers(1, 100),
+    st.integers(1_000, 100_000),
+    st.integers(0, 200_000),
+    st.lists(st.tuples(st.floats(0, 2), st.integers(0, 500)), min_size=1, max_size=80),
+    st.booleans(),
+)
+def test_a_large_request_is_never_overtaken_by_later_small_ones(
+    rpm: int, itpm: int, big: int, smalls: list[tuple[float, int]], synced: bool
+) -> None:
+    """Tasks sharing a limiter are served first come, first served within a class: a
+    large request booked before a stream of small ones goes no later than any of them,
+    and waits at most until its buckets are full again."""
+    limiter = Limiter(requests_per_minute=rpm, input_tokens_per_minute=itpm)
+    model = "claude-opus-4-6"
+    if synced:  # the server's count says the key is half used
+        limiter.update(0.0, limits(Limit(rpm, rpm // 2), Limit(itpm, itpm // 2)), model=model)
+    large = limiter.book(0.0, model=model, input_tokens=big)
+    assert large.wait <= 60.0 + 1e-9  # a full refill of either bucket, at most
+    assert limiter.book(0.0, model="claude-haiku-4-5").wait == 0.0  # its own queue
+    now = 0.0
+    for dt, size in smalls:
+        now += dt
+        small = limiter.book(now, model=model, input_tokens=size)
+        assert small.send_at >= large.send_at

@@ -122,7 +122,14 @@ if TYPE_CHECKING:  # the names below load on first use (PEP 562): see `__getattr
         ResponseHead,
         StreamIncomplete,
     )
-    from ._ratelimit import Limit, Limiter, RateLimits, Reservation, model_class
+    from ._ratelimit import (
+        Limit,
+        Limiter,
+        RateLimits,
+        Reservation,
+        estimate_input_tokens,
+        model_class,
+    )
     from ._retry import RetryPolicy
     from ._timeouts import Timeout
     from .builders import APIConfig, Request
@@ -157,6 +164,7 @@ _LAZY = {
     "RateLimits": "_ratelimit",
     "Reservation": "_ratelimit",
     "model_class": "_ratelimit",
+    "estimate_input_tokens": "_ratelimit",
     "RetryPolicy": "_retry",
     "Timeout": "_timeouts",
     "APIConfig": "builders",
@@ -286,6 +294,7 @@ __all__ = [
     "__version__",
     "api_error",
     "encode_sse",
+    "estimate_input_tokens",
     "model_class",
     "parse_stream_event",
     "stream_event_from_dict",

@@ -18,7 +18,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Mapping
 from typing import Any, TypeVar
 
 from ._batches import BatchResult, DeletedMessageBatch, MessageBatch, Model
-from ._call import Action, Call, Deliver, Pages, Raise, Return, Session
+from ._call import Action, Arrived, Budgets, Call, Deliver, Pages, Raise, Return, Session
 from ._connection import ResponseHead
 from ._message import Message
 from ._proxy import ProxySetting
@@ -31,7 +31,7 @@ __all__ = ["AsyncClient", "AsyncMessageStream"]
 _V = TypeVar("_V")
 
 
-class AsyncClient:
+class AsyncClient(Budgets):
     """An async client for the Messages API (DESIGN.md "Drivers"); drivers subclass it.
 
     The arguments are DESIGN.md's, the same for every driver. A driver supplies
@@ -131,6 +131,15 @@ class AsyncClient:
     def batch_results(self, batch_id: str) -> AsyncIterator[BatchResult]:
         """The results as they arrive (streamed JSONL); the request goes at the first item."""
         return self._drive(self._session.batch_results(batch_id))
+
+    def forward(
+        self, method: str, target: str, headers: HeaderPairs, body: bytes = b""
+    ) -> AsyncGenerator[Arrived, None]:
+        """Send a request as given and get its answer raw (`Session.forward`): for proxies.
+
+        Use under `contextlib.aclosing`, so leaving early closes the connection.
+        """
+        return self._drive(self._session.forward(method, target, headers, body))
 
     # -- the loop --------------------------------------------------------------------------
 

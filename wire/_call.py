@@ -48,6 +48,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Generic, Literal, TypeAlias, TypeVar
 from urllib.parse import urlsplit
 
@@ -82,7 +83,15 @@ from ._proxy import (
     refusal,
     select_proxy,
 )
-from ._ratelimit import Limiter, Reservation
+from ._ratelimit import (
+    _MAX_CLASSES,
+    _MAX_NAME,
+    Limiter,
+    RateLimits,
+    Reservation,
+    estimate_input_tokens,
+    model_class,
+)
 from ._retry import RetryPolicy
 from ._timeouts import Timeout
 from .builders import APIConfig, Request
@@ -91,6 +100,8 @@ __all__ = [
     "DEFAULT_KEEPALIVE",
     "DEFAULT_MAX_IDLE",
     "Action",
+    "Arrived",
+    "Budgets",
     "Call",
     "Close",
     "Connect",
@@ -190,6 +201,16 @@ class Raise:
     """The call failed with `error`."""
 
     error: WireError
+
+
+@dataclass(frozen=True, slots=True)
+class Arrived:
+    """What a forwarded call (`Session.forward`) delivers: the `ResponseHead`, then each
+    body piece (de-chunked, decoded) as one read brought it; `at` is the clock time of
+    that read."""
+
+    at: float
+    value: ResponseHead | bytes
 
 
 Action: TypeAlias = Connect | StartTLS | Send | Receive | Sleep | Deliver | Close | Return | Raise
@@ -324,6 +345,8 @@ class Session:
         self.epoch_offset = epoch_offset
         self.pool = Pool() if pool is None else pool
         self.route = (self.scheme, self.host, self.port, self.proxy)
+        self._rate_limits: dict[str, RateLimits] = {}
+        self.rate_limits: Mapping[str, RateLimits] = MappingProxyType(self._rate_limits)
 
     def __repr__(self) -> str:
         via = f", proxy={self.proxy!r}" if self.proxy else ""
@@ -338,11 +361,12 @@ class Session:
 
     def create_message(self, **params: Any) -> Call[Message]:
         request = builders.create_message(self.config, stream=False, **params)
-        return Call[Message](self, request, "json", Message.from_dict, params.get("max_tokens"))
+        call = Call[Message](self, request, "json", Message.from_dict, params.get("max_tokens"))
+        return call.budget(params)
 
     def stream_message(self, **params: Any) -> Call[Message]:
         request = builders.create_message(self.config, stream=True, **params)
-        return Call[Message](self, request, "stream", None, params.get("max_tokens"))
+        return Call[Message](self, request, "stream", None, params.get("max_tokens")).budget(params)
 
     def count_tokens(self, **params: Any) -> Call[int]:
         return Call[int](self, builders.count_tokens(self.config, **params), "json", _input_tokens)
@@ -382,6 +406,21 @@ class Session:
 
     def batch_results(self, batch_id: str) -> Call[None]:
         return Call[None](self, builders.batch_results(self.config, batch_id), "jsonl")
+
+    def forward(
+        self, method: str, target: str, headers: builders.HeaderPairs, body: bytes = b""
+    ) -> Call[None]:
+        """A request sent as given, its answer delivered raw: for proxies and recorders.
+
+        `target` goes after the base URL's path; `headers` are sent as they are
+        (the caller's own key and version: the session adds none of its own).
+        The call delivers `Arrived` items (the head, then the body pieces as read,
+        whatever the status) and returns None when the body is complete. It is
+        never retried (the caller forwards faithfully); a body cut off raises
+        after the pieces that came.
+        """
+        request = Request(method, self.config.base_path + target, tuple(_pairs(headers)), body)
+        return Call[None](self, request, "raw")
 
 
 def _pairs(headers: builders.HeaderPairs) -> list[tuple[str, str]]:
@@ -452,6 +491,18 @@ class Pages(Generic[_V]):
         return page.data
 
 
+class Budgets:
+    """What a driver's client shows of its `Session`'s rate limits (every driver's base)."""
+
+    _session: Session
+
+    @property
+    def rate_limits(self) -> Mapping[str, RateLimits]:
+        """The last `RateLimits` seen per model class (`model_class(model)`), read-only:
+        kept from each messages response that carried `anthropic-ratelimit-*` headers."""
+        return self._session.rate_limits
+
+
 # --- one call -----------------------------------------------------------------------
 
 
@@ -472,7 +523,7 @@ class Call(Generic[_V]):
         self,
         session: Session,
         request: Request,
-        kind: Literal["json", "stream", "jsonl"],
+        kind: Literal["json", "stream", "jsonl", "raw"],
         parse: Callable[[Any], Any] | None = None,
         max_tokens: int | None = None,
     ) -> None:
@@ -487,6 +538,7 @@ class Call(Generic[_V]):
         self._parse = parse
         self._limited = max_tokens is not None and session.limiter is not None
         self._estimate = (len(request.body) // 4, max_tokens if type(max_tokens) is int else 0)
+        self._model: str | None = None  # a messages call's model: its rate-limit class
         self.attempts = 0
         self.result: _V  # set when the call returns (also carried by `Return`)
         self.response: ResponseHead | None = None
@@ -506,6 +558,15 @@ class Call(Generic[_V]):
 
     def __repr__(self) -> str:
         return f"Call({self.request.method} {self.request.target}, attempts={self.attempts})"
+
+    def budget(self, params: Mapping[str, Any]) -> Call[_V]:
+        """A messages call: its model's class gets the rate limits of its responses, and
+        the limiter books the input `estimate_input_tokens` gives (only when limited)."""
+        model = params.get("model")
+        self._model = model if isinstance(model, str) else None
+        if self._limited:
+            self._estimate = (estimate_input_tokens(params), self._estimate[1])
+        return self
 
     @property
     def message(self) -> Message | None:
@@ -574,6 +635,7 @@ class Call(Generic[_V]):
                 return
             delay = None
             final = self.delivered or getattr(outcome, "timeout", None) == "total"
+            final = final or self.kind == "raw"  # forwarded: the caller's to retry, not ours
             if not final:
                 wall = self._now + self.session.epoch_offset
                 delay = retry.delay(self.attempts - 1, error=outcome, now=wall)
@@ -590,7 +652,10 @@ class Call(Generic[_V]):
         if self._limited and session.limiter is not None:
             with session.lock:
                 self._reservation = session.limiter.book(
-                    self._now, input_tokens=self._estimate[0], output_tokens=self._estimate[1]
+                    self._now,
+                    model=self._model,
+                    input_tokens=self._estimate[0],
+                    output_tokens=self._estimate[1],
                 )
             wake = self._reservation.send_at
             if self._total is not None and wake > self._total:
@@ -622,6 +687,7 @@ class Call(Generic[_V]):
                 return error
         reused = idle is not None
         assert self._connection is not None
+        self._connection.raw = self.kind == "raw"
         try:
             data = self._connection.send_request(self.request)
         except WireError as exc:
@@ -836,6 +902,7 @@ class _Reader:
     def __init__(self, call: Call[Any]) -> None:
         self.call = call
         self.stream = call.kind == "stream"
+        self.raw = call.kind == "raw"
         self.jsonl = JSONLDecoder() if call.kind == "jsonl" else None
         self.last_event = self.last_content = call._now
         self.value: Any = None
@@ -875,6 +942,8 @@ class _Reader:
                 self.last_event = self.last_content = now
             elif isinstance(event, ResponseHead):
                 self._head(event)
+                if self.raw:
+                    items.append(Arrived(now, event))
             elif isinstance(event, ResponseComplete):
                 self.complete = event
             elif isinstance(event, ErrorResponse | StreamIncomplete):
@@ -884,6 +953,8 @@ class _Reader:
             elif isinstance(event, BodyData):
                 if self.jsonl is not None:
                     items.extend(self.jsonl.feed(event.data))
+                elif self.raw:
+                    items.append(Arrived(now, event.data))
             elif self.error is None:
                 self._stream_event(event)
         if self.jsonl is not None:
@@ -894,10 +965,20 @@ class _Reader:
         call = self.call
         call.response = head
         self.last_event = self.last_content = call._now
-        limiter = call.session.limiter
-        if limiter is not None:
-            with call.session.lock:
-                limiter.update(call._now, head.rate_limits)
+        session, model, limits = call.session, call._model, head.rate_limits
+        if model is None:
+            return
+        limiter = session.limiter
+        with session.lock:
+            if limits.requests.limit or limits.input_tokens.limit or limits.output_tokens.limit:
+                seen, name = session._rate_limits, model_class(model)[:_MAX_NAME]
+                seen.pop(name, None)  # most recent last; the oldest goes past _MAX_CLASSES
+                if len(seen) >= _MAX_CLASSES:
+                    del seen[next(iter(seen))]
+                seen[name] = limits
+            if limiter is not None and call._limited:
+                wall = call._now + session.epoch_offset
+                limiter.update(call._now, limits, model=model, wall=wall)
 
     def _stream_event(self, event: Any) -> None:
         self.items.append(event)

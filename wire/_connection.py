@@ -141,7 +141,8 @@ class JSONBody:
 
 @dataclass(frozen=True, slots=True)
 class BodyData:
-    """Body bytes (decompressed) of a response that is neither JSON nor SSE, e.g. JSONL."""
+    """Body bytes (decompressed) of a response that is neither JSON nor SSE (e.g. JSONL), or
+    of any response when the connection is `raw`."""
 
     data: bytes
 
@@ -205,6 +206,7 @@ class _Body:
         max_event_bytes: int,
         max_message_bytes: int,
         inflate_limits: dict[str, Any],
+        raw: bool = False,
     ) -> None:
         self.head = head
         self.max_body_bytes = max_body_bytes
@@ -219,7 +221,9 @@ class _Body:
             raise RemoteProtocolError(f"unsupported content-encoding {encoding!r}")
         self.stream: MessageStreamDecoder | None = None
         self.buffer: bytearray | None = None
-        if head.status >= 400:
+        if raw:
+            pass  # every body as `BodyData`, whatever its status and type
+        elif head.status >= 400:
             self.buffer = bytearray()
         elif head.media_type == "text/event-stream":
             self.stream = MessageStreamDecoder(
@@ -379,6 +383,9 @@ class ClientConnection:
             )
         self.host = host
         self.accept_encoding = accept_encoding
+        # Set True (between responses) to get every body as `BodyData` pieces, de-chunked
+        # and decoded, whatever its status and media type: for proxies and recorders.
+        self.raw = False
         self.max_body_bytes = max_body_bytes
         self.max_line_bytes = max_line_bytes
         self.max_event_bytes = max_event_bytes
@@ -650,6 +657,7 @@ class ClientConnection:
             self.max_event_bytes,
             self.max_message_bytes,
             inflate_limits,
+            self.raw,
         )
 
 

@@ -9,6 +9,8 @@ bucket (PROTOCOL.md §7); `Limiter` keeps the same buckets on the client.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import math
 import re
 from collections import deque
@@ -16,11 +18,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
+from typing import Any
 
 from ._errors import InvalidParameterError, LocalProtocolError
 from ._retry import HeadersLike, header_map, retry_after_seconds
 
-__all__ = ["Limit", "Limiter", "RateLimits", "Reservation", "model_class", "parse_rfc3339"]
+__all__ = [
+    "Limit",
+    "Limiter",
+    "RateLimits",
+    "Reservation",
+    "estimate_input_tokens",
+    "model_class",
+    "parse_rfc3339",
+]
 
 _RFC3339 = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]+)?"
@@ -161,22 +172,140 @@ class RateLimits:
         )
 
 
+# --- input tokens, estimated -----------------------------------------------------------
+
+_COUNTED = ("system", "messages", "tools", "tool_choice")
+_NOT_TEXT = frozenset({"type", "cache_control"})
+_PER_TURN = 4  # a message's framing (role, turn markers)
+_PER_SOURCE = 1600  # an image or document: the API's image cap is about 1,600 tokens
+
+
+def estimate_input_tokens(request: Mapping[str, Any] | bytes) -> int:
+    """An estimate, with no network call, of the input tokens a Messages request counts.
+
+    `request` is the request's parameters (`model=`, `messages=` ...) or its JSON body.
+    Text in `system`, `messages`, `tools` and `tool_choice` (every string, key
+    and number but `type` and `cache_control`) counts a token per 4 ASCII
+    characters and one per other character; each message adds 4 and each
+    image or document `source` 1,600. See docs/http.md for its error bound
+    (the API's tokenizer is not public). A body that is not JSON: a token per
+    4 bytes. Linear in the request's size.
+    """
+    if isinstance(request, bytes | bytearray):
+        try:
+            parsed = json.loads(request)
+        except ValueError:
+            parsed = None
+        if not isinstance(parsed, dict):
+            return max(1, len(request) // 4)
+        request = parsed
+    messages = request.get("messages")
+    turns = len(messages) if isinstance(messages, list) else 0
+    ascii_chars = other = sources = 0
+    stack = [request.get(key) for key in _COUNTED]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, str):
+            if value.isascii():
+                ascii_chars += len(value)
+            else:
+                wide = len(value.encode("ascii", "ignore"))
+                ascii_chars, other = ascii_chars + wide, other + len(value) - wide
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if key == "source" and isinstance(item, dict):
+                    sources += 1
+                elif key not in _NOT_TEXT:
+                    ascii_chars += len(key)
+                    stack.append(item)
+        elif value is not None:
+            ascii_chars += len(str(value))
+    return max(1, -(-ascii_chars // 4) + other + _PER_TURN * turns + _PER_SOURCE * sources)
+
+
 # --- the client-side limiter ------------------------------------------------------------
 
 _KINDS = ("requests", "input_tokens", "output_tokens")
+_ROUNDING = 500  # a token `remaining` that is a multiple of 1000 may be rounded by this much
+_MARGIN = 0.2  # of a bucket, kept free when others share the key (scaled by 1 - share)
+_MIN_SHARE = 1 / 64
+_MINUTE = 60.0  # the window until `reset` teaches another (a shortened minute)
+_SAMPLE = 0.05  # of a bucket: the use counted before a share is measured
+_HISTORY = 64  # syncs kept for the share estimate (bounded, whatever the traffic)
+_UNANSWERED = 4096  # bookings awaiting a response kept per class (more: the oldest go)
+_MAX_CLASSES = 256  # classes kept at once (more: the least recently used is forgotten)
+_MAX_NAME = 256  # characters of a class name kept (model ids are far shorter)
+_MAX_COUNT = 10**18  # the largest count, token number or limit taken (as `_COUNT` reads)
+_REPR_CLASSES = 8  # classes a repr shows
+
+
+def _shown(value: object) -> str:
+    """`value` for an error text: its repr, cut short (an int too long to print, named)."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return f"a {type(value).__name__} too large to show"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _finite(value: object) -> float | None:
+    """`value` as a finite float, or None if it is not a finite real number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        number = float(value)
+    except OverflowError:  # an int past float's range
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _time(name: str, value: float) -> float:
+    """A caller's clock reading: a finite number, else `InvalidParameterError` naming it."""
+    seconds = _finite(value)
+    if seconds is None:
+        raise InvalidParameterError(
+            name, f"must be a finite number of seconds, got {_shown(value)}"
+        )
+    return seconds
+
+
+def _bounded(value: object, low: int) -> int | None:
+    """An int from `low` to `_MAX_COUNT` (larger ones clamped), else None."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        return None
+    return None if value < low else min(value, _MAX_COUNT)
+
+
+def _clean(part: Limit) -> Limit:
+    """A `Limit` as `update` trusts it: counts in range, a finite reset (else None).
+
+    `from_headers` makes only such values; a `RateLimits` built by hand may hold any."""
+    return Limit(_bounded(part.limit, 1), _bounded(part.remaining, 0), _finite(part.reset))
+
+
+def _hold(retry_after: object) -> float | None:
+    """A `retry_after` to hold for: a positive finite number, else None."""
+    seconds = _finite(retry_after)
+    return seconds if seconds is not None and seconds > 0 else None
 
 
 class _Bucket:
     """A continuously refilling bucket kept as GCRA's "theoretical arrival time" `tat`:
     the moment it would be full again, so its level at `t` is
-    `capacity - rate * max(0, tat - t)` (negative after an oversized request)."""
+    `capacity - rate * max(0, tat - t)` (negative after an oversized request).
 
-    __slots__ = ("capacity", "ceiling", "rate", "synced_at", "tat")
+    `ceiling` is what the caller configured (per minute), never exceeded; `limit`
+    the server's bucket size, learned from headers. This limiter's own bucket is
+    its share of the server's, refilling at its share of the server's rate.
+    """
+
+    __slots__ = ("capacity", "ceiling", "limit", "rate", "synced_at", "tat")
 
     def __init__(self, per_minute: float | None) -> None:
-        # `ceiling`: what the caller configured, which update() never exceeds.
-        # `synced_at`: when update() last replaced the count with the server's.
         self.ceiling = self.capacity = None if per_minute is None else float(per_minute)
+        self.limit: float | None = None
         self.rate = per_minute / 60 if per_minute else 0.0
         self.tat = self.synced_at = -math.inf
 
@@ -197,21 +326,30 @@ class _Bucket:
         else:
             self.tat = max(now, self.tat + tokens / self.rate)
 
-    def resize(self, now: float, limit: int) -> None:
-        capacity = float(limit if self.ceiling is None else min(self.ceiling, limit))
+    def reshape(self, now: float, share: float, window: float) -> None:
+        """Size and rate from the server's limit, this limiter's share and the window."""
+        if self.limit is None:
+            return
+        capacity, rate = share * self.limit, share * self.limit / window
+        if self.ceiling is not None:
+            capacity, rate = min(capacity, self.ceiling), min(rate, self.ceiling / 60)
         if self.capacity is None:  # an unlimited bucket adopts the server's limit, full
-            self.capacity, self.rate, self.synced_at = capacity, capacity / 60, now
-        elif capacity != self.capacity:
+            self.capacity, self.rate = capacity, rate
+        elif (capacity, rate) != (self.capacity, self.rate):
             level = self.level(now)
-            self.capacity, self.rate = capacity, capacity / 60
+            self.capacity, self.rate = capacity, rate
             self.set_level(now, min(level, capacity))
 
 
 class _Booking:
-    __slots__ = ("costs", "send_at", "settled")
+    __slots__ = ("cls", "costs", "counted", "owner", "send_at", "settled")
 
-    def __init__(self, send_at: float, costs: tuple[int, int, int]) -> None:
-        self.send_at, self.costs, self.settled = send_at, costs, False
+    def __init__(
+        self, send_at: float, costs: tuple[int, int, int], cls: _Class, owner: Limiter
+    ) -> None:
+        self.send_at, self.costs, self.settled, self.counted = send_at, costs, False, False
+        self.cls = cls  # its class's state (settling one forgotten since changes nothing kept)
+        self.owner = owner
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,30 +364,139 @@ class Reservation:
 
 
 def _tokens(name: str, value: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidParameterError(name, f"must be an integer >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
+        raise InvalidParameterError(
+            name, f"must be an integer from 0 to 10**18, got {_shown(value)}"
+        )
     return value
 
 
+class _Class:
+    """One model class's buckets, queue, hold, window and share of the key."""
+
+    __slots__ = (
+        "buckets",
+        "counted",
+        "history",
+        "last",
+        "last_send",
+        "learned",
+        "not_before",
+        "served",
+        "share",
+        "unanswered",
+        "unsettled_output",
+        "window",
+    )
+
+    def __init__(self, ceilings: tuple[float | None, ...]) -> None:
+        self.buckets = tuple(_Bucket(value) for value in ceilings)
+        self.unanswered: deque[_Booking] = deque()  # booked, no response yet, in order
+        self.last_send = self.not_before = -math.inf
+        self.window, self.learned = _MINUTE, False
+        self.unsettled_output = 0  # output tokens booked and not yet settled
+        # Per axis: this limiter's share of the key, what the server counted of this
+        # limiter's requests and of everyone's (running sums), the last level seen.
+        self.share = [1.0, 1.0, 1.0]
+        self.counted = [0.0, 0.0, 0.0]
+        self.served = [0.0, 0.0, 0.0]
+        self.last: list[tuple[float, float] | None] = [None, None, None]
+        self.history: deque[tuple[float, tuple[float, ...], tuple[float, ...]]] = deque(
+            maxlen=_HISTORY
+        )
+
+    def answered(self, now: float, refused: bool) -> None:
+        """A response came: the server has counted (or refused) the oldest request
+        sent; about so, as responses come back in about the order requests went."""
+        if self.unanswered and self.unanswered[0].send_at <= now:
+            booking = self.unanswered.popleft()
+            if not refused:
+                booking.counted = True
+                self.counted[0] += 1
+                self.counted[1] += booking.costs[1]
+
+    def forget(self, booking: _Booking) -> None:
+        with contextlib.suppress(ValueError):  # answered already
+            self.unanswered.remove(booking)
+
+    def learn_window(self, requests: Limit, wall: float) -> None:
+        """The server's refill window from the requests axis (exact counts): a bucket
+        short of `limit - remaining` is full again at `reset`, so it refills at
+        `(limit - remaining) / (reset - wall)` a second, the whole of it in
+        `limit / rate` seconds. Later readings move the estimate by their weight."""
+        limit, remaining, reset = requests.limit, requests.remaining, requests.reset
+        if not limit or remaining is None or reset is None or remaining >= limit:
+            return
+        ahead = reset - wall
+        if not 0 < ahead < 86_400:
+            return
+        deficit = (limit - remaining) / limit
+        estimate = min(max(ahead / deficit, 0.05), 86_400.0)
+        if not self.learned:
+            self.window, self.learned = estimate, True
+        else:
+            self.window += max(0.05, deficit) * (estimate - self.window)
+
+    def learn_share(self, now: float, limits: tuple[Limit, ...]) -> None:
+        """This limiter's share of the key, per axis: its use over all the server counted.
+
+        Between two syncs the server counted `level before + refill - level now`
+        (everyone's use; rounding errors cancel out over a run of syncs), of
+        which this limiter's is what its responses since say it used. Over
+        about a window of syncs the ratio is the share of the rate it has
+        been getting. The shares of limiters sharing a key sum to about 1, so
+        pacing each to its share of the rate paces all to the rate, with no
+        coordinator. A bucket found full hides use, so the tight axis (never
+        full) is measured best, and it is the one that matters.
+        """
+        for axis, part in enumerate(limits):
+            limit, remaining = part.limit, part.remaining
+            if not limit or remaining is None:
+                continue
+            level = float(min(remaining, limit))
+            if (last := self.last[axis]) is not None:
+                then, before = last
+                refill = max(0.0, now - then) * limit / self.window
+                self.served[axis] += max(0.0, min(limit, before + refill) - level)
+            self.last[axis] = (now, level)
+        history = self.history
+        history.append((now, tuple(self.served), tuple(self.counted)))
+        while len(history) > 2 and now - history[1][0] >= self.window:
+            history.popleft()
+        _, served, counted = history[0]
+        for axis, bucket in enumerate(self.buckets):
+            total = self.served[axis] - served[axis]
+            if bucket.limit is not None and total >= _SAMPLE * bucket.limit:
+                ratio = (self.counted[axis] - counted[axis]) / total
+                self.share[axis] = min(1.0, max(_MIN_SHARE, ratio))
+
+
 class Limiter:
-    """Client-side requests, input-token and output-token budgets per minute, all at once.
+    """Client-side requests, input-token and output-token budgets, per model class.
 
-    Each budget is a token bucket as the API keeps it: it holds at most the
-    per-minute limit and refills continuously at limit/60 per second, starting
-    full; `None` means unlimited. `reserve()` answers how long to wait before a
-    request may go and books it at that moment, so callers sharing a limiter
-    queue up in the order they reserved (first come, first served: a large
-    request is never overtaken forever by small ones). A request larger than a
-    bucket waits until that bucket is full, then goes and drives it negative.
+    The API limits each model class (`model_class(model)`) with three
+    continuously refilling buckets at once (PROTOCOL.md §7); a `Limiter` keeps
+    the same buckets per class, learned from each response's headers with no
+    configuration: `limit` sizes a bucket, and the requests' `reset` (when the
+    bucket is full again) gives the refill rate, so a shortened minute is
+    followed (until then: limit/60 a second). Optional ceilings
+    (`requests_per_minute=` ...) apply to every class and are never exceeded;
+    with them and no headers, a bucket holds the ceiling and refills at a
+    sixtieth of it a second, starting full. `None` means unlimited.
 
-    Output tokens are best booked from `max_tokens` (the most a request may
-    use) and corrected by `record_usage()` when the response ends. `update()`
-    takes the server's count from each response's headers, so every worker
-    sharing a key follows it; a 429's `retry-after` holds every reservation
-    (at most `max_hold` seconds, as `RetryPolicy` caps its own wait). A driver:
+    Many processes on one key, no coordinator: each limiter measures its share
+    of the key (its requests over the server's count, see docs/http.md) and
+    keeps that share of each bucket and of its refill, less a margin that grows
+    as its share shrinks. A 429's `retry-after` holds the class.
 
-        r = limiter.book(now, input_tokens=estimate, output_tokens=max_tokens)
-        sleep(r.wait); send ...; limiter.update(now, head.rate_limits)
+    `book()` answers when a request may go and books it then: callers sharing a
+    limiter queue up per class in the order they booked (first come, first
+    served: a large request is never overtaken by later small ones). Output is
+    best booked from `max_tokens`, input from `estimate_input_tokens()`; both
+    are corrected by `record_usage()`. A driver:
+
+        r = limiter.book(now, model=model, input_tokens=estimate, output_tokens=max_tokens)
+        sleep(r.wait); send ...; limiter.update(now, head.rate_limits, model=model, wall=wall)
         limiter.record_usage(now, r, input_tokens=..., output_tokens=...)  # always
 
     Not locked: share one across threads only under a lock (trio tasks need
@@ -271,46 +518,73 @@ class Limiter:
         if not 0 <= max_hold <= math.inf:
             raise InvalidParameterError("max_hold", "must be a number >= 0")
         self.max_hold = max_hold
-        self._buckets = tuple(_Bucket(value) for value in limits)
-        self._pending: deque[_Booking] = deque()  # booked to go after the last `now` seen
-        self._last_send = -math.inf
-        self._not_before = -math.inf
+        self._ceilings = limits
+        self._classes: dict[str, _Class] = {}
 
     def __repr__(self) -> str:
-        caps = ", ".join(f"{k}_per_minute={b.capacity!r}" for k, b in self._named())
-        return f"Limiter({caps})"
+        kinds = list(zip(_KINDS, self._ceilings, strict=True))
+        parts = [f"{kind}_per_minute={value!r}" for kind, value in kinds]
+        shown = list(self._classes.items())[-_REPR_CLASSES:]  # the most recently used
+        for name, c in shown:
+            sizes = ", ".join(f"{k}={b.capacity!r}" for k, b in zip(_KINDS, c.buckets, strict=True))
+            label = name if len(name) <= 40 else name[:40] + "..."
+            parts.append(f"{label or 'default'}: ({sizes}, window={c.window:.3g}s)")
+        if len(self._classes) > len(shown):
+            parts.append(f"{len(self._classes) - len(shown)} more classes")
+        return f"Limiter({', '.join(parts)})"
 
-    def _named(self) -> zip[tuple[str, _Bucket]]:
-        return zip(_KINDS, self._buckets, strict=True)
+    def _class(self, model: str | None) -> _Class:
+        """`model`'s class, most recently used now; past `_MAX_CLASSES` the least
+        recently used is forgotten (its bookings settle harmlessly)."""
+        if model is not None and not isinstance(model, str):
+            raise InvalidParameterError(
+                "model", f"must be a str or None, not {type(model).__name__}"
+            )
+        name = "" if model is None else model_class(model[: 4 * _MAX_NAME])[:_MAX_NAME]
+        found = self._classes.pop(name, None)
+        if found is None:
+            found = _Class(self._ceilings)
+            if len(self._classes) >= _MAX_CLASSES:
+                del self._classes[next(iter(self._classes))]
+        self._classes[name] = found
+        return found
 
-    def _prune(self, now: float) -> None:
-        while self._pending and self._pending[0].send_at <= now:
-            self._pending.popleft()
+    def available(self, now: float, *, model: str | None = None) -> dict[str, float]:
+        """What each limited bucket of `model`'s class holds at `now`, net of every
+        booking (may be negative)."""
+        now = _time("now", now)
+        buckets = zip(_KINDS, self._class(model).buckets, strict=True)
+        return {k: b.level(now) for k, b in buckets if b.capacity is not None}
 
-    def available(self, now: float) -> dict[str, float]:
-        """What each limited bucket holds at `now`, net of every booking (may be negative)."""
-        return {k: b.level(now) for k, b in self._named() if b.capacity is not None}
-
-    def reserve(self, now: float, *, input_tokens: int = 0, output_tokens: int = 0) -> float:
+    def reserve(
+        self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
+    ) -> float:
         """Book a request and return the seconds to wait (from `now`) before sending it."""
-        return self.book(now, input_tokens=input_tokens, output_tokens=output_tokens).wait
+        return self.book(
+            now, model=model, input_tokens=input_tokens, output_tokens=output_tokens
+        ).wait
 
-    def book(self, now: float, *, input_tokens: int = 0, output_tokens: int = 0) -> Reservation:
+    def book(
+        self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
+    ) -> Reservation:
         """`reserve()`, returning the `Reservation` that `record_usage()` settles."""
+        now = _time("now", now)
         costs = (1, _tokens("input_tokens", input_tokens), _tokens("output_tokens", output_tokens))
-        self._prune(now)
-        send_at = float(max(now, self._last_send, self._not_before))
-        for bucket, cost in zip(self._buckets, costs, strict=True):
+        cls = self._class(model)
+        send_at = float(max(now, cls.last_send, cls.not_before))
+        for bucket, cost in zip(cls.buckets, costs, strict=True):
             if bucket.capacity is not None:
                 need = min(cost, bucket.capacity)
                 send_at = max(send_at, bucket.tat - (bucket.capacity - need) / bucket.rate)
-        for bucket, cost in zip(self._buckets, costs, strict=True):
+        for bucket, cost in zip(cls.buckets, costs, strict=True):
             if bucket.capacity is not None and cost:
                 bucket.tat = max(bucket.tat, send_at) + cost / bucket.rate
-        self._last_send = send_at
-        booking = _Booking(send_at, costs)
-        if send_at > now:
-            self._pending.append(booking)
+        cls.last_send = send_at
+        cls.unsettled_output += costs[2]
+        booking = _Booking(send_at, costs, cls, self)
+        if len(cls.unanswered) >= _UNANSWERED:  # never answered nor settled: forget it
+            cls.unanswered.popleft()
+        cls.unanswered.append(booking)
         return Reservation(send_at - now, send_at, input_tokens, output_tokens, booking)
 
     def record_usage(
@@ -322,51 +596,93 @@ class Limiter:
         `input_tokens + cache_creation_input_tokens` (PROTOCOL.md §7).
 
         Before its `send_at` this cancels the reservation: everything it booked
-        is given back. After, the input and output bookings are replaced by the
-        usage, unless an `update()` since the send already replaced the local
-        count with the server's: the server then counted the input already and
-        counts output as it is produced, so only the output is charged. A
-        reservation is settled once; again raises `LocalProtocolError`.
+        is given back. After, the output booking is replaced by the usage (the
+        server counts output as it is produced, so a sync keeps every unsettled
+        output booking charged), and so is the input booking unless an
+        `update()` since the send already took the server's count, which holds
+        the input. A reservation is settled once; again raises `LocalProtocolError`.
         """
-        booking = reservation._booking
+        now = _time("now", now)
+        booking = getattr(reservation, "_booking", None)
+        if not isinstance(booking, _Booking) or booking.owner is not self:
+            raise InvalidParameterError("reservation", "must be a Reservation from this book()")
         if booking.settled:
             raise LocalProtocolError("this reservation was already settled")
-        booking.settled = True
         used = (_tokens("input_tokens", input_tokens), _tokens("output_tokens", output_tokens))
+        booking.settled = True
+        cls = booking.cls
+        cls.unsettled_output -= booking.costs[2]
+        inputs, outputs = cls.buckets[1:]
         if now < booking.send_at:
-            for bucket, cost in zip(self._buckets, booking.costs, strict=True):
+            for bucket, cost in zip(cls.buckets, booking.costs, strict=True):
                 bucket.adjust(now, -cost)
-            booking.costs = (0, 0, 0)
+            cls.forget(booking)
             return
-        for bucket, cost, use, is_output in zip(
-            self._buckets[1:], booking.costs[1:], used, (False, True), strict=True
-        ):
-            if booking.send_at > bucket.synced_at:
-                bucket.adjust(now, use - cost)
-            elif is_output:
-                bucket.adjust(now, use)
+        cls.forget(booking)
+        cls.counted[2] += used[1]
+        if booking.counted:
+            cls.counted[1] += used[0] - booking.costs[1]
+        if booking.send_at > inputs.synced_at:
+            inputs.adjust(now, used[0] - booking.costs[1])
+        outputs.adjust(now, used[1] - booking.costs[2])
 
-    def update(self, now: float, rate_limits: RateLimits) -> None:
-        """Re-synchronise with the server's count from a response's `RateLimits`.
+    def update(
+        self,
+        now: float,
+        rate_limits: RateLimits,
+        *,
+        model: str | None = None,
+        wall: float | None = None,
+    ) -> None:
+        """Re-synchronise `model`'s class with the server's count from a response.
 
-        For requests, input tokens and output tokens: a `limit` sets the
-        bucket's size (never above a limit you configured; an unlimited bucket
-        adopts it), a `remaining` sets its level at `now`, less what this
-        limiter has booked to go after `now` (the server cannot have seen
-        those yet). Parts that are `None` change nothing; the `tokens` and
-        priority limits are not used, nor `reset` (it is on the server's clock).
-        A `retry_after` (a 429's) holds every reservation until `now +
-        min(retry_after, max_hold)`.
+        `wall` is the epoch time at `now` (the driver's clock may be monotonic):
+        with it, the requests' `reset` teaches the refill window. For requests,
+        input tokens and output tokens: a `limit` sizes the server's bucket,
+        and a `remaining` sets this limiter's level at `now` to its share of
+        what is left (less the rounding of token counts and the margin), less
+        its own bookings the server cannot have counted yet (those going after
+        `now`, and the output of unsettled ones). Parts that are `None` change
+        nothing; the `tokens` and priority limits are not used. A `retry_after`
+        (a 429's) holds the class until `now + min(retry_after, max_hold)`.
         """
-        self._prune(now)
-        limits = (rate_limits.requests, rate_limits.input_tokens, rate_limits.output_tokens)
-        for index, (bucket, limit) in enumerate(zip(self._buckets, limits, strict=True)):
+        now = _time("now", now)
+        wall = None if wall is None else _time("wall", wall)
+        if not isinstance(rate_limits, RateLimits):
+            raise InvalidParameterError("rate_limits", "must be a RateLimits")
+        cls = self._class(model)
+        hold = _hold(rate_limits.retry_after)
+        cls.answered(now, refused=rate_limits.retry_after is not None)
+        limits = tuple(
+            _clean(part)
+            for part in (rate_limits.requests, rate_limits.input_tokens, rate_limits.output_tokens)
+        )
+        if wall is not None:
+            cls.learn_window(limits[0], wall)
+        for bucket, limit in zip(cls.buckets, limits, strict=True):
             if limit.limit is not None and limit.limit > 0:
-                bucket.resize(now, limit.limit)
+                bucket.limit = float(limit.limit)
+        cls.learn_share(now, limits)
+        for index, (bucket, limit) in enumerate(zip(cls.buckets, limits, strict=True)):
+            bucket.reshape(now, cls.share[index], cls.window)
             if limit.remaining is not None and bucket.capacity is not None:
-                pending = sum(booking.costs[index] for booking in self._pending)
-                bucket.set_level(now, min(bucket.capacity, limit.remaining) - pending)
-                bucket.synced_at = now
-        if rate_limits.retry_after:
-            hold = min(rate_limits.retry_after, self.max_hold)
-            self._not_before = max(self._not_before, now + hold)
+                self._sync(now, cls, index, limit.remaining)
+        if hold is not None:
+            cls.not_before = max(cls.not_before, now + min(hold, self.max_hold))
+
+    @staticmethod
+    def _sync(now: float, cls: _Class, index: int, remaining: int) -> None:
+        bucket = cls.buckets[index]
+        assert bucket.capacity is not None
+        size = bucket.limit if bucket.limit is not None else bucket.capacity
+        share = cls.share[index]
+        margin = _MARGIN * (1 - share) * size
+        if index and remaining % 1000 == 0:  # maybe rounded to the nearest thousand
+            margin += _ROUNDING
+        level = share * (min(size, remaining) - margin)
+        if index == 2:
+            ours = cls.unsettled_output
+        else:
+            ours = sum(booking.costs[index] for booking in cls.unanswered)
+        bucket.set_level(now, min(bucket.capacity, level) - ours)
+        bucket.synced_at = now

@@ -136,10 +136,21 @@ def _open(name: str) -> IO[bytes]:
 
 
 def _decode(args: argparse.Namespace) -> int:
-    decoder = MessageStreamDecoder()
     source = _open_input(args)
     try:
-        for chunk in _chunks(source):
+        first = source.readline(_READ_SIZE)
+        if _is_capture(first):
+            return _decode_capture(args, first, source)
+        return _decode_stream(args, first, source)
+    finally:
+        if source is not sys.stdin.buffer:
+            source.close()
+
+
+def _decode_stream(args: argparse.Namespace, first: bytes, source: IO[bytes]) -> int:
+    decoder = MessageStreamDecoder()
+    try:
+        for chunk in _chain(first, source):
             for event in decoder.feed(chunk):
                 if not args.message:
                     print(_dump(event.to_dict()), flush=True)
@@ -148,11 +159,59 @@ def _decode(args: argparse.Namespace) -> int:
         if args.message and exc.partial_message is not None:
             print(_dump(exc.partial_message.to_dict(), indent=2))
         raise
-    finally:
-        if source is not sys.stdin.buffer:
-            source.close()
     if args.message and decoder.message is not None:
         print(_dump(decoder.message.to_dict(), indent=2))
+    return 0
+
+
+def _is_capture(line: bytes) -> bool:
+    """Whether `line` is a capture's header line (`wire record`'s files)."""
+    try:
+        value = json.loads(line)
+    except (ValueError, RecursionError):
+        return False
+    return isinstance(value, dict) and value.get("type") == "wire-capture"
+
+
+def _is_stream(headers: tuple[tuple[str, str], ...]) -> bool:
+    media = next((v for k, v in headers if k.lower() == "content-type"), "")
+    return media.split(";", 1)[0].strip().lower() == "text/event-stream"
+
+
+def _chain(first: bytes, source: IO[bytes]) -> Iterator[bytes]:
+    yield first
+    yield from _chunks(source)
+
+
+def _decode_capture(args: argparse.Namespace, first: bytes, source: IO[bytes]) -> int:
+    """Each event-stream exchange of a capture (or `--exchange N`), decoded in turn.
+
+    A line per exchange on stderr names it; the first one cut short is raised
+    at the end, after every exchange was printed.
+    """
+    import io
+
+    from .testing.capture import DEFAULT_MAX_CAPTURE_BYTES, read_capture
+
+    rest = source.read(DEFAULT_MAX_CAPTURE_BYTES + 1)  # read_capture enforces the limit
+    exchanges = [
+        e
+        for e in read_capture(io.BytesIO(first + rest))
+        if e.response is not None
+        and (e.id == args.exchange or (args.exchange is None and _is_stream(e.response.headers)))
+    ]
+    if args.exchange is not None and not exchanges:
+        raise _Fail(f"the capture has no exchange {args.exchange} with a response")
+    failure: IncompleteStreamError | None = None
+    for exchange in exchanges:
+        request = exchange.request
+        print(f"exchange {exchange.id}: {request.method} {request.target}", file=sys.stderr)
+        try:
+            _decode_stream(args, exchange.body, io.BytesIO())
+        except IncompleteStreamError as exc:
+            failure = failure or exc
+    if failure is not None:
+        raise failure
     return 0
 
 
@@ -195,8 +254,11 @@ def _serve(args: argparse.Namespace) -> int:
     except ImportError as exc:  # trio is an extra
         return _needs_trio("serve", exc)
 
+    replay = _replay(args)
+    name = "wire emulator" if replay is None else f"wire replay of {replay[1]}"
+
     def ready(server: object) -> None:
-        print(f"wire emulator listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
+        print(f"{name} listening on {server.base_url}", flush=True)  # type: ignore[attr-defined]
 
     context = None
     if args.tls_cert or args.tls_key:
@@ -213,6 +275,9 @@ def _serve(args: argparse.Namespace) -> int:
             return 2
 
     with _listening(args.host, args.port):
+        if replay is not None:
+            run(args.host, args.port, ssl_context=context, on_ready=ready, replay=replay[0])
+            return 0
         run(
             args.host,
             args.port,
@@ -222,9 +287,78 @@ def _serve(args: argparse.Namespace) -> int:
             batch_seconds=args.batch_seconds,
             pace=args.pace,
             enforce_limits=args.enforce_limits,
+            tier=args.tier,
+            minute_seconds=args.minute_seconds,
             lenient=args.lenient,
+            chaos=args.chaos,
+            on_chaos=lambda record: print(f"wire serve: {record}", file=sys.stderr, flush=True),
             on_ready=ready,
         )
+    return 0
+
+
+def _replay(args: argparse.Namespace) -> tuple[Any, str] | None:
+    """`--replay FILE` loaded (a `Replay`, and how to name it), or None to emulate."""
+    if args.replay is None:
+        return None
+    from .testing.capture import CaptureError
+    from .testing.replay import Replay
+
+    try:
+        replay = Replay.load(args.replay, speed=args.speed)
+    except OSError as exc:
+        raise _Fail(f"cannot read {args.replay}: {exc.strerror or exc}") from None
+    except CaptureError as exc:
+        raise _Fail(f"{args.replay}: {exc}") from None
+    count = len(replay.exchanges)
+    return replay, f"{os.path.basename(args.replay)} ({count} exchange{'s' * (count != 1)})"
+
+
+def _record(args: argparse.Namespace) -> int:
+    """`wire record --upstream URL --out FILE`, or `wire record --to-har CAPTURE [--out FILE]`."""
+    from .testing.capture import CaptureWriter
+
+    if args.to_har:
+        return _to_har(args)
+    if not args.upstream or not args.out:
+        raise _Fail("wire record needs --upstream URL and --out FILE (or --to-har CAPTURE)", 2)
+    try:
+        from .testing.recorder import run
+    except ImportError as exc:  # trio is an extra
+        return _needs_trio("record", exc)
+    from ._call import _parse_base_url
+
+    _parse_base_url(args.upstream)  # a bad URL fails here, before the file is made
+
+    def ready(recorder: Any) -> None:
+        print(f"wire record: {recorder.base_url} -> {args.upstream}, into {args.out}", flush=True)
+
+    def done(line: str) -> None:
+        print(f"wire record: {line}", file=sys.stderr, flush=True)
+
+    try:
+        writer = CaptureWriter.create(args.out, upstream=args.upstream)
+    except OSError as exc:
+        raise _Fail(f"cannot write {args.out}: {exc.strerror or exc}") from None
+    with writer, _listening(args.host, args.port):
+        options = {"timeout": args.timeout, "on_ready": ready, "on_exchange": done}
+        run(args.upstream, writer, host=args.host, port=args.port, **options)
+    return 0
+
+
+def _to_har(args: argparse.Namespace) -> int:
+    from .testing.capture import load_capture
+    from .testing.har import to_har
+
+    text = _dump(to_har(load_capture(args.to_har)), indent=2) + "\n"
+    if args.out in (None, "-"):
+        sys.stdout.write(text)
+        return 0
+    try:
+        with open(args.out, "w", encoding="utf-8") as out:
+            out.write(text)
+    except OSError as exc:
+        raise _Fail(f"cannot write {args.out}: {exc.strerror or exc}") from None
     return 0
 
 
@@ -576,6 +710,17 @@ _count = _number(int, 0, 1_000_000, "a whole number >= 0")
 _tokens = _number(int, 1, 10_000_000, "a number of tokens >= 1")
 _rounds = _number(int, 1, 1_000_000, "a whole number >= 1")
 _seconds = _number(float, 0.001, 1e6, "a number of seconds > 0")
+_speed = _number(float, 0, 1e6, "a speed (1: the recorded pace, 10: ten times faster, 0: at once)")
+
+
+def _chaos(text: str) -> object:
+    """`--chaos SEED[:RATE]`, checked here (the emulator module needs nothing else)."""
+    from .testing.chaos import Chaos
+
+    try:
+        return Chaos.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _api_options() -> argparse.ArgumentParser:
@@ -665,6 +810,26 @@ def _api_commands(commands: Any) -> None:
             )
 
 
+def _record_command(commands: Any) -> None:
+    record = commands.add_parser(
+        "record",
+        help="a recording reverse proxy: forward to --upstream, write each exchange to --out",
+        description="Listen (loopback by default) and forward every request to --upstream, "
+        "streaming each answer back while writing the exchange to a capture file (keys "
+        "redacted), until Ctrl-C; one line per exchange on stderr. With --to-har, convert a "
+        "capture to HTTP Archive 1.2 instead (to --out, or stdout). See docs/capture.md.",
+    )
+    record.add_argument("--upstream", metavar="URL", help="where to forward, e.g. the API")
+    record.add_argument("--host", default="127.0.0.1")
+    record.add_argument("--port", type=_port, default=8081, help="(default: 8081; 0: any)")
+    record.add_argument("--out", metavar="FILE", help="the capture to write (or the HAR file)")
+    record.add_argument("--to-har", metavar="CAPTURE", help="export CAPTURE as HAR 1.2 JSON")
+    record.add_argument(
+        "--timeout", type=_seconds, default=None, help="upstream seconds for each wait"
+    )
+    record.set_defaults(run=_record)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="wire", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action="version", version=f"wire {__version__}")
@@ -683,6 +848,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     decode.add_argument(
         "--message", action="store_true", help="print the accumulated message instead of the events"
+    )
+    decode.add_argument(
+        "--exchange",
+        type=int,
+        metavar="N",
+        help="with a capture (wire record): decode exchange N only (default: every stream)",
     )
     decode.set_defaults(run=_decode)
     demo = commands.add_parser(
@@ -724,16 +895,48 @@ def _parser() -> argparse.ArgumentParser:
         help="answer 429 past the per-minute limits (they are only reported by default)",
     )
     serve.add_argument(
+        "--tier",
+        type=int,
+        choices=(1, 2, 3, 4),
+        default=None,
+        help="per-model-class limits of this usage tier (docs/emulator.md; default: 1,000 "
+        "requests, 80,000 input and 16,000 output tokens a minute for every class)",
+    )
+    serve.add_argument(
+        "--minute-seconds",
+        type=_seconds,
+        default=60.0,
+        metavar="S",
+        help="how long a rate-limit minute lasts (default: 60), to test whole windows fast",
+    )
+    serve.add_argument(
         "--lenient",
         action="store_true",
         help="accept any well-formed request (unknown fields, models and betas) instead of "
         "validating as the API does",
     )
     serve.add_argument(
+        "--chaos",
+        type=_chaos,
+        metavar="SEED[:RATE]",
+        help="inject faults into a seeded share RATE (default 0.1) of requests; "
+        "each one is logged to stderr",
+    )
+    serve.add_argument(
         "--tls-cert", metavar="FILE", help="serve HTTPS with this PEM certificate (chain)"
     )
     serve.add_argument("--tls-key", metavar="FILE", help="the PEM private key for --tls-cert")
+    serve.add_argument(
+        "--replay", metavar="FILE", help="answer from this capture instead of emulating"
+    )
+    serve.add_argument(
+        "--speed",
+        type=_speed,
+        default=1.0,
+        help="with --replay: 1 the recorded pace, 10 ten times faster, 0 at once",
+    )
     serve.set_defaults(run=_serve)
+    _record_command(commands)
     _api_commands(commands)
     return parser
 

@@ -59,7 +59,7 @@ def _arm_read(sock: socket.socket, deadline: float | None) -> bool:
     return True
 
 
-class Client:
+class Client(_call.Budgets):
     """A blocking client for the Messages API (see DESIGN.md "Drivers" for the contract)."""
 
     def __init__(

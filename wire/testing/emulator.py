@@ -18,9 +18,10 @@ from __future__ import annotations
 import gzip as _gzip
 import itertools
 import json
+import math
 import random
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeAlias
@@ -31,22 +32,28 @@ import h11
 import wire.testing.replies as replies
 import wire.testing.validation as validation
 from wire._sse import encode_sse
+from wire.testing._http import (  # what every kit server shares
+    MAX_HEAD_BYTES,
+    MAX_REQUEST_BYTES,
+    api_id,
+    body_limit,
+    refusal,
+)
+from wire.testing.chaos import Chaos, ChaosRecord, FaultControls, Hit
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
+from wire.testing.ratelimits import RateLimited, RateLimiter
 
 __all__ = ["MODELS", "Action", "Close", "Emulator", "EmulatorConnection", "Send", "Sleep"]
 
 VERSIONS = ("2023-06-01", "2026-10-21")
-# The API refuses larger Messages requests (413, PROTOCOL.md §5); so does the emulator,
-# which also bounds what a hostile client can make it hold. Batch creation takes up to
-# 256 MB, as the API's does.
-MAX_REQUEST_BYTES = 32 * 1000 * 1000
-MAX_BATCH_BYTES = 256 * 1000 * 1000
 # Request JSON nested deeper than this is a 400: it bounds the recursion any code
 # walking a body needs (the API refuses absurd nesting too).
 MAX_JSON_DEPTH = 128
 # `reply=long` without streaming builds the whole message: bounded as the API bounds
-# a model's output. Streamed, it is made as it is sent, so any `max_tokens` goes.
+# a model's output. Streamed, it is made as it is sent, so any `max_tokens` up to 10**18
+# goes (more would never end, and leave the range of the counts a stream keeps).
 MAX_LONG_JSON_TOKENS = 128_000
+MAX_LONG_STREAM_TOKENS = 10**18
 # How many actions one `receive_data`/`next_actions` call returns at most: a big
 # reply goes out in bounded batches, never built whole.
 ACTIONS_PER_STEP = 64
@@ -103,6 +110,7 @@ class _Request:
     path: str = ""
     query: dict[str, list[str]] = field(default_factory=dict)
     reply: str | None = None  # the kind of reply `x-wire-fault` asks for ("long")
+    chaos: Hit | None = None  # the fault chaos chose for it, logged once it has an id
 
 
 @dataclass
@@ -177,20 +185,26 @@ def _frame(event: dict[str, Any]) -> bytes:
     )
 
 
-class Emulator:
+class Emulator(FaultControls):
     """The emulated API: state shared by every connection of one server.
 
     `api_key=None` accepts any non-empty key (as `x-api-key` or
     `Authorization: Bearer`); a string accepts only that key. Replies are a
     function of `seed` and the request; `batch_seconds` is how long a batch
     takes to end; `pace` (tokens per second) slows streams down to mimic real
-    latency (0: as fast as possible). The per-minute limits are reported in
-    `anthropic-ratelimit-*` headers; with `enforce_limits` a message beyond
-    one gets the API's 429 with `retry-after` (the seconds to the next minute).
+    latency (0: as fast as possible). Messages are counted per model class
+    against requests, input and output tokens per minute (`wire.testing.ratelimits`:
+    `tier` 1-4 presets, the `*_per_minute` overrides for every class, `limits` per
+    class, `minute_seconds` to shorten the minute) and answered with that class'
+    `anthropic-ratelimit-*` headers; with `enforce_limits` a message a bucket cannot
+    admit gets the API's 429 with a truthful `retry-after`.
     `scheme` is the one the server speaks ("https" under TLS), for absolute URLs.
     Requests are validated as the API validates them (`wire.testing.validation`);
     `lenient=True` accepts anything well-formed instead (any `claude-*` model, unknown
     fields and betas), for forward-compatibility tests.
+    `chaos` (`Chaos`, or `"SEED[:RATE]"`) injects faults into a seeded share of requests,
+    calling `on_chaos` with each `ChaosRecord`; `set_faults`/`set_chaos` change them live
+    (`wire.testing.chaos`).
     """
 
     def __init__(
@@ -200,27 +214,34 @@ class Emulator:
         seed: int = 0,
         batch_seconds: float = 1.0,
         pace: float = 0.0,
-        requests_per_minute: int = 1000,
-        input_tokens_per_minute: int = 80_000,
-        output_tokens_per_minute: int = 16_000,
+        requests_per_minute: int | None = None,
+        input_tokens_per_minute: int | None = None,
+        output_tokens_per_minute: int | None = None,
         enforce_limits: bool = False,
+        tier: int | None = None,
+        limits: dict[str, tuple[int, int, int]] | None = None,
+        minute_seconds: float = 60.0,
         scheme: str = "http",
         lenient: bool = False,
+        chaos: Chaos | str | int | None = None,
+        on_chaos: Callable[[ChaosRecord], None] | None = None,
     ) -> None:
+        super().__init__(chaos, on_chaos)
         self.api_key = api_key
         self.lenient = lenient
         self.scheme = scheme
         self.seed = seed
         self.batch_seconds = batch_seconds
         self.pace = pace
-        self.limits = {
-            "requests": requests_per_minute,
-            "input-tokens": input_tokens_per_minute,
-            "output-tokens": output_tokens_per_minute,
-        }
-        self.enforce_limits = enforce_limits
-        self._used = dict.fromkeys(self.limits, 0)
-        self._window = -1
+        self.rate_limits = RateLimiter(
+            tier=tier,
+            requests_per_minute=requests_per_minute,
+            input_tokens_per_minute=input_tokens_per_minute,
+            output_tokens_per_minute=output_tokens_per_minute,
+            limits=limits,
+            minute_seconds=minute_seconds,
+            enforce=enforce_limits,
+        )
         self._ids = random.Random(f"ids-{seed}")
         self._fault_uses: dict[str, int] = {}
         self._batches: dict[str, _Batch] = {}
@@ -237,8 +258,7 @@ class Emulator:
 
     def new_id(self, prefix: str) -> str:
         """A fresh id in the API's style (prefix, "01", 22 characters), from the seed."""
-        alphabet = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
-        return prefix + "01" + "".join(self._ids.choice(alphabet) for _ in range(22))
+        return api_id(self._ids, prefix)
 
     # -- one request -------------------------------------------------------------------------
 
@@ -256,7 +276,7 @@ class Emulator:
         self.requests_seen += 1
         try:
             self._authenticate(request.headers)
-            faults = self._faults(request.headers)
+            faults = self._faults(request)
             target = urlsplit(request.target)
             request.path, request.query = target.path, parse_qs(target.query)
             request.reply = faults.reply
@@ -303,15 +323,16 @@ class Emulator:
         if version not in VERSIONS:
             raise _APIFailure(400, f"anthropic-version: {version!r} is not a valid version")
 
-    def _faults(self, headers: dict[str, str]) -> Faults:
-        raw = headers.get("x-wire-fault")
+    def _faults(self, request: _Request) -> Faults:
+        own = request.headers.get("x-wire-fault")
+        raw, request.chaos = self.fault_for(own, request.method, request.target, request.body)
         try:
             faults = parse_faults(raw)
         except FaultError as exc:
             raise _APIFailure(400, f"x-wire-fault: {exc}") from None
-        if raw is not None and faults.times is not None:
-            used = self._fault_uses.get(raw, 0)
-            self._fault_uses[raw] = used + 1
+        if own is not None and faults.times is not None:
+            used = self._fault_uses.get(own, 0)
+            self._fault_uses[own] = used + 1
             if used >= faults.times:
                 return Faults()
         return faults
@@ -442,6 +463,8 @@ class Emulator:
         body = {**body, "model": model}
         stream = body.get("stream") is True
         reply: replies.Reply | replies.LongReply
+        if request.reply == "long" and body["max_tokens"] > MAX_LONG_STREAM_TOKENS:
+            raise _APIFailure(400, f"max_tokens: reply=long takes at most {MAX_LONG_STREAM_TOKENS}")
         if request.reply == "long" and body["max_tokens"] > 0:
             if not stream and body["max_tokens"] > MAX_LONG_JSON_TOKENS:
                 raise _APIFailure(
@@ -454,7 +477,7 @@ class Emulator:
         else:
             reply = self._reply(body)
             usage = reply.message["usage"]
-        headers = self._count(now, usage.get("input_tokens", 0), usage.get("output_tokens", 0))
+        headers = self._count(model, now, usage)
         if not stream:
             message = reply.message() if isinstance(reply, replies.LongReply) else reply.message
             return _Response(200, _dumps(message), headers=headers)
@@ -472,39 +495,26 @@ class Emulator:
             headers=[*headers, ("cache-control", "no-cache")],
         )
 
-    def _count(self, now: float, input_tokens: int, output_tokens: int) -> list[tuple[str, str]]:
-        """Book a request in the current minute; the rate-limit headers that then apply."""
-        window = int(now // 60)
-        if window != self._window:
-            self._window = window
-            self._used = dict.fromkeys(self.limits, 0)
-        reset = _rfc3339((window + 1) * 60).replace(".000000Z", "Z")
-        asked = {"requests": 1, "input-tokens": input_tokens, "output-tokens": output_tokens}
-        if self.enforce_limits:
-            for name, amount in asked.items():
-                if self._used[name] + amount > self.limits[name]:
-                    wait = max(1, int((window + 1) * 60 - now + 0.999))
-                    raise _APIFailure(
-                        429, f"rate limit exceeded: {name} per minute", [("retry-after", str(wait))]
-                    )
-        for name, amount in asked.items():
-            self._used[name] += amount
-        headers = []
-        for name, limit in self.limits.items():
-            remaining = max(0, limit - self._used[name])
-            headers += [
-                (f"anthropic-ratelimit-{name}-limit", str(limit)),
-                (f"anthropic-ratelimit-{name}-remaining", str(remaining)),
-                (f"anthropic-ratelimit-{name}-reset", reset),
-            ]
-        tokens = self.limits["input-tokens"] + self.limits["output-tokens"]
-        used = self._used["input-tokens"] + self._used["output-tokens"]
-        headers += [
-            ("anthropic-ratelimit-tokens-limit", str(tokens)),
-            ("anthropic-ratelimit-tokens-remaining", str(max(0, tokens - used))),
-            ("anthropic-ratelimit-tokens-reset", reset),
-        ]
-        return headers
+    def _count(self, model: str, now: float, usage: dict[str, Any]) -> list[tuple[str, str]]:
+        """Book a message against its model class' limits; the rate-limit headers that apply.
+
+        ITPM counts `input_tokens + cache_creation_input_tokens`, OTPM the output tokens.
+        A refusal is the API's 429 with `retry-after` in whole seconds, rounded up (and
+        `retry-after-ms` too when the minute is shortened).
+        """
+        try:
+            return self.rate_limits.admit(
+                model,
+                now,
+                input_tokens=usage.get("input_tokens", 0)
+                + usage.get("cache_creation_input_tokens", 0),
+                output_tokens=usage.get("output_tokens", 0),
+            )
+        except RateLimited as refused:
+            headers = [("retry-after", str(max(1, math.ceil(refused.wait))))]
+            if self.rate_limits.minute_seconds != 60.0:
+                headers.append(("retry-after-ms", str(math.ceil(refused.wait * 1000))))
+            raise _APIFailure(429, str(refused), headers + refused.headers) from None
 
     # -- pages --------------------------------------------------------------------------------
 
@@ -685,7 +695,7 @@ class EmulatorConnection:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=64 * 1024)
+        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
         self._request: h11.Request | None = None
         self._body = bytearray()
         self._limit = MAX_REQUEST_BYTES  # the body size this request may have
@@ -761,7 +771,7 @@ class EmulatorConnection:
             return False
         if isinstance(event, h11.Request):
             self._request, self._body, self._head_sent = event, bytearray(), False
-            self._limit = _body_limit(event)
+            self._limit = body_limit(event)
             actions += self._head_received(event, now)
         elif isinstance(event, h11.Data):
             self._body += event.data
@@ -819,19 +829,7 @@ class EmulatorConnection:
         self.closed = True
         self._output = self._peeked = None
         request_id = self.emulator.new_id("req_")
-        body = _dumps(
-            {
-                "type": "error",
-                "error": {"type": error_type, "message": message},
-                "request_id": request_id,
-            }
-        )
-        head = (
-            f"HTTP/1.1 {status} Error\r\ncontent-type: application/json\r\n"
-            f"request-id: {request_id}\r\nserver: wire-emulator\r\n"
-            f"connection: close\r\ncontent-length: {len(body)}\r\n\r\n"
-        ).encode()
-        return [Send(head + body), Close()]
+        return [Send(refusal(status, error_type, message, request_id, "wire-emulator")), Close()]
 
     def _internal_error(self, exc: Exception) -> list[Action]:
         self.emulator.failed(exc)
@@ -851,6 +849,8 @@ class EmulatorConnection:
             response, faults = refused, Faults()
             response.headers.append(("connection", "close"))
         request_id = self.emulator.new_id("req_")
+        if request.chaos is not None:
+            self.emulator.log_hit(request.chaos, request.method, request.target, request_id)
         if response.content_type == "application/json" and response.status >= 400:
             envelope = json.loads(response.body)
             envelope["request_id"] = request_id
@@ -926,14 +926,6 @@ class EmulatorConnection:
     def _data(self, parts: list[bytes], faults: Faults, rng: random.Random) -> Iterator[Action]:
         for piece in faults.pieces(parts, rng):
             yield Send(self._h11.send(h11.Data(data=piece)) or b"")
-
-
-def _body_limit(event: h11.Request) -> int:
-    """How large a body this request may send: 256 MB to create a batch, else 32 MB."""
-    path = bytes(event.target).split(b"?", 1)[0].rstrip(b"/")
-    if event.method == b"POST" and path.endswith(b"/v1/messages/batches"):
-        return MAX_BATCH_BYTES
-    return MAX_REQUEST_BYTES
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,15 @@
 emulator accepts any key unless given one. With `ssl_context` (a server-side
 `ssl.SSLContext` holding a certificate) it speaks HTTPS; a client whose handshake
 fails affects only its own connection.
+
+With `replay=PATH` (a capture file, or a loaded `wire.testing.replay.Replay`) the
+server answers from the capture instead of the emulator, at the recorded pace
+scaled by `speed` (docs/replay.md); the runtime below runs either unchanged.
 """
 
 from __future__ import annotations
 
+import os
 import ssl
 import threading
 import time
@@ -23,6 +28,7 @@ from typing import Any
 import trio
 
 from wire.testing.emulator import Close, Emulator, EmulatorConnection, Send, Sleep
+from wire.testing.replay import Replay, ReplayConnection
 
 __all__ = ["Server", "run", "serve"]
 
@@ -30,10 +36,15 @@ _READ_SIZE = 64 * 1024
 
 
 class Server:
-    """A running emulator: `base_url`, `host`, `port`, and its `emulator` (state, counters)."""
+    """A running server: `base_url`, `host`, `port`, and its `emulator` (state, counters):
+    an `Emulator`, or the `Replay` it answers from when serving a capture."""
 
     def __init__(
-        self, emulator: Emulator, host: str, port: int, ssl_context: ssl.SSLContext | None = None
+        self,
+        emulator: Emulator | Replay,
+        host: str,
+        port: int,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         self.emulator = emulator
         self.host = host
@@ -47,7 +58,8 @@ class Server:
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{self.emulator.scheme}://{host}:{self.port}"
+        scheme = "http" if self.ssl_context is None else "https"
+        return f"{scheme}://{host}:{self.port}"
 
     async def _main(self, task_status: Any = trio.TASK_STATUS_IGNORED) -> None:
         tcp = await trio.open_tcp_listeners(self.port, host=self.host)
@@ -83,7 +95,9 @@ class Server:
         except Exception as exc:  # an emulator bug: this connection ends, the others go on
             self.emulator.failed(exc)
 
-    async def _converse(self, connection: EmulatorConnection, stream: trio.abc.Stream) -> None:
+    async def _converse(
+        self, connection: EmulatorConnection | ReplayConnection, stream: trio.abc.Stream
+    ) -> None:
         while not connection.closed:
             data = bytes(await stream.receive_some(_READ_SIZE))  # SSLStream: a bytearray
             actions = connection.receive_data(data, time.time())
@@ -115,6 +129,9 @@ class Server:
                 self._token.run_sync_soon(self._cancel.cancel)
 
 
+Capture = str | os.PathLike[str] | Replay
+
+
 def _server(
     host: str,
     port: int,
@@ -122,7 +139,16 @@ def _server(
     seed: int,
     ssl_context: ssl.SSLContext | None,
     options: dict[str, Any],
+    replay: Capture | None = None,
+    speed: float = 1.0,
 ) -> Server:
+    if replay is not None:
+        if api_key is not None or options:
+            unused = ", ".join(["api_key"] * (api_key is not None) + sorted(options))
+            raise ValueError(f"a replay takes none of the emulator's options ({unused})")
+        if not isinstance(replay, Replay):
+            replay = Replay.load(replay, speed=speed)
+        return Server(replay, host, port, ssl_context)
     scheme = "https" if ssl_context is not None else "http"
     emulator = Emulator(api_key=api_key, seed=seed, scheme=scheme, **options)
     return Server(emulator, host, port, ssl_context)
@@ -136,6 +162,8 @@ def serve(
     api_key: str | None = None,
     seed: int = 0,
     ssl_context: ssl.SSLContext | None = None,
+    replay: Capture | None = None,
+    speed: float = 1.0,
     **options: Any,
 ) -> Iterator[Server]:
     """Run the emulator in a background thread for the duration of the `with` block.
@@ -143,12 +171,14 @@ def serve(
     `options` go to `Emulator` (`batch_seconds`, `pace`, rate limits, `lenient=True` to
     accept any well-formed request instead of validating as the API does). With
     `ssl_context` (server side, with a certificate loaded) it serves HTTPS and
-    `base_url` starts with `https://`. A failure
+    `base_url` starts with `https://`. With `replay` (a capture file's path, or a
+    `Replay`) it answers from the capture instead, `speed` times the recorded pace
+    (0: as fast as possible); `api_key` and `options` do not apply. A failure
     inside the emulator never stops it serving; it is re-raised when the block
     exits (unless the block itself raised): the first of `emulator.failures`, or
     what stopped the server.
     """
-    server = _server(host, port, api_key, seed, ssl_context, options)
+    server = _server(host, port, api_key, seed, ssl_context, options, replay, speed)
     thread = threading.Thread(target=server._thread, name="wire-emulator", daemon=True)
     thread.start()
     if not server._ready.wait(timeout=30):
@@ -174,10 +204,12 @@ def run(
     seed: int = 0,
     ssl_context: ssl.SSLContext | None = None,
     on_ready: Any = None,
+    replay: Capture | None = None,
+    speed: float = 1.0,
     **options: Any,
 ) -> None:
     """Serve in the foreground until interrupted; `on_ready(server)` is called once listening."""
-    server = _server(host, port, api_key, seed, ssl_context, options)
+    server = _server(host, port, api_key, seed, ssl_context, options, replay, speed)
 
     async def main() -> None:
         async with trio.open_nursery() as nursery:
