@@ -161,7 +161,7 @@ def test_limits_reports_what_is_left(url: str) -> None:
     assert limits["input_tokens"]["reset"] > time.time() - 1
     out, _ = wire_cli("limits", "--base-url", url)
     assert "request id req_" in out.splitlines()[0]
-    assert [line.split()[0] for line in out.splitlines()[1:]] == [
+    assert [line.split()[0] for line in out.splitlines()[2:]] == [
         "requests",
         "tokens",
         "input",

@@ -19,7 +19,6 @@ import re
 import sys
 import time
 from collections.abc import Callable, Iterator, Sequence
-from datetime import UTC, datetime
 from importlib import resources
 from typing import IO, TYPE_CHECKING, Any, NoReturn, TypeVar
 
@@ -491,42 +490,59 @@ def _left(limit: Limit) -> str:
     return f"{n(limit.remaining)}/{n(limit.limit)}"
 
 
-def _when(epoch: float | None) -> str:
-    if epoch is None:
-        return "unknown"
-    at = datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    return f"{at} (in {max(0.0, epoch - time.time()):.0f} s)"
-
-
 def _limits_left(limits: RateLimits) -> str:
     """One line: what is left of each limit the response reported."""
     parts = [f"{name} {_left(limit)}" for name, limit in _known(limits)]
     return "rate limits left: " + (", ".join(parts) or "none reported")
 
 
-def _limits(args: argparse.Namespace) -> int:
-    """One small request (max_tokens 1), and the rate limits its response reports."""
-    with _client(args) as client:
-        call = client._session.create_message(max_tokens=1, **_messages(args))
+def _budget(client: Client, args: argparse.Namespace, watching: bool) -> list[str]:
+    """One small request (max_tokens 1): the lines showing the budget its response reports.
+
+    While watching, a 429 (after the client's retries) is shown too, with the limits it
+    carried, and the watch goes on.
+    """
+    from ._budget import budget_json, budget_table
+    from ._errors import RateLimitError
+    from ._ratelimit import RateLimits, model_class
+
+    call = client._session.create_message(max_tokens=1, **_messages(args))
+    try:
         _, head = _run(client, call)
-    assert head is not None  # a call that returned has its response
-    limits = head.rate_limits
+    except RateLimitError as exc:
+        if not watching:
+            raise
+        limits = RateLimits.from_headers(exc.headers, now=time.time())
+        wait = "?" if limits.retry_after is None else f"{limits.retry_after:g}"
+        title = f"answered 429, retry after {wait} s; request id {exc.request_id}"
+    else:
+        assert head is not None  # a call that returned has its response
+        limits, title = head.rate_limits, f"request id {head.request_id}"
     if args.json:
-        table = {
-            attr: {"limit": limit.limit, "remaining": limit.remaining, "reset": limit.reset}
-            for attr, _ in _LIMITS
-            if (limit := getattr(limits, attr)).limit is not None or limit.remaining is not None
-        }
-        print(_dump({**table, "retry_after": limits.retry_after, "extra": dict(limits.extra)}))
-        return 0
-    print(f"rate limits for {args.model} (request id {head.request_id}):")
-    for name, limit in _known(limits):
-        print(f"  {name:<24} {_left(limit):>17} left, full at {_when(limit.reset)}")
-    for header, value in sorted(limits.extra.items()):
-        print(f"  {header}: {value}")
-    if not any(_known(limits)) and not limits.extra:
-        print("  none reported")
-    return 0
+        return [_dump(budget_json(limits))]
+    title = f"rate limits for {args.model} (class {model_class(args.model)}; {title}):"
+    return [title, *budget_table(limits, time.time())]
+
+
+def _limits(args: argparse.Namespace) -> int:
+    """The budget once, or (`--watch`) every few seconds until Ctrl-C or `--count` rounds."""
+    watching = args.watch is not None
+    rounds = args.count if watching else 1
+    redraw = watching and not args.json and sys.stdout.isatty()
+    shown = 0
+    with _client(args) as client:
+        while True:
+            lines = _budget(client, args, watching)
+            if redraw and shown:  # back to the table's first line, and clear below it
+                print(f"\x1b[{shown}F\x1b[J", end="")
+            elif shown and not args.json:
+                print()
+            print("\n".join(lines), flush=True)
+            shown = len(lines)
+            rounds = None if rounds is None else rounds - 1
+            if rounds == 0:
+                return 0
+            time.sleep(args.watch)
 
 
 # --- batches ---------------------------------------------------------------------------
@@ -692,6 +708,7 @@ def _number(kind: Callable[[str], Any], low: float, high: float, what: str) -> A
 _port = _number(int, 0, 65535, "a port number (0 to 65535; 0: any free port)")
 _count = _number(int, 0, 1_000_000, "a whole number >= 0")
 _tokens = _number(int, 1, 10_000_000, "a number of tokens >= 1")
+_rounds = _number(int, 1, 1_000_000, "a whole number >= 1")
 _seconds = _number(float, 0.001, 1e6, "a number of seconds > 0")
 _speed = _number(float, 0, 1e6, "a speed (1: the recorded pace, 10: ten times faster, 0: at once)")
 
@@ -733,6 +750,29 @@ def _prompt_options(max_tokens: bool = True) -> argparse.ArgumentParser:
     return options
 
 
+def _limits_command(commands: Any, api: argparse.ArgumentParser) -> None:
+    limits = commands.add_parser(
+        "limits",
+        parents=[api],
+        help="the rate-limit budget a request reports (--watch: again and again)",
+        description="Send one small message (max_tokens 1) and print the budget its response "
+        "reports, as a table: each limit, what remains of it, the share left and when it is "
+        "full again. --watch repeats every few seconds until Ctrl-C (each round is one such "
+        "request).",
+    )
+    limits.add_argument("--model", default=_MODEL, help=f"(default: {_MODEL})")
+    limits.add_argument(
+        "--watch",
+        type=_seconds,
+        nargs="?",
+        const=2.0,
+        metavar="SECONDS",
+        help="redraw every SECONDS (default: 2) until Ctrl-C",
+    )
+    limits.add_argument("--count", type=_rounds, default=None, help=argparse.SUPPRESS)
+    limits.set_defaults(run=_limits, prompt=["Hi"], system=None)
+
+
 def _api_commands(commands: Any) -> None:
     api = _api_options()
     prompt = _prompt_options()
@@ -748,15 +788,7 @@ def _api_commands(commands: Any) -> None:
     count.set_defaults(run=_count_tokens)
     models = commands.add_parser("models", parents=[api], help="list the models")
     models.set_defaults(run=_models)
-    limits = commands.add_parser(
-        "limits",
-        parents=[api],
-        help="the rate limits a request reports",
-        description="Send one small message (max_tokens 1) and print the rate limits its "
-        "response reports: what is left of each, and when it is full again.",
-    )
-    limits.add_argument("--model", default=_MODEL, help=f"(default: {_MODEL})")
-    limits.set_defaults(run=_limits, prompt=["Hi"], system=None)
+    _limits_command(commands, api)
     batch = commands.add_parser("batch", help="message batches: create, status, watch, results")
     actions = batch.add_subparsers(dest="action", required=True, parser_class=_Parser)
     create = actions.add_parser(
