@@ -194,6 +194,8 @@ def test_keys_past_the_bounds_are_refused_and_nothing_is_written() -> None:
             writer.request(n, 0.0, "POST", "/", [("authorization", f"Bearer other-{n}")])
     assert len(out.getvalue()) == size  # refused: nothing written
     assert len(writer._redactor.secrets) == MAX_SECRETS
+    with pytest.raises(RedactionError):  # one [redacted] cannot hide
+        CaptureWriter(io.BytesIO(), upstream="http://up", secrets=["dact"])
 
 
 def work(secrets: list[str], pieces: list[bytes]) -> int:

@@ -126,7 +126,8 @@ def merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
 class Redactor:
     """The secrets a writer tracks, and where they occur in bytes, in any view."""
 
-    def __init__(self) -> None:
+    def __init__(self, replacement: bytes = b"[redacted]") -> None:
+        self.replacement = replacement
         self.secrets: list[bytes] = []
         self.work = 0  # bytes examined, for the linear-time tests
 
@@ -138,14 +139,14 @@ class Redactor:
 
     def learn(self, secret: str) -> bool:
         """Track `secret` (its UTF-8 and Latin-1 bytes); False when it cannot be tracked:
-        longer than `MAX_SECRET_BYTES`, or past `MAX_SECRETS`."""
+        longer than `MAX_SECRET_BYTES`, past `MAX_SECRETS`, or part of the replacement."""
         text = secret.strip()
         forms = {text.encode("utf-8", "surrogatepass")}
         if not text.isascii():
             with contextlib.suppress(UnicodeEncodeError):
                 forms.add(text.encode("latin-1"))
         new = sorted(form for form in forms if form and form not in self.secrets)
-        if any(len(form) > MAX_SECRET_BYTES for form in new):
+        if any(len(form) > MAX_SECRET_BYTES or form in self.replacement for form in new):
             return False
         if len(self.secrets) + len(new) > MAX_SECRETS:
             return False

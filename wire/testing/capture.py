@@ -229,7 +229,7 @@ class CaptureWriter:
         self.max_line_bytes = max_line_bytes
         self.max_capture_bytes = max_capture_bytes
         self.size = 0  # bytes written
-        self._redactor = Redactor()
+        self._redactor = Redactor(_REDACTED_BYTES)
         for secret in secrets:
             self._learn(secret)
         self._held: dict[int, _Held] = {}
@@ -342,7 +342,7 @@ class CaptureWriter:
         if not self._redactor.learn(secret):
             raise RedactionError(
                 f"a key this capture cannot redact: keys are tracked up to {MAX_SECRET_BYTES}"
-                f" bytes long, at most {MAX_SECRETS} of them per capture"
+                f" bytes long, at most {MAX_SECRETS} of them per capture, none part of {REDACTED}"
             )
 
     def _learn_header(self, name: str, value: str) -> None:
