@@ -14,8 +14,11 @@ import subprocess
 import sys
 import tomllib
 from pathlib import Path
+from typing import cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import wire
 
@@ -261,3 +264,95 @@ def test_replayed(wire_replay):
 """
     status, output = run_pytest(tmp_path / "replay", {"test_replay.py": tests})
     assert (status, outcome(output)) == (0, "1 passed"), output
+
+
+# --- bad options: a usage error naming the option; the key never printed ----------------------
+
+
+class FakeConfig:
+    """What the plugin reads of a `pytest.Config`: options and ini values."""
+
+    def __init__(self, options: dict[str, object], ini: dict[str, str]) -> None:
+        self.options, self.ini = options, ini
+
+    def getoption(self, name: str) -> object:
+        return self.options.get(name)
+
+    def getini(self, name: str) -> str:
+        return self.ini.get(name, {"wire_seed": "0"}.get(name, ""))
+
+
+@given(value=st.text(max_size=30), where=st.sampled_from(["option", "ini"]))
+@settings(max_examples=150)
+def test_any_seed_or_chaos_value_is_taken_or_refused_naming_its_option(
+    value: str, where: str
+) -> None:
+    from wire.testing import pytest_plugin as plugin
+
+    for name, check in (("seed", plugin._seed), ("chaos", plugin._chaos)):
+        if where == "option":
+            config = FakeConfig({f"--wire-{name}": value}, {})
+            named = f"--wire-{name}"
+        else:
+            config = FakeConfig({}, {f"wire_{name}": value})
+            named = f"wire_{name}"
+        refused: pytest.UsageError | None = None
+        try:
+            check(cast(pytest.Config, config))
+        except pytest.UsageError as exc:  # anything else fails the test
+            refused = exc
+        if refused is not None:
+            assert str(refused).startswith(f"{named}: "), refused
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "named"),
+    [
+        ((), "wire_seed = five\n", "wire_seed"),
+        (("--wire-chaos", "x:y"), "", "--wire-chaos"),
+        ((), "wire_chaos = 1:2\n", "wire_chaos"),
+        (("--wire-seed", "five"), "", "--wire-seed"),
+    ],
+)
+def test_a_bad_option_stops_the_run_as_a_usage_error(
+    tmp_path: Path, args: tuple[str, ...], ini: str, named: str
+) -> None:
+    files = {"test_one.py": "def test_one(wire_server):\n    pass\n"}
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "pytest.ini").write_text("[pytest]\n" + ini)
+    for name, text in files.items():
+        (project / name).write_text(text)
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *args],
+        cwd=project,
+        env=env_for(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode == 4, output  # pytest's usage error
+    assert named in output
+    assert "Traceback" not in output
+    assert "ValueError" not in output
+
+
+def test_the_plugin_never_prints_the_key(tmp_path: Path) -> None:
+    key = "sk-ant-api03-PluginNeverPrints-5a4b"
+    tests = STATUS_HELPER.replace('"x-api-key": "k"', f'"x-api-key": "{key}"') + (
+        """
+
+def test_fails_under_chaos(wire_server, wire_faults):
+    wire_faults.chaos("7:1")
+    status(wire_server.base_url)
+    print(*wire_faults.log, sep="\\n")
+    assert status(wire_server.base_url) == 999
+"""
+    )
+    status, output = run_pytest(
+        tmp_path, {"test_key.py": tests}, "-v", "-rA", "--wire-chaos", "3:1"
+    )
+    assert status == 1, output
+    assert "chaos #1" in output
+    assert key not in output

@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -494,3 +495,114 @@ def test_session_forward_on_a_fake_clock_sends_only_the_callers_headers() -> Non
         action = call.next(1.0)
     assert isinstance(action.error, wire.IncompleteBodyError)
     assert call.attempts == 1
+
+
+# --- what the recorder cannot record, and clients that stall ----------------------------------
+
+
+def test_a_key_the_capture_cannot_redact_is_refused_not_forwarded(tmp_path: Path) -> None:
+    path = tmp_path / "c.wirecap"
+    lines: list[str] = []
+    long_key = "sk-ant-" + "k" * 5_000
+    with serve() as emulator, recording(emulator.base_url, path, on_exchange=lines.append) as rec:
+        status, got = post(rec.base_url, "/v1/messages", b"{}", {**HEADERS, "x-api-key": long_key})
+        assert status == 400
+        error = json.loads(got)["error"]
+        assert error["type"] == "invalid_request_error"
+        assert "not forwarded" in error["message"]
+        assert post(rec.base_url, "/v1/messages", stream_body(), HEADERS)[0] == 200  # others go on
+    data = path.read_bytes()
+    assert b"kkkkkkkk" not in data
+    assert [e.request.target for e in read_capture(path)] == ["/v1/messages"]
+    assert "-> 400" in lines[0]
+    assert "not forwarded" in lines[0]
+
+
+def status_of(base_url: str) -> int:
+    """A streamed POST's status; its body may be cut off (the capture filled up)."""
+    try:
+        return post(base_url, "/v1/messages", stream_body(), HEADERS)[0]
+    except http.client.IncompleteRead:
+        return 200
+
+
+def test_a_full_capture_refuses_further_requests_and_stays_readable(tmp_path: Path) -> None:
+    path = tmp_path / "c.wirecap"
+    limit = 16_000
+    with (
+        serve() as emulator,
+        CaptureWriter.create(path, upstream=emulator.base_url, max_capture_bytes=limit) as out,
+        record(emulator.base_url, out, proxy=None) as recorder,
+    ):
+        statuses = [status_of(recorder.base_url) for _ in range(12)]
+        status, got = post(recorder.base_url, "/v1/messages", stream_body(), HEADERS)
+    assert statuses[0] == 200
+    assert status == 507
+    assert "max_capture_bytes" in json.loads(got)["error"]["message"]
+    assert path.stat().st_size <= limit
+    exchanges = load_capture(path, max_capture_bytes=limit).exchanges
+    assert exchanges
+    assert all(e.end is not None for e in exchanges)
+
+
+def test_a_body_the_reader_could_not_read_gets_413_and_is_not_written(tmp_path: Path) -> None:
+    path = tmp_path / "c.wirecap"
+    with (
+        serve() as emulator,
+        CaptureWriter.create(path, upstream=emulator.base_url, max_line_bytes=8_000) as out,
+        record(emulator.base_url, out, proxy=None) as recorder,
+    ):
+        status, got = post(recorder.base_url, "/v1/messages", b'"' + b"x" * 9_000 + b'"', HEADERS)
+    assert status == 413
+    assert json.loads(got)["error"]["type"] == "request_too_large"
+    assert read_capture(path) == []
+
+
+def raw_client(base_url: str) -> socket.socket:
+    """A plain socket to the recorder (each recv bounded at 30 s)."""
+    host, port = base_url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+@pytest.mark.parametrize("sent", [b"POST /v1/messages HTTP/1.1\r\nhost: x\r\n", b"", b"POST /v1"])
+def test_a_client_that_stalls_is_cut_off_after_client_timeout(sent: bytes, tmp_path: Path) -> None:
+    with (
+        serve() as emulator,
+        recording(emulator.base_url, tmp_path / "c", client_timeout=0.3) as rec,
+    ):
+        with raw_client(rec.base_url) as sock:
+            sock.sendall(sent)
+            got = b""
+            while chunk := sock.recv(65536):  # the recorder closes: bounded by its timeout
+                got += chunk
+        if sent:
+            assert got.startswith(b"HTTP/1.1 408 ")
+            assert b"timeout_error" in got
+        else:  # idle between requests: closed without an answer
+            assert got == b""
+        assert post(rec.base_url, "/v1/messages", stream_body(), HEADERS)[0] == 200
+
+
+def test_a_partial_body_that_stalls_is_cut_off(tmp_path: Path) -> None:
+    head = b"POST /v1/messages HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\n{"
+    with (
+        serve() as emulator,
+        recording(emulator.base_url, tmp_path / "c", client_timeout=0.3) as rec,
+        raw_client(rec.base_url) as sock,
+    ):
+        sock.sendall(head)
+        got = b""
+        while chunk := sock.recv(65536):
+            got += chunk
+    assert got.startswith(b"HTTP/1.1 408 ")
+    assert read_capture(tmp_path / "c") == []
+
+
+@pytest.mark.parametrize("value", [0, -1, float("nan"), "5", True])
+def test_client_timeout_is_checked(value: object, tmp_path: Path) -> None:
+    with (
+        CaptureWriter.create(tmp_path / "c", upstream="http://127.0.0.1:9") as writer,
+        pytest.raises(ValueError, match="client_timeout"),
+        record("http://127.0.0.1:9", writer, client_timeout=value),
+    ):
+        pass

@@ -29,11 +29,14 @@ from datetime import UTC, datetime
 from typing import IO, Any
 
 from wire._errors import WireError
+from wire.testing._redact import MAX_SECRET_BYTES, MAX_SECRETS, Redactor, masked, merge
 
 __all__ = [
     "DEFAULT_MAX_CAPTURE_BYTES",
     "DEFAULT_MAX_LINE_BYTES",
     "FRAMING_HEADERS",
+    "MAX_SECRETS",
+    "MAX_SECRET_BYTES",
     "REDACTED",
     "SECRET_HEADERS",
     "VERSION",
@@ -46,6 +49,7 @@ __all__ = [
     "End",
     "Exchange",
     "Read",
+    "RedactionError",
     "load_capture",
     "read_capture",
 ]
@@ -69,6 +73,9 @@ FRAMING_HEADERS = frozenset(
 DEFAULT_MAX_LINE_BYTES = 64 * 1024 * 1024
 # The whole file is read into memory: 256 MiB bounds what a capture can make a reader hold.
 DEFAULT_MAX_CAPTURE_BYTES = 256 * 1024 * 1024
+# The room a writer keeps for each open exchange's `end` line (its error cut to 256 characters).
+_END_LINE_BYTES = 2048
+_MAX_ERROR = 256
 
 Headers = tuple[tuple[str, str], ...]
 
@@ -170,17 +177,42 @@ def _text_or_base64(key: str, data: bytes) -> dict[str, str]:
         return {f"{key}_base64": base64.b64encode(data).decode("ascii")}
 
 
+class RedactionError(WireError, ValueError):
+    """A secret a `CaptureWriter` cannot track: longer than `MAX_SECRET_BYTES`, or one past
+    `MAX_SECRETS`. The line that carried it was not written (nor anything after it)."""
+
+
+class _Held:
+    """The body pieces of one exchange not yet written: their bytes, and what to mask."""
+
+    __slots__ = ("data", "pieces", "scanned", "spans")
+
+    def __init__(self) -> None:
+        self.data = bytearray()
+        self.pieces: list[tuple[float, int]] = []  # (t, size)
+        self.spans: list[tuple[int, int]] = []  # secrets found in `data`
+        self.scanned = 0  # how much of `data` was searched for whole secrets
+
+
 class CaptureWriter:
     """Writes a capture to a binary file, one flushed line per call; redacts as it writes.
 
     Secrets are the values of `SECRET_HEADERS` (always replaced by `REDACTED`),
     plus every value in `secrets` and each key a request carries (`x-api-key`,
     the credentials of `authorization` and `proxy-authorization`), which are
-    replaced wherever else they occur: header values, targets, bodies. A body
-    piece whose end could begin a secret is held until the next piece (or the
-    end) shows it does not, so a key split across two reads is still caught.
-    Not thread-safe: one task or thread writes (a trio recorder's tasks do,
-    between awaits).
+    replaced wherever else they occur (header values, targets, bodies), also
+    percent-encoded, `+`-encoded or JSON-escaped, any characters of them so
+    (wire.testing._redact). A body piece whose end could begin a secret is held
+    until the next piece (or the end) shows it does not, so a key split across
+    two reads is still caught. At most `MAX_SECRETS` secrets of at most
+    `MAX_SECRET_BYTES` are tracked: a request carrying one more raises
+    `RedactionError` and nothing of it is written.
+
+    Every line is one the reader takes with its default limits: a body too long
+    as text is written as base64, a read too long even so is split; a line that
+    would pass `max_line_bytes`, or take the file past `max_capture_bytes`, raises
+    `CaptureLimitError` and is not written (room for each open exchange's `end`
+    line is kept). Not thread-safe: one task or thread writes.
     """
 
     def __init__(
@@ -190,12 +222,18 @@ class CaptureWriter:
         upstream: str,
         secrets: Iterable[str] = (),
         created: datetime | None = None,
+        max_line_bytes: int = DEFAULT_MAX_LINE_BYTES,
+        max_capture_bytes: int = DEFAULT_MAX_CAPTURE_BYTES,
     ) -> None:
         self._file = file
-        self._secrets: list[bytes] = []
+        self.max_line_bytes = max_line_bytes
+        self.max_capture_bytes = max_capture_bytes
+        self.size = 0  # bytes written
+        self._redactor = Redactor(_REDACTED_BYTES)
         for secret in secrets:
             self._learn(secret)
-        self._held: dict[int, list[tuple[float, bytes]]] = {}
+        self._held: dict[int, _Held] = {}
+        self._open: set[int] = set()  # exchanges with a request line and no end line
         self._next_id = 0
         when = created or datetime.now(UTC)
         self._line(
@@ -212,7 +250,12 @@ class CaptureWriter:
         cls, path: str | os.PathLike[str], *, upstream: str, **options: Any
     ) -> CaptureWriter:
         """A writer to a new file at `path` (replaced if it exists); `close()` closes it."""
-        return cls(open(path, "wb"), upstream=upstream, **options)
+        file = open(path, "wb")  # noqa: SIM115 (the writer owns it: close() closes it)
+        try:
+            return cls(file, upstream=upstream, **options)
+        except BaseException:
+            file.close()
+            raise
 
     def close(self) -> None:
         self._file.close()
@@ -237,7 +280,11 @@ class CaptureWriter:
         headers: Iterable[tuple[str, str]],
         body: bytes = b"",
     ) -> None:
-        """The request line: `at` in epoch seconds; learns the key it carries first."""
+        """The request line: `at` in epoch seconds; learns the keys it carries first.
+
+        Raises `RedactionError` (a key it cannot track) or `CaptureLimitError` (the line
+        is too long, or the file full) and writes nothing.
+        """
         headers = list(headers)
         for name, value in headers:
             self._learn_header(name.lower(), value)
@@ -249,8 +296,8 @@ class CaptureWriter:
             "target": self._redact_text(target),
             "headers": self._headers(headers),
         }
-        line.update(_text_or_base64("body", self._redact_bytes(body)))
-        self._line(line)
+        line.update(_text_or_base64("body", self._redactor.redact(body, _REDACTED_BYTES)))
+        self._line(line, opens=id)
 
     def response(
         self, id: int, t: float, status: int, reason: str, headers: Iterable[tuple[str, str]]
@@ -262,40 +309,48 @@ class CaptureWriter:
                 "id": id,
                 "t": t,
                 "status": status,
-                "reason": reason,
+                "reason": self._redact_text(reason),
                 "headers": self._headers(headers),
             }
         )
 
     def data(self, id: int, t: float, data: bytes) -> None:
         """One read of the body; written now, or with the next piece if it may split a key."""
-        held = self._held.setdefault(id, [])
-        held.append((t, data))
+        held = self._held.setdefault(id, _Held())
+        held.pieces.append((t, len(data)))
+        held.data += data
         self._flush_held(id, final=False)
 
     def end(self, id: int, t: float, *, complete: bool, error: str | None = None) -> None:
-        """The exchange's end: `complete`, or not with a one-line `error`."""
-        self._flush_held(id, final=True)
+        """The exchange's end: `complete`, or not with a one-line `error` (at most 256
+        characters). Always written: room for it was kept."""
+        try:
+            self._flush_held(id, final=True)
+        except CaptureLimitError as exc:  # the held reads did not fit: the end says so
+            self._held.pop(id, None)
+            complete, error = False, error or str(exc)
         line: dict[str, Any] = {"type": "end", "id": id, "t": t, "complete": complete}
         if not complete:
-            line["error"] = self._redact_text(" ".join((error or "unknown").split()))
-        self._line(line)
+            text = " ".join((error or "unknown").split())
+            line["error"] = self._redact_text(text)[:_MAX_ERROR]
+        self._open.discard(id)
+        self._line(line, ends=True)
 
     # -- redaction -------------------------------------------------------------------------
 
     def _learn(self, secret: str) -> None:
-        encoded = secret.strip().encode("utf-8", "surrogatepass")
-        if encoded and encoded not in self._secrets:
-            self._secrets.append(encoded)
-            self._secrets.sort(key=len, reverse=True)
+        if not self._redactor.learn(secret):
+            raise RedactionError(
+                f"a key this capture cannot redact: keys are tracked up to {MAX_SECRET_BYTES}"
+                f" bytes long, at most {MAX_SECRETS} of them per capture, none part of {REDACTED}"
+            )
 
     def _learn_header(self, name: str, value: str) -> None:
         if name == "x-api-key":
             self._learn(value)
         elif name in ("authorization", "proxy-authorization"):
-            self._learn(value)
             scheme, _, credentials = value.strip().partition(" ")
-            self._learn(credentials if credentials else scheme)
+            self._learn(credentials if credentials.strip() else scheme)
 
     def _headers(self, headers: Iterable[tuple[str, str]]) -> list[list[str]]:
         return [
@@ -304,90 +359,90 @@ class CaptureWriter:
         ]
 
     def _redact_text(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret.decode("utf-8", "surrogatepass"), REDACTED)
-        return text
-
-    def _redact_bytes(self, data: bytes) -> bytes:
-        return _masked(data, self._spans(data), 0, len(data))
-
-    def _spans(self, data: bytes) -> list[tuple[int, int]]:
-        """Where the secrets occur in `data` (overlaps included), sorted."""
-        spans = []
-        for secret in self._secrets:
-            at = data.find(secret)
-            while at >= 0:
-                spans.append((at, at + len(secret)))
-                at = data.find(secret, at + 1)
-        return sorted(spans)
-
-    def _open_tail(self, data: bytes) -> int:
-        """The length of the longest end of `data` that begins some secret (0: none)."""
-        best = 0
-        for secret in self._secrets:
-            for size in range(min(len(secret) - 1, len(data)), best, -1):
-                if data.endswith(secret[:size]):
-                    best = size
-                    break
-        return best
+        data = text.encode("utf-8", "surrogatepass")
+        redacted = self._redactor.redact(data, _REDACTED_BYTES)
+        return text if redacted is data else redacted.decode("utf-8", "replace")
 
     def _flush_held(self, id: int, *, final: bool) -> None:
-        """Write the held pieces of exchange `id` that no secret can reach into any more."""
+        """Write the held pieces of exchange `id` that no secret can reach into any more.
+
+        Only the bytes not searched yet (and a secret's width before them) are searched,
+        so a piece held across many small reads costs no more than once.
+        """
         held = self._held.get(id)
-        if not held:
-            self._held.pop(id, None)
+        if held is None:
             return
-        joined = b"".join(data for _, data in held)
-        spans = self._spans(joined)
-        starts = [0]
-        for _, data in held:
-            starts.append(starts[-1] + len(data))
-        cut = len(joined) if final else len(joined) - self._open_tail(joined)
-        while True:  # back off to a piece boundary that no secret straddles
-            count = sum(1 for end in starts[1:] if end <= cut)
-            boundary = starts[count]
-            crossing = [s for s, e in spans if s < boundary < e]
-            if not crossing:
-                break
-            cut = min(crossing)
-        for index in range(count):
-            t, _ = held[index]
-            piece = _masked(joined, spans, starts[index], starts[index + 1])
-            line: dict[str, Any] = {"type": "data", "id": id, "t": t}
-            line.update(_text_or_base64("data", piece))
-            self._line(line)
-        del held[:count]
-        if not held:
-            del self._held[id]
-
-    def _line(self, value: dict[str, Any]) -> None:
+        redactor = self._redactor
+        data = held.data
+        start = max(0, held.scanned - redactor.window)
+        found = redactor.spans(bytes(data[start:]))
+        held.spans = merge(held.spans + [(s + start, e + start) for s, e in found])
+        held.scanned = len(data)
+        cut = len(data)
+        if not final:
+            cut -= redactor.open_tail(bytes(data[-redactor.window :]) if redactor.window else b"")
+        whole = bytes(data[:cut])
+        offset = count = 0
         try:
-            data = json.dumps(value, ensure_ascii=False, allow_nan=False).encode()
+            for t, size in held.pieces:
+                if offset + size > cut:
+                    break
+                piece = masked(whole, held.spans, offset, offset + size, _REDACTED_BYTES)
+                if len(piece) != size or piece != whole[offset : offset + size]:  # masked: check
+                    piece = redactor.redact(piece, _REDACTED_BYTES)
+                self._data_line(id, t, piece)
+                offset += size
+                count += 1
+        finally:
+            del held.pieces[:count]
+            del data[:offset]
+            held.spans = [(max(0, s - offset), e - offset) for s, e in held.spans if e > offset]
+            held.scanned -= offset
+            if not held.pieces:
+                del self._held[id]
+
+    def _data_line(self, id: int, t: float, piece: bytes) -> None:
+        """One `data` line, or several (same `t`) if one would pass `max_line_bytes`."""
+        line: dict[str, Any] = {"type": "data", "id": id, "t": t}
+        line.update(_text_or_base64("data", piece))
+        try:
+            self._line(line)
+        except CaptureLimitError as exc:
+            if exc.limit != "max_line_bytes" or len(piece) < 2:
+                raise
+            half = len(piece) // 2
+            self._data_line(id, t, piece[:half])
+            self._data_line(id, t, piece[half:])
+
+    # -- lines -----------------------------------------------------------------------------
+
+    def _encode(self, value: dict[str, Any]) -> bytes:
+        try:
+            return json.dumps(value, ensure_ascii=False, allow_nan=False).encode() + b"\n"
         except UnicodeEncodeError:  # a lone surrogate: escaped, so the line stays UTF-8
-            data = json.dumps(value, allow_nan=False).encode()
-        self._file.write(data + b"\n")
+            return json.dumps(value, allow_nan=False).encode() + b"\n"
+
+    def _line(self, value: dict[str, Any], *, opens: int | None = None, ends: bool = False) -> None:
+        data = self._encode(value)
+        if len(data) - 1 > self.max_line_bytes:
+            for key in ("body", "data"):  # escaped text can take 6 bytes a byte; base64 4/3
+                if isinstance(value.get(key), str):
+                    raw = value.pop(key).encode("utf-8", "surrogatepass")
+                    value[f"{key}_base64"] = base64.b64encode(raw).decode("ascii")
+                    data = self._encode(value)
+        if len(data) - 1 > self.max_line_bytes:
+            raise CaptureLimitError("max_line_bytes", self.max_line_bytes, len(data) - 1, 0)
+        if not ends:
+            ends_to_come = len(self._open) + (opens is not None)
+            if self.size + len(data) > self.max_capture_bytes - _END_LINE_BYTES * ends_to_come:
+                raise CaptureLimitError(
+                    "max_capture_bytes", self.max_capture_bytes, self.size + len(data), 0
+                )
+        self._file.write(data)
         self._file.flush()
-
-
-def _masked(data: bytes, spans: list[tuple[int, int]], start: int, end: int) -> bytes:
-    """`data[start:end]` with each run the (sorted) `spans` cover replaced by `REDACTED`."""
-    runs: list[list[int]] = []
-    for s, e in spans:
-        s, e = max(s, start), min(e, end)
-        if s >= e:
-            continue
-        if runs and s <= runs[-1][1]:
-            runs[-1][1] = max(runs[-1][1], e)
-        else:
-            runs.append([s, e])
-    out = bytearray()
-    at = start
-    for s, e in runs:
-        out += data[at:s]
-        out += _REDACTED_BYTES
-        at = e
-    out += data[at:end]
-    return bytes(out)
+        self.size += len(data)
+        if opens is not None:
+            self._open.add(opens)
 
 
 # --- reading ------------------------------------------------------------------------------

@@ -50,6 +50,42 @@ def _option(config: pytest.Config, name: str) -> str:
     return str(config.getini(f"wire_{name}") if value is None else value)
 
 
+def _where(config: pytest.Config, name: str) -> str:
+    """Which setting a value came from, as the user wrote it."""
+    return f"--wire-{name}" if config.getoption(f"--wire-{name}") is not None else f"wire_{name}"
+
+
+def _seed(config: pytest.Config) -> int:
+    """The emulator's seed; a `pytest.UsageError` naming the option when it is not one."""
+    text = _option(config, "seed").strip()
+    try:
+        return int(text)
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:40] + "..."
+        raise pytest.UsageError(
+            f"{_where(config, 'seed')}: {shown!r} is not an integer seed"
+        ) from None
+
+
+def _chaos(config: pytest.Config) -> Chaos | None:
+    """The session's chaos (None: none); a `pytest.UsageError` naming the option when bad."""
+    text = _option(config, "chaos").strip()
+    if not text:
+        return None
+    from wire.testing.chaos import Chaos
+
+    try:
+        return Chaos.parse(text)
+    except ValueError as exc:
+        raise pytest.UsageError(f"{_where(config, 'chaos')}: {exc}") from None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Check the options now, so a bad one stops the run before any test (as a usage error)."""
+    _seed(config)
+    _chaos(config)
+
+
 class WireFaults:
     """Faults and chaos for the emulator's following requests (`wire_faults`)."""
 
@@ -84,21 +120,16 @@ class WireFaults:
 @pytest.fixture(scope="session")
 def wire_server(pytestconfig: pytest.Config) -> Iterator[Server]:
     """The API emulator, in a background thread for the whole session: its `base_url`."""
-    from wire.testing.chaos import Chaos
     from wire.testing.server import serve
 
-    chaos = _option(pytestconfig, "chaos") or None
-    with serve(seed=int(_option(pytestconfig, "seed")), chaos=chaos and Chaos.parse(chaos)) as s:
-        yield s
+    with serve(seed=_seed(pytestconfig), chaos=_chaos(pytestconfig)) as server:
+        yield server
 
 
 @pytest.fixture
 def wire_faults(wire_server: Server, pytestconfig: pytest.Config) -> Iterator[WireFaults]:
     """Set faults (`.set(header)`) or chaos (`.chaos(spec)`) for this test; reset after it."""
-    from wire.testing.chaos import Chaos
-
-    chaos = _option(pytestconfig, "chaos")
-    faults = WireFaults(wire_server, Chaos.parse(chaos) if chaos else None)
+    faults = WireFaults(wire_server, _chaos(pytestconfig))
     faults.reset()  # chaos starts afresh: the test sees the same faults whatever ran before
     try:
         yield faults

@@ -35,15 +35,20 @@ import trio
 from wire._connection import ResponseHead
 from wire._errors import WireError
 from wire._timeouts import Timeout
-from wire.testing._http import MAX_BATCH_BYTES, MAX_HEAD_BYTES, error_envelope
-from wire.testing.capture import FRAMING_HEADERS, CaptureWriter
+from wire.testing._http import MAX_HEAD_BYTES, error_envelope
+from wire.testing.capture import FRAMING_HEADERS, CaptureLimitError, CaptureWriter, RedactionError
 from wire.trio import Client
 
-__all__ = ["MAX_REQUEST_BYTES", "MAX_RESPONSE_BYTES", "Recorder", "record", "run"]
+__all__ = ["CLIENT_TIMEOUT", "MAX_REQUEST_BYTES", "MAX_RESPONSE_BYTES", "Recorder", "record", "run"]
 
-# The largest request body taken (the API's own largest, a batch, is 256 MB); a
-# request head is bounded by h11 at 64 KiB, as in the emulator.
-MAX_REQUEST_BYTES = MAX_BATCH_BYTES
+# The largest request body taken: the most a capture line holds in the reader's default
+# `max_line_bytes` (64 MiB), written as base64 (4/3) with its head. The API's Messages
+# limit (32 MB) fits; a larger batch cannot be recorded. A request head is bounded by h11
+# at 64 KiB, as in the emulator.
+MAX_REQUEST_BYTES = 40 * 1024 * 1024
+# Seconds a client may leave the recorder waiting for the next bytes of a request (or,
+# between requests, for a new one) before its connection is closed.
+CLIENT_TIMEOUT = 60.0
 # The most of one response body recorded and passed on (`max_response_bytes`): an upstream
 # that never stops would otherwise fill the disk, and a capture past 256 MiB cannot be read
 # with the reader's default limits. A Messages stream is far smaller.
@@ -77,6 +82,10 @@ class _TooLong(Exception):
     """The response body passed `max_response_bytes`: recorded and passed on that far."""
 
 
+class _Idle(Exception):
+    """The client sent part of a request, then nothing for `client_timeout` seconds."""
+
+
 def _forwarded(headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The client's headers minus the hop-by-hop ones (and those `connection` names)."""
     named = {
@@ -93,9 +102,13 @@ class Recorder:
 
     `on_exchange(line)` is told one line per finished exchange (`wire record`
     prints it). `ssl_context` verifies the upstream (default: the system's CAs);
-    `timeout` and `proxy` are `wire.trio.Client`'s. A response body is recorded
-    and passed on up to `max_response_bytes`; there the exchange is cut off
-    (recorded `complete: false`, the client's connection closed mid-body).
+    `timeout` and `proxy` are `wire.trio.Client`'s (upstream); `client_timeout`
+    bounds each wait for a client's request bytes (408, then closed; an idle
+    keep-alive connection is just closed). A response body is recorded and
+    passed on up to `max_response_bytes`; there the exchange is cut off
+    (recorded `complete: false`, the client's connection closed mid-body). A
+    request the writer cannot record (a key it cannot redact, a line past the
+    reader's limit, a full capture) is answered 400, 413 or 507 and not forwarded.
     """
 
     def __init__(
@@ -110,9 +123,13 @@ class Recorder:
         ssl_context: ssl.SSLContext | None = None,
         on_exchange: Callable[[str], None] | None = None,
         max_response_bytes: int = MAX_RESPONSE_BYTES,
+        client_timeout: float = CLIENT_TIMEOUT,
     ) -> None:
         if type(max_response_bytes) is not int or max_response_bytes < 0:
             raise ValueError("max_response_bytes: must be an integer >= 0")
+        if type(client_timeout) not in (int, float) or not 0 < client_timeout < 1e9:
+            raise ValueError("client_timeout: must be a number of seconds > 0")
+        self.client_timeout = float(client_timeout)
         self.max_response_bytes = max_response_bytes
         self.upstream = upstream
         self.writer = writer
@@ -178,13 +195,18 @@ class Recorder:
     async def _one(self, connection: h11.Connection, stream: trio.SocketStream) -> bool:
         """Read one request and answer it; True when the connection may carry another."""
         try:
-            got = await _read_request(connection, stream)
+            got = await _read_request(connection, stream, self.client_timeout)
         except h11.RemoteProtocolError as exc:
             hint = exc.error_status_hint
             await _refuse(connection, stream, hint, "the request is not valid HTTP/1.1")
             return False
         except _TooLarge:
-            await _refuse(connection, stream, 413, "the request body is too large")
+            message = f"wire record: the request body is over {MAX_REQUEST_BYTES} bytes"
+            await _refuse(connection, stream, 413, message, "request_too_large")
+            return False
+        except _Idle:
+            message = f"wire record: no request bytes for {self.client_timeout:g} s"
+            await _refuse(connection, stream, 408, message, "timeout_error")
             return False
         if got is None:
             return False
@@ -206,9 +228,13 @@ class Recorder:
         target = request.target.decode("latin-1")
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.headers]
         id = writer.new_id()
-        writer.request(id, time.time(), method, target, headers, body)
-        start = trio.current_time()
         summary = _Summary(id, method, target)
+        try:
+            writer.request(id, time.time(), method, target, headers, body)
+        except (RedactionError, CaptureLimitError) as exc:
+            await self._unrecordable(connection, stream, summary, exc)
+            return
+        start = trio.current_time()
         try:
             pieces = self._client.forward(method, target, _forwarded(headers), body)
             async with contextlib.aclosing(pieces):
@@ -229,7 +255,9 @@ class Recorder:
             writer.end(id, trio.current_time() - start, complete=False, error=text)
             summary.finish(text, trio.current_time() - start)
             if summary.status is None and not isinstance(exc, _ClientGone):
-                await _refuse(connection, stream, 502, f"wire record: upstream failed: {text}")
+                full = isinstance(exc, CaptureLimitError)
+                failed = "cannot record" if full else "upstream failed"
+                await _refuse(connection, stream, 502, f"wire record: {failed}: {text}")
             raise _ClientGone from None  # cut off: the client sees what the recorder saw
         finally:
             if not summary.done:  # cancelled: the recorder is stopping
@@ -239,6 +267,27 @@ class Recorder:
                 summary.finish("the recorder stopped", trio.current_time() - start)
             if self.on_exchange is not None:
                 self.on_exchange(summary.line())
+
+    async def _unrecordable(
+        self,
+        connection: h11.Connection,
+        stream: trio.SocketStream,
+        summary: _Summary,
+        exc: RedactionError | CaptureLimitError,
+    ) -> None:
+        """A request the capture cannot hold: answered, not forwarded, not written."""
+        if isinstance(exc, RedactionError):
+            status, kind = 400, "invalid_request_error"
+        elif exc.limit == "max_line_bytes":
+            status, kind = 413, "request_too_large"
+        else:
+            status, kind = 507, "api_error"
+        text = f"wire record: not forwarded, the capture cannot record it: {exc}"
+        summary.status = status
+        summary.finish(text, 0.0)
+        if self.on_exchange is not None:
+            self.on_exchange(summary.line())
+        await _refuse(connection, stream, status, text, kind)
 
     async def _data(
         self,
@@ -319,18 +368,30 @@ async def _send(stream: trio.SocketStream, data: bytes | None) -> None:
 
 
 async def _read_request(
-    connection: h11.Connection, stream: trio.SocketStream
+    connection: h11.Connection, stream: trio.SocketStream, timeout: float
 ) -> tuple[h11.Request, bytes] | None:
-    """The next request and its body (bounded), or None when the client is done."""
+    """The next request and its body (bounded), or None when the client is done.
+
+    Raises `_Idle` when a request has begun and no byte came for `timeout` seconds;
+    a connection idle between requests that long is done (None).
+    """
     request: h11.Request | None = None
     body = bytearray()
+    begun = False
     while True:
         event = connection.next_event()
         if event is h11.NEED_DATA:
-            try:
-                data = await stream.receive_some(_READ_SIZE)
-            except _GONE:
+            data = None
+            with trio.move_on_after(timeout):
+                try:
+                    data = await stream.receive_some(_READ_SIZE)
+                except _GONE:
+                    return None
+            if data is None:
+                if begun or connection.trailing_data[0]:
+                    raise _Idle
                 return None
+            begun = begun or bool(data)
             connection.receive_data(bytes(data))
         elif isinstance(event, h11.Request):
             request = event
@@ -349,12 +410,16 @@ async def _read_request(
 
 
 async def _refuse(
-    connection: h11.Connection, stream: trio.SocketStream, status: int, message: str
+    connection: h11.Connection,
+    stream: trio.SocketStream,
+    status: int,
+    message: str,
+    error_type: str = "api_error",
 ) -> None:
     """Answer an error envelope and close (when a response can still be sent)."""
     if connection.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
         return
-    body = error_envelope("api_error", message)
+    body = error_envelope(error_type, message)
     headers = [
         ("content-type", "application/json"),
         ("content-length", str(len(body))),
