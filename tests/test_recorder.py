@@ -408,8 +408,9 @@ def test_wire_record_needs_its_options(tmp_path: Path) -> None:
 def test_wire_record_runs_until_interrupted(tmp_path: Path) -> None:
     path = tmp_path / "c.wirecap"
     with serve() as server:
+        command = [*WIRE, "record", "--upstream", server.base_url, "--port", "0"]
         process = subprocess.Popen(
-            [*WIRE, "record", "--upstream", server.base_url, "--port", "0", "--out", str(path)],
+            [*command, "--out", str(path), "--client-timeout", "0.5"],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             cwd=ROOT,
@@ -425,6 +426,10 @@ def test_wire_record_runs_until_interrupted(tmp_path: Path) -> None:
             assert process.stderr is not None
             line = process.stderr.readline().decode()
             assert line.startswith("wire record: #1 POST /v1/messages -> 200")
+            host, port = base_url.removeprefix("http://").rsplit(":", 1)
+            with socket.create_connection((host, int(port)), timeout=30) as stalled:
+                stalled.sendall(b"POST /v1/messages HTTP/1.1\r\nhost: x\r\n")  # then nothing
+                assert stalled.recv(64).startswith(b"HTTP/1.1 408 ")  # --client-timeout 0.5
         finally:
             process.send_signal(signal.SIGINT)
             _, err = process.communicate(timeout=60)

@@ -162,6 +162,13 @@ def _record_command(commands: Any) -> None:
     record.add_argument(
         "--timeout", type=_seconds, default=None, help="upstream seconds for each wait"
     )
+    record.add_argument(
+        "--client-timeout",
+        type=_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="close a client that sends part of a request, then nothing, this long (default: 60)",
+    )
     record.set_defaults(run=_record)
 
 

@@ -243,6 +243,7 @@ def _record(args: argparse.Namespace) -> int:
         raise _Fail(f"cannot write {args.out}: {exc.strerror or exc}") from None
     with writer, _listening(args.host, args.port):
         options = {"timeout": args.timeout, "on_ready": ready, "on_exchange": done}
+        options["client_timeout"] = args.client_timeout
         run(args.upstream, writer, host=args.host, port=args.port, **options)
     return 0
 
