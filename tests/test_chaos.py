@@ -306,3 +306,17 @@ def test_the_emulator_doc_example_runs(
     lines = capsys.readouterr().out.splitlines()
     assert lines
     assert all(re.fullmatch(r"chaos #\d+: POST /v1/messages req_01\w{22}: .+", x) for x in lines)
+
+
+@pytest.mark.parametrize("spelled", ["sk-test", "sk%2Dtest", "SK%2dTEST", "sk-te%73t"])
+def test_the_chaos_log_never_holds_the_key(spelled: str) -> None:
+    """A client that puts its key in the query string: the log line names the request
+    without it, however the key is spelled (the emulator compares without case, as it
+    redacts: a key is a secret in any case)."""
+    emulator = Emulator(chaos=Chaos(1, 1.0, (MenuItem("status=500"),)))
+    request = message()
+    target = f"{request.target}?beta=true&key={spelled}"
+    heads(emulator, wire.Request(request.method, target, request.headers, request.body))
+    (record,) = emulator.chaos_log
+    assert "sk-test" not in str(record).lower()
+    assert record.target == "/v1/messages?beta=true&key=[redacted]"

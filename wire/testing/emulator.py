@@ -20,12 +20,13 @@ import itertools
 import json
 import math
 import random
+import re
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, NoReturn, TypeAlias
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 import h11
 
@@ -850,7 +851,8 @@ class EmulatorConnection:
             response.headers.append(("connection", "close"))
         request_id = self.emulator.new_id("req_")
         if request.chaos is not None:
-            self.emulator.log_hit(request.chaos, request.method, request.target, request_id)
+            target = _without_key(request.target, request.headers)
+            self.emulator.log_hit(request.chaos, request.method, target, request_id)
         if response.content_type == "application/json" and response.status >= 400:
             envelope = json.loads(response.body)
             envelope["request_id"] = request_id
@@ -1003,3 +1005,14 @@ def _cut_last_line_end(frames: Iterator[bytes | _LongLine]) -> Iterator[bytes | 
     if last is not None:
         assert isinstance(last, bytes)
         yield last.rstrip(b"\n")
+
+
+def _without_key(target: str, headers: dict[str, str]) -> str:
+    """`target` for a log line: the request's own key (`x-api-key`, `Authorization: Bearer`)
+    replaced by `[redacted]`, as sent or percent-encoded (a client may put it in the query)."""
+    keys = (headers.get("x-api-key", ""), headers.get("authorization", "").removeprefix("Bearer "))
+    for key in (k.strip() for k in keys):
+        if len(key) >= 4 and key.lower() in unquote_plus(target).lower():
+            target = unquote_plus(target)
+            target = re.sub(re.escape(key), "[redacted]", target, flags=re.IGNORECASE)
+    return target
