@@ -468,7 +468,7 @@ def test_the_first_response_guesses_the_share_from_everyones_count() -> None:
     # 8 of the 25 requests counted, one of them ours: an eighth of the key is ours
     tokens = Limit(30_000, 22_000)
     limiter.update(0.01, limits(Limit(25, 17), tokens), model=OPUS)
-    margin = 0.3 * (1 - 1 / 8)
+    margin = 0.3  # of the bucket, whole for a share up to 3/4
     assert limiter.available(0.01, model=OPUS) == pytest.approx(
         {"requests": (17 - margin * 25) / 8, "input_tokens": (22_000 - margin * 30_000 - 500) / 8}
     )

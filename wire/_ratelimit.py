@@ -231,9 +231,10 @@ _KINDS = ("requests", "input_tokens", "output_tokens")
 _ROUNDING = 500  # a token `remaining` that is a multiple of 1000 may be rounded by this much
 _MARGIN = 0.3  # of a bucket, kept free when others share the key (scaled by 1 - share)
 _MIN_SHARE = 1 / 64
+_FADE = 4.0  # the margin is whole for a share up to 1 - 1/_FADE, fading to none at 1
 _MIN_GUESS = 1 / 16  # the least share guessed before one is measured
 _MINUTE = 60.0  # the window until `reset` teaches another (a shortened minute)
-_SAMPLE = 0.05  # of a bucket: the use counted before a share is measured
+_SAMPLE = 1.0  # buckets of use counted before a share is measured (less: noisy, unfair)
 _PROBE = 0.05  # seconds between asks while a class's first request is unanswered
 _SPAN = 3.0  # windows of syncs a share is measured over (shorter: noisier, sums past 1)
 _HISTORY = 64  # syncs kept for the share estimate (bounded, whatever the traffic)
@@ -389,6 +390,7 @@ class _Class:
     __slots__ = (
         "buckets",
         "counted",
+        "deficit",
         "heard",
         "history",
         "last",
@@ -409,6 +411,7 @@ class _Class:
         self.last_send = self.not_before = -math.inf
         self.window, self.learned = _MINUTE, False
         self.heard = False  # a response of this class came (with headers or not)
+        self.deficit: float | None = None  # requests counted by the server at the first sync
         self.unsettled_output = 0  # output tokens booked and not yet settled
         # Per axis: this limiter's share of the key, what the server counted of this
         # limiter's requests and of everyone's (running sums), the last level seen.
@@ -473,7 +476,7 @@ class _Class:
             if (last := self.last[axis]) is not None:
                 then, before = last
                 refill = max(0.0, now - then) * limit / self.window
-                self.served[axis] += max(0.0, min(limit, before + refill) - level)
+                self.served[axis] += min(limit, before + refill) - level
             self.last[axis] = (now, level)
         history = self.history
         history.append((now, tuple(self.served), tuple(self.counted)))
@@ -489,22 +492,25 @@ class _Class:
         self.guess_share(limits[0])
 
     def guess_share(self, requests: Limit) -> None:
-        """Before a window of use measures a share: this limiter's requests the server
-        has counted over all it counted since its bucket was full (`limit - remaining`,
-        exact for requests). At a cold start, with the bucket full before, that is
-        the best guess there is; it stands for every axis not measured yet. No guess
-        from nothing counted (only refusals: a share of 0 would starve), none below
-        `_MIN_GUESS` (a late joiner finds the bucket low), and none with ceilings
-        configured (nor a slow start): that limiter starts as its caller set it."""
+        """Before a bucket of use measures a share: this limiter's requests the server
+        has counted over all it has counted since the bucket was last full, that is
+        `limit - remaining` at the first response (exact for requests) and what it
+        served since. At a cold start that is the best guess there is; it stands for
+        every axis not measured yet. No guess from nothing counted (only refusals: a
+        share of 0 would starve), none below `_MIN_GUESS` (a late joiner finds the
+        bucket low), none with ceilings configured (nor a slow start): that limiter
+        starts as its caller set it."""
         limit, remaining, mine = requests.limit, requests.remaining, self.counted[0]
-        if not limit or remaining is None or not mine or all(self.measured):
+        if not limit or remaining is None or all(self.measured) or self.configured():
             return
-        if self.configured():
-            return
-        guess = min(1.0, max(_MIN_GUESS, mine / max(mine, limit - remaining)))
-        for axis in range(len(self.share)):
-            if not self.measured[axis]:
-                self.share[axis] = guess
+        if self.deficit is None:
+            self.deficit = float(max(0, limit - remaining)) - self.served[0]
+        if mine:
+            total = max(mine, self.deficit + self.served[0])
+            guess = min(1.0, max(_MIN_GUESS, mine / total))
+            for axis in range(len(self.share)):
+                if not self.measured[axis]:
+                    self.share[axis] = guess
 
     def configured(self) -> bool:
         """Ceilings were given to the constructor."""
@@ -731,7 +737,7 @@ class Limiter:
         assert bucket.capacity is not None
         size = bucket.limit if bucket.limit is not None else bucket.capacity
         share = cls.share[index]
-        margin = _MARGIN * (1 - share) * size
+        margin = _MARGIN * min(1.0, _FADE * (1 - share)) * size
         if index and remaining % 1000 == 0:  # maybe rounded to the nearest thousand
             margin += _ROUNDING
         level = share * (min(size, remaining) - margin)
