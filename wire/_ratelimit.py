@@ -229,7 +229,7 @@ def estimate_input_tokens(request: Mapping[str, Any] | bytes) -> int:
 
 _KINDS = ("requests", "input_tokens", "output_tokens")
 _ROUNDING = 500  # a token `remaining` that is a multiple of 1000 may be rounded by this much
-_MARGIN = 0.3  # of a bucket, kept free when others share the key (scaled by 1 - share)
+_MARGIN = 0.3  # of a bucket, kept free when others share the key (see _FADE)
 _MIN_SHARE = 1 / 64
 _FADE = 4.0  # the margin is whole for a share up to 1 - 1/_FADE, fading to none at 1
 _MIN_GUESS = 1 / 16  # the least share guessed before one is measured
@@ -542,8 +542,11 @@ class Limiter:
 
     Many processes on one key, no coordinator: each limiter measures its share
     of the key (its requests over the server's count, see docs/http.md) and
-    keeps that share of each bucket and of its refill, less a margin that grows
-    as its share shrinks. A 429's `retry-after` holds the class.
+    keeps that share of each bucket and of its refill, less a margin while it
+    shares. A 429's `retry-after` holds the class. With no ceilings, a class
+    starts slow: one request until the first response, then at most twice the
+    requests counted unanswered until a share is measured, on a share guessed
+    from the first response (see docs/http.md, "The cold start").
 
     `book()` answers when a request may go and books it then: callers sharing a
     limiter queue up per class in the order they booked (first come, first
@@ -615,7 +618,10 @@ class Limiter:
     def reserve(
         self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
     ) -> float:
-        """Book a request and return the seconds to wait (from `now`) before sending it."""
+        """Book a request and return the seconds to wait (from `now`) before sending it.
+
+        A class starting slow may book nothing and ask for a short wait; `book()`
+        tells the two apart (`Reservation.booked`)."""
         return self.book(
             now, model=model, input_tokens=input_tokens, output_tokens=output_tokens
         ).wait
@@ -623,7 +629,9 @@ class Limiter:
     def book(
         self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
     ) -> Reservation:
-        """`reserve()`, returning the `Reservation` that `record_usage()` settles."""
+        """`reserve()`, returning the `Reservation` that `record_usage()` settles.
+
+        Not `booked` (a class starting slow): book again at its `send_at`."""
         now = _time("now", now)
         costs = (1, _tokens("input_tokens", input_tokens), _tokens("output_tokens", output_tokens))
         cls = self._class(model)
