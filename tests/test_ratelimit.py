@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import wire
+from wire._call import Connect, Session, Sleep
 from wire._ratelimit import Limit, Limiter, RateLimits, Reservation, parse_rfc3339
 from wire.testing.replies import count_tokens
 
@@ -482,6 +483,24 @@ def test_a_refused_first_response_guesses_nothing() -> None:
     # a request's refill at the whole key's rate (60 s until a reset teaches the window),
     # not at 1/64 of it (154 s)
     assert limiter.reserve(0.01, model=OPUS) == pytest.approx(60 / 25)
+
+
+def test_the_call_loop_asks_again_until_its_reservation_is_booked() -> None:
+    limiter = Limiter()
+    session = Session("sk-test", base_url="http://api.test", environ={}, limiter=limiter)
+    user = [{"role": "user", "content": "hi"}]
+    first = session.create_message(model=OPUS, max_tokens=10, messages=user)
+    second = session.create_message(model=OPUS, max_tokens=10, messages=user)
+    assert isinstance(first.start(0.0), Connect)  # the class's first request goes at once
+    asked = second.start(0.0)
+    assert isinstance(asked, Sleep)
+    assert asked.until == pytest.approx(0.05)
+    asked = second.next(0.05)  # still unanswered: ask again
+    assert isinstance(asked, Sleep)
+    assert asked.until == pytest.approx(0.1)
+    limiter.update(0.07, limits(Limit(25, 24)), model=OPUS)  # the first's head came
+    assert isinstance(second.next(0.1), Connect)
+    assert first.abort() == second.abort() == []
 
 
 # --- Limiter.record_usage -------------------------------------------------------------------
