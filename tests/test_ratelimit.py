@@ -485,6 +485,21 @@ def test_a_refused_first_response_guesses_nothing() -> None:
     assert limiter.reserve(0.01, model=OPUS) == pytest.approx(60 / 25)
 
 
+def test_a_key_too_large_to_serve_a_bucket_is_measured_on_a_full_history() -> None:
+    """4,000 requests a minute: 64 syncs never see a whole bucket served, but 5% of one."""
+    limiter = Limiter()
+    cls = None
+    for step in range(80):
+        now = 0.06 * step  # 4 requests refilled between syncs (60 s until a reset teaches)
+        booked = limiter.book(now, model=OPUS)
+        limiter.update(now, limits(Limit(4000, 3000)), model=OPUS)  # 4 served: 1 ours
+        limiter.record_usage(now, booked)
+        cls = limiter._classes["opus-4"]
+        assert cls.measured[0] == (step >= 63), step  # the 64th sync fills the history
+    assert cls is not None
+    assert cls.share[0] == pytest.approx(0.25)
+
+
 def test_the_call_loop_asks_again_until_its_reservation_is_booked() -> None:
     limiter = Limiter()
     session = Session("sk-test", base_url="http://api.test", environ={}, limiter=limiter)

@@ -235,6 +235,7 @@ _FADE = 4.0  # the margin is whole for a share up to 1 - 1/_FADE, fading to none
 _MIN_GUESS = 1 / 16  # the least share guessed before one is measured
 _MINUTE = 60.0  # the window until `reset` teaches another (a shortened minute)
 _SAMPLE = 1.0  # buckets of use counted before a share is measured (less: noisy, unfair)
+_MIN_SAMPLE = 0.05  # of a bucket: enough over a full history of syncs
 _PROBE = 0.05  # seconds between asks while a class's first request is unanswered
 _SPAN = 3.0  # windows of syncs a share is measured over (shorter: noisier, sums past 1)
 _HISTORY = 64  # syncs kept for the share estimate (bounded, whatever the traffic)
@@ -483,9 +484,11 @@ class _Class:
         while len(history) > 2 and now - history[1][0] >= _SPAN * self.window:
             history.popleft()
         _, served, counted = history[0]
+        # A key too large to serve a bucket within _HISTORY syncs: a full history will do.
+        sample = _SAMPLE if len(history) < _HISTORY else _MIN_SAMPLE
         for axis, bucket in enumerate(self.buckets):
             total = self.served[axis] - served[axis]
-            if bucket.limit is not None and total >= _SAMPLE * bucket.limit:
+            if bucket.limit is not None and total > 0 and total >= sample * bucket.limit:
                 ratio = (self.counted[axis] - counted[axis]) / total
                 self.share[axis] = min(1.0, max(_MIN_SHARE, ratio))
                 self.measured[axis] = True
