@@ -28,8 +28,8 @@ from wire import Limit, Limiter, RateLimits
 WALL = 1_790_000_000.0  # the epoch time at simulated time 0
 WINDOW = 5.0  # a shortened minute, as `wire serve --minute-seconds 5`
 LATENCY = 0.01  # each way
-TIER = {  # (requests, input tokens, output tokens) per minute, as a tier-1 key
-    "claude-opus-4-6": (50, 30_000, 8_000),
+TIER = {  # (requests, input tokens, output tokens) per minute, as the emulator's tier 1
+    "claude-opus-4-6": (25, 30_000, 8_000),
     "claude-haiku-4-5": (50, 50_000, 10_000),
 }
 SIZES = {  # (input tokens, max_tokens) ranges
@@ -94,23 +94,48 @@ class Outcome:
     sent: int
     refused: int
     use: dict[str, float]  # per class: the tightest axis' share of its budget
+    refusals: list[float]  # when each 429 was answered
+
+    def first_window(self) -> int:
+        return sum(1 for t in self.refusals if t < WINDOW)
 
 
-def simulate(clients: int, tasks: int, seconds: float, seed: int) -> Outcome:
-    rng = random.Random(seed)
-    server = {
-        wire.model_class(m): ServerClass(limits, [float(x) for x in limits])
-        for m, limits in TIER.items()
-    }
-    limiters = [Limiter() for _ in range(clients)]
-    queue: list[tuple[float, int, Callable[[float], None]]] = []
-    order = itertools.count()
-    counts = {"sent": 0, "refused": 0}
+class Sim:
+    """The event queue, the server and the limiters' tasks of one simulated run."""
 
-    def at(when: float, then: Callable[[float], None]) -> None:
-        heapq.heappush(queue, (when, next(order), then))
+    def __init__(self, clients: int, tasks: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.server = {
+            wire.model_class(m): ServerClass(limits, [float(x) for x in limits])
+            for m, limits in TIER.items()
+        }
+        self.queue: list[tuple[float, int, Callable[[float], None]]] = []
+        self.order = itertools.count()
+        self.sent = 0
+        self.refusals: list[float] = []
+        models = itertools.cycle(TIER)  # each limiter's tasks alternate classes: every class
+        for _ in range(clients):  # always has a task waiting, none waits behind the other
+            limiter = Limiter()
+            for _ in range(tasks):  # all start at once: the cold start is part of the run
+                self.at(self.rng.uniform(0, 0.05), self.task(limiter, next(models)))
 
-    def task(limiter: Limiter, model: str) -> Callable[[float], None]:
+    def at(self, when: float, then: Callable[[float], None]) -> None:
+        heapq.heappush(self.queue, (when, next(self.order), then))
+
+    def run(self, seconds: float) -> Outcome:
+        while self.queue and self.queue[0][0] < seconds:
+            now, _, then = heapq.heappop(self.queue)
+            then(now)
+        use = {}
+        for name, cls in self.server.items():
+            budgets = [limit + limit / WINDOW * seconds for limit in cls.limits]
+            use[name] = max(u / b for u, b in zip(cls.used, budgets, strict=True))
+        return Outcome(self.sent, len(self.refusals), use, self.refusals)
+
+    def task(self, limiter: Limiter, model: str) -> Callable[[float], None]:
+        """A task sending `model` requests back to back through `limiter`."""
+        rng, cls = self.rng, self.server[wire.model_class(model)]
+
         def start(now: float) -> None:
             (lo_in, hi_in), (lo_out, hi_out) = SIZES[model]
             input_tokens = rng.randint(lo_in, hi_in)
@@ -118,61 +143,62 @@ def simulate(clients: int, tasks: int, seconds: float, seed: int) -> Outcome:
             output = rng.randint(max_tokens // 4, max_tokens)
             estimate = round(input_tokens * rng.uniform(0.85, 1.15))
             booked = limiter.book(now, model=model, input_tokens=estimate, output_tokens=max_tokens)
-            cls = server[wire.model_class(model)]
+            if not booked.booked:  # the class's first requests are unanswered: ask again
+                self.at(booked.send_at, start)
+                return
 
             def arrive(t: float) -> None:
-                counts["sent"] += 1
+                self.sent += 1
                 retry_after = cls.admit(t, input_tokens)
                 head = cls.headers(t, retry_after)
                 if retry_after is not None:
-                    counts["refused"] += 1
-
-                def answered(t: float) -> None:
-                    limiter.update(t, head, model=model, wall=WALL + t)
-                    if retry_after is not None:
-                        limiter.record_usage(t, booked)
-                        start(t)
-
-                at(t + LATENCY, answered)
+                    self.refusals.append(t)
+                self.at(t + LATENCY, lambda t: answered(t, head, retry_after is None))
                 if retry_after is None:
-                    done = t + 0.05 + output / 4000  # generation time
+                    self.at(t + 0.05 + output / 4000, end)  # after its generation time
 
-                    def end(t: float) -> None:
-                        cls.produced(t, output)
-                        at(t + LATENCY, finish)
+            def answered(t: float, head: RateLimits, admitted: bool) -> None:
+                limiter.update(t, head, model=model, wall=WALL + t)
+                if not admitted:
+                    limiter.record_usage(t, booked)
+                    start(t)
 
-                    def finish(t: float) -> None:
-                        limiter.record_usage(
-                            t, booked, input_tokens=input_tokens, output_tokens=output
-                        )
-                        start(t)
+            def end(t: float) -> None:
+                cls.produced(t, output)
+                self.at(t + LATENCY, finish)
 
-                    at(done, end)
+            def finish(t: float) -> None:
+                limiter.record_usage(t, booked, input_tokens=input_tokens, output_tokens=output)
+                start(t)
 
-            at(booked.send_at + LATENCY, arrive)
+            self.at(booked.send_at + LATENCY, arrive)
 
         return start
 
-    models = itertools.cycle(TIER)  # each limiter's tasks alternate classes: every class
-    for limiter in limiters:  # always has a task waiting, and none waits behind the other
-        for _ in range(tasks):
-            at(rng.uniform(0, 0.05), task(limiter, next(models)))
-    while queue and queue[0][0] < seconds:
-        now, _, then = heapq.heappop(queue)
-        then(now)
-    use = {}
-    for name, cls in server.items():
-        budgets = [limit + limit / WINDOW * seconds for limit in cls.limits]
-        use[name] = max(u / b for u, b in zip(cls.used, budgets, strict=True))
-    return Outcome(counts["sent"], counts["refused"], use)
+
+def simulate(clients: int, tasks: int, seconds: float, seed: int) -> Outcome:
+    return Sim(clients, tasks, seed).run(seconds)
 
 
-@pytest.mark.parametrize(("clients", "tasks"), [(1, 16), (2, 8), (8, 2), (8, 4)])
+CASES = [(1, 8), (1, 16), (2, 2), (2, 8), (8, 2), (8, 4), (8, 8)]
+
+
+@pytest.mark.parametrize(("clients", "tasks"), CASES)
 @pytest.mark.parametrize("seed", [1, 2])
 def test_limiters_sharing_a_key_stay_under_it_and_use_it(
     clients: int, tasks: int, seed: int
 ) -> None:
+    """Counted from the first moment: all limiters start at once, knowing nothing."""
     outcome = simulate(clients, tasks, 6 * WINDOW, seed)
-    assert outcome.sent > 500
+    assert outcome.sent > 400
     assert outcome.refused <= 0.02 * outcome.sent, outcome
     assert min(outcome.use.values()) >= 0.85, outcome
+
+
+@pytest.mark.parametrize(("clients", "tasks"), CASES)
+def test_a_cold_start_costs_a_few_429s_at_most(clients: int, tasks: int) -> None:
+    """8 limiters of 8 tasks, each taking the whole key as its own until it knew
+    better, drew 7-9 429s in the first 0.1 s (32 Opus requests sent blind into
+    a bucket of 25, then a second round on the first responses)."""
+    outcome = simulate(clients, tasks, WINDOW, 3)
+    assert outcome.first_window() <= 3, outcome

@@ -55,12 +55,6 @@ def test_eight_processes_on_one_key_use_their_budget(run: tuple[Any, str]) -> No
         assert tightest.share >= 0.85, f"{name}: {axis}\n{what}"
 
 
-@pytest.mark.xfail(
-    reason="measured 3.0-4.0% (target 2%): every 429 is Opus's, nearly all in the first "
-    "1.5 s, the 8 limiters' cold start (each takes the whole key as its own until it has "
-    "measured its share); the limiter's to fix, the target stays",
-    strict=False,
-)
 def test_eight_processes_on_one_key_are_rarely_refused(run: tuple[Any, str]) -> None:
     report, what = run
     assert report.refused <= 0.02 * report.sent, what

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 import wire
+from wire._call import Connect, Session, Sleep
 from wire._ratelimit import Limit, Limiter, RateLimits, Reservation, parse_rfc3339
 from wire.testing.replies import count_tokens
 
@@ -263,6 +264,9 @@ def test_refill_over_time() -> None:
 
 def test_unlimited_limiter_never_waits() -> None:
     limiter = Limiter()
+    first = limiter.book(0.0)
+    limiter.update(0.0, RateLimits())  # answered, and the server names no limit
+    limiter.record_usage(0.0, first)
     assert {limiter.reserve(0.0, input_tokens=10**9, output_tokens=10**9) for _ in range(99)} == {0}
     assert limiter.available(0.0) == {}
 
@@ -428,6 +432,92 @@ def test_the_hold_is_capped() -> None:
         Limiter(max_hold=-1)
 
 
+# --- the cold start: many limiters starting at once on one key ---------------------------------
+
+OPUS = "claude-opus-4-6"
+
+
+def test_a_class_never_heard_from_sends_one_request_first() -> None:
+    limiter = Limiter()
+    first = limiter.book(0.0, model=OPUS)
+    assert first.booked
+    assert first.wait == 0.0
+    again = limiter.book(0.0, model=OPUS)  # the first is unanswered: ask again shortly
+    assert not again.booked
+    assert (again.wait, again.send_at) == (0.05, 0.05)
+    assert limiter.book(0.0, model="claude-haiku-4-5").booked  # each class its own first
+    for _ in range(2):  # nothing was booked: settling it does nothing, however often
+        limiter.record_usage(0.0, again)
+    limiter.record_usage(0.0, first)  # failed unanswered (no connection): the next goes
+    assert limiter.book(0.0, model=OPUS).booked
+
+
+def test_slow_start_twice_the_requests_counted_may_be_unanswered() -> None:
+    limiter = Limiter()
+    first = limiter.book(0.0, model=OPUS)
+    limiter.update(0.01, limits(Limit(25, 24)), model=OPUS)  # counted, and alone so far
+    limiter.record_usage(0.01, first)
+    booked = [limiter.book(0.01, model=OPUS).booked for _ in range(3)]
+    assert booked == [True, True, False]
+    limiter.update(0.02, limits(Limit(25, 23)), model=OPUS)
+    assert [limiter.book(0.02, model=OPUS).booked for _ in range(4)] == [True, True, True, False]
+
+
+def test_the_first_response_guesses_the_share_from_everyones_count() -> None:
+    limiter = Limiter()
+    limiter.book(0.0, model=OPUS)
+    # 8 of the 25 requests counted, one of them ours: an eighth of the key is ours
+    tokens = Limit(30_000, 22_000)
+    limiter.update(0.01, limits(Limit(25, 17), tokens), model=OPUS)
+    margin = 0.3  # of the bucket, whole for a share up to 3/4
+    assert limiter.available(0.01, model=OPUS) == pytest.approx(
+        {"requests": (17 - margin * 25) / 8, "input_tokens": (22_000 - margin * 30_000 - 500) / 8}
+    )
+
+
+def test_a_refused_first_response_guesses_nothing() -> None:
+    """Nothing of ours counted: a share of 0 (1/64) would starve this limiter for minutes."""
+    limiter = Limiter()
+    limiter.book(0.0, model=OPUS)
+    limiter.update(0.01, limits(Limit(25, 0), retry_after=0.2), model=OPUS)
+    # a request's refill at the whole key's rate (60 s until a reset teaches the window),
+    # not at 1/64 of it (154 s)
+    assert limiter.reserve(0.01, model=OPUS) == pytest.approx(60 / 25)
+
+
+def test_a_key_too_large_to_serve_a_bucket_is_measured_on_a_full_history() -> None:
+    """4,000 requests a minute: 64 syncs never see a whole bucket served, but 5% of one."""
+    limiter = Limiter()
+    cls = None
+    for step in range(80):
+        now = 0.06 * step  # 4 requests refilled between syncs (60 s until a reset teaches)
+        booked = limiter.book(now, model=OPUS)
+        limiter.update(now, limits(Limit(4000, 3000)), model=OPUS)  # 4 served: 1 ours
+        limiter.record_usage(now, booked)
+        cls = limiter._classes["opus-4"]
+        assert cls.measured[0] == (step >= 63), step  # the 64th sync fills the history
+    assert cls is not None
+    assert cls.share[0] == pytest.approx(0.25)
+
+
+def test_the_call_loop_asks_again_until_its_reservation_is_booked() -> None:
+    limiter = Limiter()
+    session = Session("sk-test", base_url="http://api.test", environ={}, limiter=limiter)
+    user = [{"role": "user", "content": "hi"}]
+    first = session.create_message(model=OPUS, max_tokens=10, messages=user)
+    second = session.create_message(model=OPUS, max_tokens=10, messages=user)
+    assert isinstance(first.start(0.0), Connect)  # the class's first request goes at once
+    asked = second.start(0.0)
+    assert isinstance(asked, Sleep)
+    assert asked.until == pytest.approx(0.05)
+    asked = second.next(0.05)  # still unanswered: ask again
+    assert isinstance(asked, Sleep)
+    assert asked.until == pytest.approx(0.1)
+    limiter.update(0.07, limits(Limit(25, 24)), model=OPUS)  # the first's head came
+    assert isinstance(second.next(0.1), Connect)
+    assert first.abort() == second.abort() == []
+
+
 # --- Limiter.record_usage -------------------------------------------------------------------
 
 
@@ -545,6 +635,8 @@ def test_never_more_than_capacity_plus_refill_in_any_window(
 @given(per_minute, st.integers(0, 5000), st.integers(1, 50))
 def test_a_burst_waits_exactly_for_the_refill(rpm: int | None, extra: int, burst: int) -> None:
     limiter = Limiter(requests_per_minute=rpm)
+    if rpm is None:  # past the slow start: the class answered, naming no limit
+        limiter.update(0.0, RateLimits())
     waits = [limiter.reserve(0.0) for _ in range(burst + extra % 7)]
     if rpm is None:
         assert set(waits) == {0.0}

@@ -647,17 +647,29 @@ class Call(Generic[_V]):
 
     def _attempt(self) -> Generator[Action, _Report, Any]:
         """One attempt: the value on success, else the error (retried or not by `_run`)."""
-        session = self.session
         self.response = None
-        if self._limited and session.limiter is not None:
-            with session.lock:
-                self._reservation = session.limiter.book(
+        if self._limited and self.session.limiter is not None:
+            error = yield from self._wait_turn(self.session.limiter)
+            if error is not None:
+                return error
+        try:
+            return (yield from self._exchange(fresh=False))
+        except _Retry:
+            return (yield from self._exchange(fresh=True))
+
+    def _wait_turn(self, limiter: Limiter) -> Generator[Action, _Report, WireError | None]:
+        """Book with the limiter and sleep until the request may go; a reservation not
+        booked (the class's first request is unanswered) is asked for again when due."""
+        while True:
+            with self.session.lock:
+                reservation = limiter.book(
                     self._now,
                     model=self._model,
                     input_tokens=self._estimate[0],
                     output_tokens=self._estimate[1],
                 )
-            wake = self._reservation.send_at
+            self._reservation = reservation if reservation.booked else None
+            wake = reservation.send_at
             if self._total is not None and wake > self._total:
                 self._settle(None)
                 return APITimeoutError(
@@ -665,10 +677,8 @@ class Call(Generic[_V]):
                 )
             if wake > self._now:
                 yield Sleep(wake)
-        try:
-            return (yield from self._exchange(fresh=False))
-        except _Retry:
-            return (yield from self._exchange(fresh=True))
+            if reservation.booked:
+                return None
 
     def _exchange(self, *, fresh: bool) -> Generator[Action, _Report, Any]:
         """Send the request on a pooled or new connection and read the answer."""

@@ -229,10 +229,15 @@ def estimate_input_tokens(request: Mapping[str, Any] | bytes) -> int:
 
 _KINDS = ("requests", "input_tokens", "output_tokens")
 _ROUNDING = 500  # a token `remaining` that is a multiple of 1000 may be rounded by this much
-_MARGIN = 0.2  # of a bucket, kept free when others share the key (scaled by 1 - share)
+_MARGIN = 0.3  # of a bucket, kept free when others share the key (see _FADE)
 _MIN_SHARE = 1 / 64
+_FADE = 4.0  # the margin is whole for a share up to 1 - 1/_FADE, fading to none at 1
+_MIN_GUESS = 1 / 16  # the least share guessed before one is measured
 _MINUTE = 60.0  # the window until `reset` teaches another (a shortened minute)
-_SAMPLE = 0.05  # of a bucket: the use counted before a share is measured
+_SAMPLE = 1.0  # buckets of use counted before a share is measured (less: noisy, unfair)
+_MIN_SAMPLE = 0.05  # of a bucket: enough over a full history of syncs
+_PROBE = 0.05  # seconds between asks while a class's first request is unanswered
+_SPAN = 3.0  # windows of syncs a share is measured over (shorter: noisier, sums past 1)
 _HISTORY = 64  # syncs kept for the share estimate (bounded, whatever the traffic)
 _UNANSWERED = 4096  # bookings awaiting a response kept per class (more: the oldest go)
 _MAX_CLASSES = 256  # classes kept at once (more: the least recently used is forgotten)
@@ -354,13 +359,22 @@ class _Booking:
 
 @dataclass(frozen=True, slots=True)
 class Reservation:
-    """A booked request: wait `wait` seconds (until `send_at`) before sending it."""
+    """A booked request: wait `wait` seconds (until `send_at`) before sending it.
+
+    Not `booked`: nothing is known of the class yet and its first request is
+    unanswered, so nothing was booked; ask again at `send_at` (`record_usage`
+    on it does nothing)."""
 
     wait: float
     send_at: float
     input_tokens: int
     output_tokens: int
-    _booking: _Booking = field(repr=False, compare=False)
+    _booking: _Booking | None = field(repr=False, compare=False)
+
+    @property
+    def booked(self) -> bool:
+        """False for a request to book again at `send_at`, not to send."""
+        return self._booking is not None
 
 
 def _tokens(name: str, value: int) -> int:
@@ -377,10 +391,13 @@ class _Class:
     __slots__ = (
         "buckets",
         "counted",
+        "deficit",
+        "heard",
         "history",
         "last",
         "last_send",
         "learned",
+        "measured",
         "not_before",
         "served",
         "share",
@@ -394,10 +411,13 @@ class _Class:
         self.unanswered: deque[_Booking] = deque()  # booked, no response yet, in order
         self.last_send = self.not_before = -math.inf
         self.window, self.learned = _MINUTE, False
+        self.heard = False  # a response of this class came (with headers or not)
+        self.deficit: float | None = None  # requests counted by the server at the first sync
         self.unsettled_output = 0  # output tokens booked and not yet settled
         # Per axis: this limiter's share of the key, what the server counted of this
         # limiter's requests and of everyone's (running sums), the last level seen.
         self.share = [1.0, 1.0, 1.0]
+        self.measured = [False, False, False]  # a share from a window of use, not a guess
         self.counted = [0.0, 0.0, 0.0]
         self.served = [0.0, 0.0, 0.0]
         self.last: list[tuple[float, float] | None] = [None, None, None]
@@ -457,18 +477,57 @@ class _Class:
             if (last := self.last[axis]) is not None:
                 then, before = last
                 refill = max(0.0, now - then) * limit / self.window
-                self.served[axis] += max(0.0, min(limit, before + refill) - level)
+                self.served[axis] += min(limit, before + refill) - level
             self.last[axis] = (now, level)
         history = self.history
         history.append((now, tuple(self.served), tuple(self.counted)))
-        while len(history) > 2 and now - history[1][0] >= self.window:
+        while len(history) > 2 and now - history[1][0] >= _SPAN * self.window:
             history.popleft()
         _, served, counted = history[0]
+        # A key too large to serve a bucket within _HISTORY syncs: a full history will do.
+        sample = _SAMPLE if len(history) < _HISTORY else _MIN_SAMPLE
         for axis, bucket in enumerate(self.buckets):
             total = self.served[axis] - served[axis]
-            if bucket.limit is not None and total >= _SAMPLE * bucket.limit:
+            if bucket.limit is not None and total > 0 and total >= sample * bucket.limit:
                 ratio = (self.counted[axis] - counted[axis]) / total
                 self.share[axis] = min(1.0, max(_MIN_SHARE, ratio))
+                self.measured[axis] = True
+        self.guess_share(limits[0])
+
+    def guess_share(self, requests: Limit) -> None:
+        """Before a bucket of use measures a share: this limiter's requests the server
+        has counted over all it has counted since the bucket was last full, that is
+        `limit - remaining` at the first response (exact for requests) and what it
+        served since. At a cold start that is the best guess there is; it stands for
+        every axis not measured yet. No guess from nothing counted (only refusals: a
+        share of 0 would starve), none below `_MIN_GUESS` (a late joiner finds the
+        bucket low), none with ceilings configured (nor a slow start): that limiter
+        starts as its caller set it."""
+        limit, remaining, mine = requests.limit, requests.remaining, self.counted[0]
+        if not limit or remaining is None or all(self.measured) or self.configured():
+            return
+        if self.deficit is None:
+            self.deficit = float(max(0, limit - remaining)) - self.served[0]
+        if mine:
+            total = max(mine, self.deficit + self.served[0])
+            guess = min(1.0, max(_MIN_GUESS, mine / total))
+            for axis in range(len(self.share)):
+                if not self.measured[axis]:
+                    self.share[axis] = guess
+
+    def configured(self) -> bool:
+        """Ceilings were given to the constructor."""
+        return any(b.ceiling is not None for b in self.buckets)
+
+    def starting(self) -> bool:
+        """Slow start: with no share measured yet and no ceiling configured, at most
+        twice the requests counted so far (one before any) may be unanswered, so
+        limiters starting together learn of each other before they spend the key."""
+        if self.measured[0] or self.configured():
+            return False
+        if self.heard and all(b.limit is None for b in self.buckets):
+            return False  # answered with no limits: none to learn
+        return len(self.unanswered) >= max(1.0, 2 * self.counted[0])
 
 
 class Limiter:
@@ -486,8 +545,11 @@ class Limiter:
 
     Many processes on one key, no coordinator: each limiter measures its share
     of the key (its requests over the server's count, see docs/http.md) and
-    keeps that share of each bucket and of its refill, less a margin that grows
-    as its share shrinks. A 429's `retry-after` holds the class.
+    keeps that share of each bucket and of its refill, less a margin while it
+    shares. A 429's `retry-after` holds the class. With no ceilings, a class
+    starts slow: one request until the first response, then at most twice the
+    requests counted unanswered until a share is measured, on a share guessed
+    from the first response (see docs/http.md, "The cold start").
 
     `book()` answers when a request may go and books it then: callers sharing a
     limiter queue up per class in the order they booked (first come, first
@@ -559,7 +621,10 @@ class Limiter:
     def reserve(
         self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
     ) -> float:
-        """Book a request and return the seconds to wait (from `now`) before sending it."""
+        """Book a request and return the seconds to wait (from `now`) before sending it.
+
+        A class starting slow may book nothing and ask for a short wait; `book()`
+        tells the two apart (`Reservation.booked`)."""
         return self.book(
             now, model=model, input_tokens=input_tokens, output_tokens=output_tokens
         ).wait
@@ -567,10 +632,14 @@ class Limiter:
     def book(
         self, now: float, *, model: str | None = None, input_tokens: int = 0, output_tokens: int = 0
     ) -> Reservation:
-        """`reserve()`, returning the `Reservation` that `record_usage()` settles."""
+        """`reserve()`, returning the `Reservation` that `record_usage()` settles.
+
+        Not `booked` (a class starting slow): book again at its `send_at`."""
         now = _time("now", now)
         costs = (1, _tokens("input_tokens", input_tokens), _tokens("output_tokens", output_tokens))
         cls = self._class(model)
+        if cls.starting():
+            return Reservation(_PROBE, now + _PROBE, input_tokens, output_tokens, None)
         send_at = float(max(now, cls.last_send, cls.not_before))
         for bucket, cost in zip(cls.buckets, costs, strict=True):
             if bucket.capacity is not None:
@@ -604,6 +673,8 @@ class Limiter:
         """
         now = _time("now", now)
         booking = getattr(reservation, "_booking", None)
+        if booking is None and isinstance(reservation, Reservation):
+            return  # nothing was booked
         if not isinstance(booking, _Booking) or booking.owner is not self:
             raise InvalidParameterError("reservation", "must be a Reservation from this book()")
         if booking.settled:
@@ -651,6 +722,7 @@ class Limiter:
         if not isinstance(rate_limits, RateLimits):
             raise InvalidParameterError("rate_limits", "must be a RateLimits")
         cls = self._class(model)
+        cls.heard = True
         hold = _hold(rate_limits.retry_after)
         cls.answered(now, refused=rate_limits.retry_after is not None)
         limits = tuple(
@@ -676,7 +748,7 @@ class Limiter:
         assert bucket.capacity is not None
         size = bucket.limit if bucket.limit is not None else bucket.capacity
         share = cls.share[index]
-        margin = _MARGIN * (1 - share) * size
+        margin = _MARGIN * min(1.0, _FADE * (1 - share)) * size
         if index and remaining % 1000 == 0:  # maybe rounded to the nearest thousand
             margin += _ROUNDING
         level = share * (min(size, remaining) - margin)
