@@ -1,11 +1,7 @@
-"""One server-side HTTP/1.1 connection of the kit's sans-IO servers (emulator, replay).
-
-`ServerConnection` reads requests with h11 within the kit's bounds (a 64 KiB head,
-`body_limit` for the body, a declared `content-length` checked before any body
-byte) and answers `Expect: 100-continue`; a request that cannot be read is
-refused with the API's error envelope and the connection closes. What to answer
-and how it goes out (the emulator's lazy actions, the replay's timed plan) is a
-subclass's: `_step`, `_respond`, `_drop` and the rest below.
+"""One server-side HTTP/1.1 connection of the kit's sans-IO servers (emulator, replay):
+requests read with h11 within the kit's bounds (`_http.py`), `Expect: 100-continue`
+answered, a request that cannot be read refused with the API's error envelope.
+How to answer (the emulator's lazy actions, the replay's timed plan) is a subclass's.
 
 Layer: testing kit; h11 values only (no socket, no event loop).
 """
@@ -79,8 +75,6 @@ class ServerConnection(ABC):
             return []
         return self._step(now)
 
-    # -- what a subclass provides --------------------------------------------------------
-
     @abstractmethod
     def _step(self, now: float) -> list[Action]:
         """Up to `ACTIONS_PER_STEP` actions: the answer under way, else `_next_event`."""
@@ -104,8 +98,6 @@ class ServerConnection(ABC):
     def _before_body(self, now: float) -> bool:
         """Whether the request waiting for `100 Continue` was answered from its head."""
         return False
-
-    # -- reading ---------------------------------------------------------------------------
 
     def _next_event(self, now: float, actions: list[Action]) -> bool:
         """Handle one h11 event; False when more bytes are needed."""
@@ -148,8 +140,6 @@ class ServerConnection(ABC):
         self._drop()
         if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
             self._h11.start_next_cycle()
-
-    # -- refusing --------------------------------------------------------------------------
 
     def _too_large(self) -> list[Action]:
         megabytes = self._limit // 1_000_000
