@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, NoReturn, TypeAlias
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, unquote, unquote_plus, urlsplit
 
 import h11
@@ -33,12 +33,16 @@ import h11
 import wire.testing.replies as replies
 import wire.testing.validation as validation
 from wire._sse import encode_sse
-from wire.testing._http import (  # what every kit server shares
-    MAX_HEAD_BYTES,
-    MAX_REQUEST_BYTES,
-    api_id,
-    body_limit,
-    refusal,
+from wire.testing._http import api_id  # what every kit server shares
+from wire.testing._server_connection import (
+    ACTIONS_PER_STEP as ACTIONS_PER_STEP,  # re-exported: a batch's bound, for tests
+)
+from wire.testing._server_connection import (
+    Action,
+    Close,
+    Send,
+    ServerConnection,
+    Sleep,
 )
 from wire.testing.chaos import Chaos, ChaosRecord, FaultControls, Hit
 from wire.testing.faults import ERROR_TYPES, LONG_LINE_BYTES, FaultError, Faults, parse_faults
@@ -55,9 +59,6 @@ MAX_JSON_DEPTH = 128
 # goes (more would never end, and leave the range of the counts a stream keeps).
 MAX_LONG_JSON_TOKENS = 128_000
 MAX_LONG_STREAM_TOKENS = 10**18
-# How many actions one `receive_data`/`next_actions` call returns at most: a big
-# reply goes out in bounded batches, never built whole.
-ACTIONS_PER_STEP = 64
 # Failures kept in `Emulator.failures` (the first ones: they are bugs to report).
 _MAX_FAILURES = 100
 # The methods each path takes (any other method there is a 405).
@@ -65,28 +66,6 @@ _GET, _POST = ("GET", "HEAD"), ("POST",)
 
 # The model objects of `GET /v1/models`, from the one table of model facts.
 MODELS: tuple[dict[str, Any], ...] = tuple(facts.to_json() for facts in validation.MODELS)
-
-
-@dataclass(frozen=True)
-class Send:
-    """Write these bytes."""
-
-    data: bytes
-
-
-@dataclass(frozen=True)
-class Sleep:
-    """Pause this long (seconds) before the next action."""
-
-    seconds: float
-
-
-@dataclass(frozen=True)
-class Close:
-    """Close the connection."""
-
-
-Action: TypeAlias = Send | Sleep | Close
 
 
 class _APIFailure(Exception):
@@ -683,7 +662,7 @@ class Emulator(FaultControls):
         return b"".join(line + b"\n" for line in lines)
 
 
-class EmulatorConnection:
+class EmulatorConnection(ServerConnection):
     """One server-side HTTP/1.1 connection: `receive_data(bytes, now) -> list[Action]`.
 
     Responses are produced lazily, a bounded batch of actions at a time: while
@@ -694,38 +673,18 @@ class EmulatorConnection:
     (or a close, if the response had begun): it never escapes.
     """
 
+    name = "emulator"
+
     def __init__(self, emulator: Emulator) -> None:
+        super().__init__()
         self.emulator = emulator
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-        self._request: h11.Request | None = None
-        self._body = bytearray()
-        self._limit = MAX_REQUEST_BYTES  # the body size this request may have
         self._output: Iterator[Action] | None = None  # the response being sent
         self._peeked: Action | None = None  # its next action, taken to know if there is one
-        self._head_sent = False
-        self.closed = False
 
     @property
     def pending(self) -> bool:
         """Whether a response is still being produced (call `next_actions`)."""
         return self._output is not None and not self.closed
-
-    def receive_data(self, data: bytes, now: float) -> list[Action]:
-        """Take bytes from the client (b"" at EOF); return the first actions to carry out."""
-        if self.closed:
-            return []
-        try:
-            self._h11.receive_data(data)
-        except RuntimeError:  # bytes after the client's EOF: nothing more can be read
-            self.closed = True
-            return [Close()]
-        return self._step(now)
-
-    def next_actions(self, now: float) -> list[Action]:
-        """The next batch of actions while `pending` (then pipelined requests, if any)."""
-        if self.closed:
-            return []
-        return self._step(now)
 
     def _step(self, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -738,7 +697,7 @@ class EmulatorConnection:
                 action = self._peeked if self._peeked is not None else next(self._output, None)
                 self._peeked = None
                 if action is None:
-                    self._finish_response()
+                    self._finish()
                     continue
                 actions.append(action)
                 if isinstance(action, Close):
@@ -748,64 +707,32 @@ class EmulatorConnection:
                 # (no empty last batch), unless a pipelined request is already buffered.
                 self._peeked = next(self._output, None)
                 if self._peeked is None:
-                    self._finish_response()
+                    self._finish()
                     if self._h11.trailing_data[0]:
                         self._output = iter(())
         except Exception as exc:  # a bug in the emulator: contained to this connection
             actions += self._internal_error(exc)
         return actions
 
-    def _finish_response(self) -> None:
-        self._output = None
-        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
-            self._h11.start_next_cycle()
+    def _respond(self, body: bytes, now: float) -> None:
+        self._output = self._answer(self._parsed(body), now)
 
-    def _next_event(self, now: float, actions: list[Action]) -> bool:
-        """Handle one h11 event; False when more bytes are needed."""
-        try:
-            event = self._h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            status = exc.error_status_hint if 400 <= exc.error_status_hint < 500 else 400
-            actions += self._refuse(status, "invalid_request_error", "malformed HTTP request")
-            return False
-        if event is h11.NEED_DATA or event is h11.PAUSED:
-            return False
-        if isinstance(event, h11.Request):
-            self._request, self._body, self._head_sent = event, bytearray(), False
-            self._limit = body_limit(event)
-            actions += self._head_received(event, now)
-        elif isinstance(event, h11.Data):
-            self._body += event.data
-            if len(self._body) > self._limit:
-                actions += self._too_large()
-        elif isinstance(event, h11.EndOfMessage):
-            self._output = self._answer(self._parsed(bytes(self._body)), now)
-            self._body = bytearray()
-        elif isinstance(event, h11.ConnectionClosed):
-            actions.append(Close())
-            self.closed = True
-        return True
-
-    def _head_received(self, event: h11.Request, now: float) -> list[Action]:
-        """Refuse a body declared too large; answer `Expect: 100-continue` at once."""
-        length = next((v for k, v in event.headers if k == b"content-length"), None)
-        if length is not None and int(length) > self._limit:
-            return self._too_large()
-        if not self._h11.they_are_waiting_for_100_continue:
-            return []
+    def _before_body(self, now: float) -> bool:
+        """A request the emulator refuses from its head gets the final status at once."""
         request = self._parsed(b"")
         refused = self.emulator.precheck(request)
-        if refused is not None:  # the final status now, without reading the body
+        if refused is not None:
             self._output = self._answer(request, now, refused)
-            return []
-        return [
-            Send(
-                self._h11.send(
-                    h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
-                )
-                or b""
-            )
-        ]
+        return refused is not None
+
+    def _drop(self) -> None:
+        self._output = self._peeked = None
+
+    def _new_id(self) -> str:
+        return self.emulator.new_id("req_")
+
+    def _failed(self, exc: Exception) -> None:
+        self.emulator.failed(exc)
 
     def _parsed(self, body: bytes) -> _Request:
         event = self._request
@@ -820,25 +747,6 @@ class EmulatorConnection:
             body,
             headers.get("host", "127.0.0.1"),
         )
-
-    def _too_large(self) -> list[Action]:
-        megabytes = self._limit // 1_000_000
-        return self._refuse(413, "request_too_large", f"request body is larger than {megabytes} MB")
-
-    def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
-        """Answer with an error envelope and close (the request cannot be read on)."""
-        self.closed = True
-        self._output = self._peeked = None
-        request_id = self.emulator.new_id("req_")
-        return [Send(refusal(status, error_type, message, request_id, "wire-emulator")), Close()]
-
-    def _internal_error(self, exc: Exception) -> list[Action]:
-        self.emulator.failed(exc)
-        if self._head_sent:
-            self._output = self._peeked = None
-            self.closed = True
-            return [Close()]
-        return self._refuse(500, "api_error", "internal error in the emulator")
 
     def _answer(
         self, request: _Request, now: float, refused: _Response | None = None

@@ -35,13 +35,14 @@ from typing import Any
 
 import h11
 
-from wire.testing._http import (
-    MAX_HEAD_BYTES,
-    MAX_REQUEST_BYTES,
-    api_id,
-    body_limit,
-    error_envelope,
-    refusal,
+from wire.testing._http import api_id, error_envelope, refusal
+from wire.testing._server_connection import (
+    ACTIONS_PER_STEP,
+    Action,
+    Close,
+    Send,
+    ServerConnection,
+    Sleep,
 )
 from wire.testing.capture import (
     DEFAULT_MAX_CAPTURE_BYTES,
@@ -50,7 +51,6 @@ from wire.testing.capture import (
     Exchange,
     read_capture,
 )
-from wire.testing.emulator import ACTIONS_PER_STEP, Action, Close, Send, Sleep
 
 __all__ = ["Replay", "ReplayConnection"]
 
@@ -222,7 +222,7 @@ class Replay:
         )
 
 
-class ReplayConnection:
+class ReplayConnection(ServerConnection):
     """One server-side HTTP/1.1 connection of a replay: bytes in, actions out.
 
     As `EmulatorConnection`: `receive_data(data, now)` (b"" at EOF) returns the
@@ -231,39 +231,19 @@ class ReplayConnection:
     `now`, so each piece goes out at its due time however long the sends took.
     """
 
+    name = "replay"
+
     def __init__(self, replay: Replay) -> None:
+        super().__init__()
         self.replay = replay
-        self._h11 = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
-        self._request: h11.Request | None = None
-        self._body = bytearray()
-        self._limit = MAX_REQUEST_BYTES
         self._plan: Iterator[tuple[float, Action]] | None = None  # the answer being sent
         self._next: tuple[float, Action] | None = None  # its next (due, action)
         self._again = False  # a step stopped at its bound: buffered requests may wait
-        self._head_sent = False
-        self.closed = False
 
     @property
     def pending(self) -> bool:
         """Whether more actions are ready or due without more bytes (call `next_actions`)."""
         return not self.closed and (self._plan is not None or self._again)
-
-    def receive_data(self, data: bytes, now: float) -> list[Action]:
-        """Take bytes from the client (b"" at EOF); return the first actions to carry out."""
-        if self.closed:
-            return []
-        try:
-            self._h11.receive_data(data)
-        except RuntimeError:  # bytes after the client's EOF
-            self.closed = True
-            return [Close()]
-        return self._step(now)
-
-    def next_actions(self, now: float) -> list[Action]:
-        """The next actions while `pending`: a batch of sends, or one `Sleep` until the next."""
-        if self.closed:
-            return []
-        return self._step(now)
 
     def _step(self, now: float) -> list[Action]:
         actions: list[Action] = []
@@ -291,65 +271,17 @@ class ReplayConnection:
         self._again = len(actions) >= ACTIONS_PER_STEP
         return actions
 
-    def _finish(self) -> None:
-        self._plan = None
-        if self._h11.our_state is h11.DONE and self._h11.their_state is h11.DONE:
-            self._h11.start_next_cycle()
+    def _respond(self, body: bytes, now: float) -> None:
+        self._plan = self._answer(body, now)
 
-    def _next_event(self, now: float, actions: list[Action]) -> bool:
-        """Handle one h11 event; False when more bytes are needed."""
-        try:
-            event = self._h11.next_event()
-        except h11.RemoteProtocolError as exc:
-            status = exc.error_status_hint if 400 <= exc.error_status_hint < 500 else 400
-            actions += self._refuse(status, "invalid_request_error", "malformed HTTP request")
-            return False
-        if event is h11.NEED_DATA or event is h11.PAUSED:
-            return False
-        if isinstance(event, h11.Request):
-            self._request, self._body, self._head_sent = event, bytearray(), False
-            self._limit = body_limit(event)
-            actions += self._head_received(event)
-        elif isinstance(event, h11.Data):
-            self._body += event.data
-            if len(self._body) > self._limit:
-                actions += self._too_large()
-        elif isinstance(event, h11.EndOfMessage):
-            self._plan = self._answer(bytes(self._body), now)
-            self._body = bytearray()
-        elif isinstance(event, h11.ConnectionClosed):
-            actions.append(Close())
-            self.closed = True
-        return True
-
-    def _head_received(self, event: h11.Request) -> list[Action]:
-        """Refuse a body declared too large; answer `Expect: 100-continue` at once."""
-        length = next((v for k, v in event.headers if k == b"content-length"), None)
-        if length is not None and int(length) > self._limit:
-            return self._too_large()
-        if not self._h11.they_are_waiting_for_100_continue:
-            return []
-        continuing = h11.InformationalResponse(status_code=100, headers=[], reason=b"Continue")
-        return [Send(self._h11.send(continuing) or b"")]
-
-    def _too_large(self) -> list[Action]:
-        megabytes = self._limit // 1_000_000
-        return self._refuse(413, "request_too_large", f"request body is larger than {megabytes} MB")
-
-    def _refuse(self, status: int, error_type: str, message: str) -> list[Action]:
-        """An error envelope, then close (the request cannot be read on)."""
-        self.closed = True
+    def _drop(self) -> None:
         self._plan = self._next = None
-        request_id = self.replay.new_id()
-        return [Send(refusal(status, error_type, message, request_id, "wire-replay")), Close()]
 
-    def _internal_error(self, exc: Exception) -> list[Action]:
+    def _new_id(self) -> str:
+        return self.replay.new_id()
+
+    def _failed(self, exc: Exception) -> None:
         self.replay.failed(exc)
-        if self._head_sent:
-            self._plan = self._next = None
-            self.closed = True
-            return [Close()]
-        return self._refuse(500, "api_error", "internal error in the replay")
 
     def _answer(self, body: bytes, now: float) -> Iterator[tuple[float, Action]]:
         """The (due time, action) pairs that answer the request just read."""
