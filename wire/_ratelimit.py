@@ -408,6 +408,7 @@ class _Class:
 
     __slots__ = (
         "buckets",
+        "configured",
         "counted",
         "deficit",
         "heard",
@@ -426,6 +427,7 @@ class _Class:
 
     def __init__(self, ceilings: tuple[float | None, ...]) -> None:
         self.buckets = tuple(_Bucket(value) for value in ceilings)
+        self.configured = any(value is not None for value in ceilings)  # ceilings were given
         self.unanswered: deque[_Booking] = deque()  # booked, no response yet, in order
         self.last_send = self.not_before = -math.inf
         self.window, self.learned = _MINUTE, False
@@ -522,7 +524,7 @@ class _Class:
         bucket low), none with ceilings configured (nor a slow start): that limiter
         starts as its caller set it."""
         limit, remaining, mine = requests.limit, requests.remaining, self.counted[0]
-        if not limit or remaining is None or all(self.measured) or self.configured():
+        if not limit or remaining is None or all(self.measured) or self.configured:
             return
         if self.deficit is None:
             self.deficit = float(max(0, limit - remaining)) - self.served[0]
@@ -533,15 +535,11 @@ class _Class:
                 if not self.measured[axis]:
                     self.share[axis] = guess
 
-    def configured(self) -> bool:
-        """Ceilings were given to the constructor."""
-        return any(b.ceiling is not None for b in self.buckets)
-
     def starting(self) -> bool:
         """Slow start: with no share measured yet and no ceiling configured, at most
         twice the requests counted so far (one before any) may be unanswered, so
         limiters starting together learn of each other before they spend the key."""
-        if self.measured[0] or self.configured():
+        if self.measured[0] or self.configured:
             return False
         if self.heard and all(b.limit is None for b in self.buckets):
             return False  # answered with no limits: none to learn
