@@ -6,7 +6,6 @@ a throwaway distribution on PYTHONPATH declares the entry point pyproject.toml d
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import signal
@@ -219,16 +218,6 @@ def test_nothing_started():
     assert "assert 'wire.testing.pytest_plugin' in" in output  # turned off, not loaded
 
 
-def _serve_takes_replay() -> bool:
-    from wire.testing.pytest_plugin import _serve_takes_replay
-
-    return _serve_takes_replay()
-
-
-@pytest.mark.skipif(
-    not _serve_takes_replay() or importlib.util.find_spec("wire.testing.recorder") is None,
-    reason="needs serve(replay=) and wire record (they land separately)",
-)
 def test_the_replay_fixture_serves_a_capture(tmp_path: Path) -> None:
     anthropic = pytest.importorskip("anthropic")
     from wire.testing import serve

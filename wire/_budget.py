@@ -15,7 +15,7 @@ from typing import Any
 
 from ._ratelimit import Limit, RateLimits
 
-__all__ = ["budget_json", "budget_table"]
+__all__ = ["budget_json", "budget_table", "count", "reported"]
 
 # (attribute of RateLimits, the row's name), in the order they are shown.
 _ROWS = (
@@ -30,8 +30,8 @@ _HEADER = ("budget", "limit", "remaining", "left", "full at")
 _RIGHT = (False, True, True, True, False)  # numbers are right-aligned
 
 
-def _reported(limits: RateLimits) -> list[tuple[str, str, Limit]]:
-    """(attribute, name, limit) for each limit the response reported."""
+def reported(limits: RateLimits) -> list[tuple[str, str, Limit]]:
+    """(attribute, name, limit) for each limit the response reported, in `_ROWS` order."""
     rows = []
     for attr, name in _ROWS:
         limit: Limit = getattr(limits, attr)
@@ -40,7 +40,8 @@ def _reported(limits: RateLimits) -> list[tuple[str, str, Limit]]:
     return rows
 
 
-def _count(value: int | None) -> str:
+def count(value: int | None) -> str:
+    """A count with thousands separators, `?` when not reported."""
     return "?" if value is None else f"{value:,}"
 
 
@@ -72,8 +73,8 @@ def budget_table(limits: RateLimits, now: float) -> list[str]:
     Headers the table has no row for (`limits.extra`) follow as `name: value` lines.
     """
     rows = [
-        (name, _count(lim.limit), _count(lim.remaining), _share(lim), _full_at(lim.reset, now))
-        for _, name, lim in _reported(limits)
+        (name, count(lim.limit), count(lim.remaining), _share(lim), _full_at(lim.reset, now))
+        for _, name, lim in reported(limits)
     ]
     lines = []
     if rows:
@@ -92,6 +93,6 @@ def budget_json(limits: RateLimits) -> dict[str, Any]:
     """The reported limits as JSON-ready values (resets in epoch seconds)."""
     table: dict[str, Any] = {
         attr: {"limit": limit.limit, "remaining": limit.remaining, "reset": limit.reset}
-        for attr, _, limit in _reported(limits)
+        for attr, _, limit in reported(limits)
     }
     return {**table, "retry_after": limits.retry_after, "extra": dict(limits.extra)}

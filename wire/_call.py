@@ -84,13 +84,12 @@ from ._proxy import (
     select_proxy,
 )
 from ._ratelimit import (
-    _MAX_CLASSES,
-    _MAX_NAME,
     Limiter,
     RateLimits,
     Reservation,
+    class_key,
     estimate_input_tokens,
-    model_class,
+    keep_recent,
 )
 from ._retry import RetryPolicy
 from ._timeouts import Timeout
@@ -981,11 +980,7 @@ class _Reader:
         limiter = session.limiter
         with session.lock:
             if limits.requests.limit or limits.input_tokens.limit or limits.output_tokens.limit:
-                seen, name = session._rate_limits, model_class(model)[:_MAX_NAME]
-                seen.pop(name, None)  # most recent last; the oldest goes past _MAX_CLASSES
-                if len(seen) >= _MAX_CLASSES:
-                    del seen[next(iter(seen))]
-                seen[name] = limits
+                keep_recent(session._rate_limits, class_key(model), limits)
             if limiter is not None and call._limited:
                 wall = call._now + session.epoch_offset
                 limiter.update(call._now, limits, model=model, wall=wall)

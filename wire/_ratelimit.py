@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from ._errors import InvalidParameterError, LocalProtocolError
 from ._retry import HeadersLike, header_map, retry_after_seconds
@@ -28,7 +28,9 @@ __all__ = [
     "Limiter",
     "RateLimits",
     "Reservation",
+    "class_key",
     "estimate_input_tokens",
+    "keep_recent",
     "model_class",
     "parse_rfc3339",
 ]
@@ -244,6 +246,22 @@ _MAX_CLASSES = 256  # classes kept at once (more: the least recently used is for
 _MAX_NAME = 256  # characters of a class name kept (model ids are far shorter)
 _MAX_COUNT = 10**18  # the largest count, token number or limit taken (as `_COUNT` reads)
 _REPR_CLASSES = 8  # classes a repr shows
+_V = TypeVar("_V")
+
+
+def class_key(model: str) -> str:
+    """`model_class(model)` as classes are kept (a `Limiter`'s, `Session.rate_limits`):
+    at most `_MAX_NAME` characters, from at most `4 * _MAX_NAME` of the id."""
+    return model_class(model[: 4 * _MAX_NAME])[:_MAX_NAME]
+
+
+def keep_recent(table: dict[str, _V], key: str, value: _V) -> None:
+    """Set `table[key]` and make it the most recently used (last); past `_MAX_CLASSES`
+    keys the least recently used (first) is forgotten."""
+    table.pop(key, None)
+    if len(table) >= _MAX_CLASSES:
+        del table[next(iter(table))]
+    table[key] = value
 
 
 def _shown(value: object) -> str:
@@ -390,6 +408,7 @@ class _Class:
 
     __slots__ = (
         "buckets",
+        "configured",
         "counted",
         "deficit",
         "heard",
@@ -408,6 +427,7 @@ class _Class:
 
     def __init__(self, ceilings: tuple[float | None, ...]) -> None:
         self.buckets = tuple(_Bucket(value) for value in ceilings)
+        self.configured = any(value is not None for value in ceilings)  # ceilings were given
         self.unanswered: deque[_Booking] = deque()  # booked, no response yet, in order
         self.last_send = self.not_before = -math.inf
         self.window, self.learned = _MINUTE, False
@@ -504,7 +524,7 @@ class _Class:
         bucket low), none with ceilings configured (nor a slow start): that limiter
         starts as its caller set it."""
         limit, remaining, mine = requests.limit, requests.remaining, self.counted[0]
-        if not limit or remaining is None or all(self.measured) or self.configured():
+        if not limit or remaining is None or all(self.measured) or self.configured:
             return
         if self.deficit is None:
             self.deficit = float(max(0, limit - remaining)) - self.served[0]
@@ -515,15 +535,11 @@ class _Class:
                 if not self.measured[axis]:
                     self.share[axis] = guess
 
-    def configured(self) -> bool:
-        """Ceilings were given to the constructor."""
-        return any(b.ceiling is not None for b in self.buckets)
-
     def starting(self) -> bool:
         """Slow start: with no share measured yet and no ceiling configured, at most
         twice the requests counted so far (one before any) may be unanswered, so
         limiters starting together learn of each other before they spend the key."""
-        if self.measured[0] or self.configured():
+        if self.measured[0] or self.configured:
             return False
         if self.heard and all(b.limit is None for b in self.buckets):
             return False  # answered with no limits: none to learn
@@ -602,13 +618,11 @@ class Limiter:
             raise InvalidParameterError(
                 "model", f"must be a str or None, not {type(model).__name__}"
             )
-        name = "" if model is None else model_class(model[: 4 * _MAX_NAME])[:_MAX_NAME]
-        found = self._classes.pop(name, None)
+        name = "" if model is None else class_key(model)
+        found = self._classes.get(name)
         if found is None:
             found = _Class(self._ceilings)
-            if len(self._classes) >= _MAX_CLASSES:
-                del self._classes[next(iter(self._classes))]
-        self._classes[name] = found
+        keep_recent(self._classes, name, found)
         return found
 
     def available(self, now: float, *, model: str | None = None) -> dict[str, float]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from ._common import _client, _dump, _messages, _run
@@ -13,7 +12,7 @@ from ._common import _client, _dump, _messages, _run
 if TYPE_CHECKING:
     from wire._connection import ResponseHead
     from wire._message import Message
-    from wire._ratelimit import Limit, RateLimits
+    from wire._ratelimit import RateLimits
     from wire.sync import Client
 
 
@@ -90,33 +89,14 @@ def _models(args: argparse.Namespace) -> int:
 
 # --- rate limits -------------------------------------------------------------------------
 
-_LIMITS = (
-    ("requests", "requests"),
-    ("tokens", "tokens"),
-    ("input_tokens", "input tokens"),
-    ("output_tokens", "output tokens"),
-    ("priority_input_tokens", "priority input tokens"),
-    ("priority_output_tokens", "priority output tokens"),
-)
-
-
-def _known(limits: RateLimits) -> Iterator[tuple[str, Limit]]:
-    for attr, name in _LIMITS:
-        limit: Limit = getattr(limits, attr)
-        if limit.limit is not None or limit.remaining is not None:
-            yield name, limit
-
-
-def _left(limit: Limit) -> str:
-    def n(value: int | None) -> str:
-        return "?" if value is None else f"{value:,}"
-
-    return f"{n(limit.remaining)}/{n(limit.limit)}"
-
 
 def _limits_left(limits: RateLimits) -> str:
     """One line: what is left of each limit the response reported."""
-    parts = [f"{name} {_left(limit)}" for name, limit in _known(limits)]
+    from wire._budget import count, reported
+
+    parts = [
+        f"{name} {count(lim.remaining)}/{count(lim.limit)}" for _, name, lim in reported(limits)
+    ]
     return "rate limits left: " + (", ".join(parts) or "none reported")
 
 

@@ -181,14 +181,14 @@ class Redactor:
                     at = text.find(secret, at + len(secret))
         return merge(found)
 
-    def redact(self, data: bytes, replacement: bytes) -> bytes:
-        """`data` with every secret replaced; wholly replaced if masking cannot clear it."""
+    def redact(self, data: bytes) -> bytes:
+        """`data` with every secret made the replacement; wholly so if masking cannot clear it."""
         for _ in range(3):
             spans = self.spans(data)
             if not spans:
                 return data
-            data = masked(data, spans, 0, len(data), replacement)
-        return replacement
+            data = masked(data, spans, 0, len(data), self.replacement)
+        return self.replacement
 
     def open_tail(self, data: bytes) -> int:
         """The length of the end of `data` that may begin a secret (0: none can)."""

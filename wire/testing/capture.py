@@ -296,7 +296,7 @@ class CaptureWriter:
             "target": self._redact_text(target),
             "headers": self._headers(headers),
         }
-        line.update(_text_or_base64("body", self._redactor.redact(body, _REDACTED_BYTES)))
+        line.update(_text_or_base64("body", self._redactor.redact(body)))
         self._line(line, opens=id)
 
     def response(
@@ -360,7 +360,7 @@ class CaptureWriter:
 
     def _redact_text(self, text: str) -> str:
         data = text.encode("utf-8", "surrogatepass")
-        redacted = self._redactor.redact(data, _REDACTED_BYTES)
+        redacted = self._redactor.redact(data)
         return text if redacted is data else redacted.decode("utf-8", "replace")
 
     def _flush_held(self, id: int, *, final: bool) -> None:
@@ -389,7 +389,7 @@ class CaptureWriter:
                     break
                 piece = masked(whole, held.spans, offset, offset + size, _REDACTED_BYTES)
                 if len(piece) != size or piece != whole[offset : offset + size]:  # masked: check
-                    piece = redactor.redact(piece, _REDACTED_BYTES)
+                    piece = redactor.redact(piece)
                 self._data_line(id, t, piece)
                 offset += size
                 count += 1

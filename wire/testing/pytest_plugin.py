@@ -14,7 +14,6 @@ SEED[:RATE]` (ini `wire_chaos`) runs every test under chaos unless the test sets
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
@@ -141,13 +140,6 @@ class ReplayFactory(Protocol):
     def __call__(self, path: str | Path, **options: Any) -> Server: ...
 
 
-def _serve_takes_replay() -> bool:
-    from wire.testing.emulator import Emulator
-    from wire.testing.server import serve
-
-    return any("replay" in inspect.signature(f).parameters for f in (serve, Emulator))
-
-
 @pytest.fixture
 def wire_replay() -> Iterator[ReplayFactory]:
     """A factory: `wire_replay(path, speed=...)` serves a capture file until the test ends.
@@ -159,8 +151,6 @@ def wire_replay() -> Iterator[ReplayFactory]:
     with ExitStack() as stack:
 
         def start(path: str | Path, **options: Any) -> Server:
-            if not _serve_takes_replay():
-                pytest.skip("this wire's emulator cannot replay captures yet")
             server: Server = stack.enter_context(serve(replay=path, **options))
             return server
 
