@@ -154,6 +154,10 @@ class LimiterMachine(RuleBasedStateMachine):
         for name, cls in classes.items():
             assert len(name) <= 256
             assert len(cls.unanswered) <= _UNANSWERED
+            # the running sums a sync reads are the queue's own
+            assert cls.unanswered_costs == [
+                sum(b.costs[i] for b in cls.unanswered) for i in range(3)
+            ]
             assert 0.05 <= cls.window <= 86_400.0
             assert all(1 / 64 <= share <= 1.0 for share in cls.share)
             for bucket in cls.buckets:

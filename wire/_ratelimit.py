@@ -421,6 +421,7 @@ class _Class:
         "served",
         "share",
         "unanswered",
+        "unanswered_costs",
         "unsettled_output",
         "window",
     )
@@ -429,6 +430,7 @@ class _Class:
         self.buckets = tuple(_Bucket(value) for value in ceilings)
         self.configured = any(value is not None for value in ceilings)  # ceilings were given
         self.unanswered: deque[_Booking] = deque()  # booked, no response yet, in order
+        self.unanswered_costs = [0, 0, 0]  # their costs summed per axis, kept as they come and go
         self.last_send = self.not_before = -math.inf
         self.window, self.learned = _MINUTE, False
         self.heard = False  # a response of this class came (with headers or not)
@@ -449,15 +451,32 @@ class _Class:
         """A response came: the server has counted (or refused) the oldest request
         sent; about so, as responses come back in about the order requests went."""
         if self.unanswered and self.unanswered[0].send_at <= now:
-            booking = self.unanswered.popleft()
+            booking = self.popleft()
             if not refused:
                 booking.counted = True
                 self.counted[0] += 1
                 self.counted[1] += booking.costs[1]
 
+    def push(self, booking: _Booking) -> None:
+        """Queue a booked request until a response answers it (the oldest goes past
+        `_UNANSWERED`: never answered nor settled, it is forgotten)."""
+        if len(self.unanswered) >= _UNANSWERED:
+            self.popleft()
+        self.unanswered.append(booking)
+        for axis, cost in enumerate(booking.costs):
+            self.unanswered_costs[axis] += cost
+
+    def popleft(self) -> _Booking:
+        booking = self.unanswered.popleft()
+        for axis, cost in enumerate(booking.costs):
+            self.unanswered_costs[axis] -= cost
+        return booking
+
     def forget(self, booking: _Booking) -> None:
         with contextlib.suppress(ValueError):  # answered already
             self.unanswered.remove(booking)
+            for axis, cost in enumerate(booking.costs):
+                self.unanswered_costs[axis] -= cost
 
     def learn_window(self, requests: Limit, wall: float) -> None:
         """The server's refill window from the requests axis (exact counts): a bucket
@@ -665,9 +684,7 @@ class Limiter:
         cls.last_send = send_at
         cls.unsettled_output += costs[2]
         booking = _Booking(send_at, costs, cls, self)
-        if len(cls.unanswered) >= _UNANSWERED:  # never answered nor settled: forget it
-            cls.unanswered.popleft()
-        cls.unanswered.append(booking)
+        cls.push(booking)
         return Reservation(send_at - now, send_at, input_tokens, output_tokens, booking)
 
     def record_usage(
@@ -766,9 +783,6 @@ class Limiter:
         if index and remaining % 1000 == 0:  # maybe rounded to the nearest thousand
             margin += _ROUNDING
         level = share * (min(size, remaining) - margin)
-        if index == 2:
-            ours = cls.unsettled_output
-        else:
-            ours = sum(booking.costs[index] for booking in cls.unanswered)
+        ours = cls.unsettled_output if index == 2 else cls.unanswered_costs[index]
         bucket.set_level(now, min(bucket.capacity, level) - ours)
         bucket.synced_at = now
