@@ -371,6 +371,16 @@ class OverloadedError(InternalServerError):
     default_status = 529
 
 
+def shown(value: object, width: int = 40) -> str:
+    """`value` for an error text: its repr, cut to `width` (an int too long to print, named),
+    so a hostile argument never makes a huge or failing message."""
+    try:
+        text = repr(value)
+    except ValueError:  # an int past Python's digit limit
+        return "an int too large to show"
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
 def _text(value: object) -> str:
     if isinstance(value, bytes):
         return value.decode("latin-1")

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any, TypeVar
 
-from ._errors import InvalidParameterError, LocalProtocolError
+from ._errors import InvalidParameterError, LocalProtocolError, shown
 from ._retry import HeadersLike, header_map, retry_after_seconds
 
 __all__ = [
@@ -264,15 +264,6 @@ def keep_recent(table: dict[str, _V], key: str, value: _V) -> None:
     table[key] = value
 
 
-def _shown(value: object) -> str:
-    """`value` for an error text: its repr, cut short (an int too long to print, named)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int past Python's digit limit
-        return f"a {type(value).__name__} too large to show"
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
 def _finite(value: object) -> float | None:
     """`value` as a finite float, or None if it is not a finite real number."""
     if isinstance(value, bool) or not isinstance(value, int | float):
@@ -288,9 +279,7 @@ def _time(name: str, value: float) -> float:
     """A caller's clock reading: a finite number, else `InvalidParameterError` naming it."""
     seconds = _finite(value)
     if seconds is None:
-        raise InvalidParameterError(
-            name, f"must be a finite number of seconds, got {_shown(value)}"
-        )
+        raise InvalidParameterError(name, f"must be a finite number of seconds, got {shown(value)}")
     return seconds
 
 
@@ -398,7 +387,7 @@ class Reservation:
 def _tokens(name: str, value: int) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _MAX_COUNT:
         raise InvalidParameterError(
-            name, f"must be an integer from 0 to 10**18, got {_shown(value)}"
+            name, f"must be an integer from 0 to 10**18, got {shown(value)}"
         )
     return value
 

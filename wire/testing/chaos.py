@@ -21,6 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import NamedTuple
 
+from wire._errors import shown
 from wire.testing.faults import FaultError, parse_faults
 
 __all__ = [
@@ -40,15 +41,6 @@ MAX_LOG = 10_000
 # this long (the emulator reads a whole request head of 64 KiB).
 _SEEDS = range(-(2**63), 2**64)
 MAX_FAULT_HEADER = 8192
-
-
-def _shown(value: object) -> str:
-    """`value` for an error text: its repr, cut short (an int too long to print, named)."""
-    try:
-        text = repr(value)
-    except ValueError:  # an int past Python's digit limit
-        return "an int too large to show"
-    return text if len(text) <= 60 else text[:57] + "..."
 
 
 @dataclass(frozen=True)
@@ -87,11 +79,11 @@ class Chaos:
 
     def __post_init__(self) -> None:
         if type(self.seed) is not int or self.seed not in _SEEDS:
-            raise ValueError(f"chaos seed {_shown(self.seed)}: must be a 64-bit integer")
+            raise ValueError(f"chaos seed {shown(self.seed, 60)}: must be a 64-bit integer")
         if isinstance(self.rate, bool) or not (
             isinstance(self.rate, int | float) and 0 <= self.rate <= 1
         ):
-            raise ValueError(f"chaos rate {_shown(self.rate)}: must be a number from 0 to 1")
+            raise ValueError(f"chaos rate {shown(self.rate, 60)}: must be a number from 0 to 1")
         if not self.menu or any(type(i.weight) is not int or i.weight < 1 for i in self.menu):
             raise ValueError("chaos menu: at least one item, each weight an integer >= 1")
         for item in self.menu:
@@ -105,7 +97,7 @@ class Chaos:
         if isinstance(spec, int) and not isinstance(spec, bool):
             return cls(spec)
         wrong = ValueError(
-            f"chaos {_shown(spec)}: expected SEED[:RATE], an integer seed and a rate from 0 to 1"
+            f"chaos {shown(spec, 60)}: expected SEED[:RATE], an integer seed and a rate from 0 to 1"
         )
         if not isinstance(spec, str) or len(spec) > 100:
             raise wrong
